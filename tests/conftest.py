@@ -1,0 +1,46 @@
+"""Suite-wide rules.
+
+CI sets CI=true: there every test must run, so a skip is turned into a failure (with its reason). Off CI a test whose
+prerequisite is missing (Docker, Chromium) is skipped and pytest's -ra prints why.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip the calling test when `condition` is false (off CI); in CI that is a failure."""
+    if not condition:
+        pytest.skip(reason)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"CI must run every test, but this one was skipped: {reason}"
+
+
+def docker_answers() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    """A Docker engine that answers (make test starts one with `make docker`)."""
+    require(docker_answers(), "no Docker engine answers; run 'make docker' (as root) first")

@@ -1,0 +1,1 @@
+"""Helpers shared by the test suite: the fake OpenAI-compatible server, CI-aware requirements, Docker helpers."""

@@ -1,0 +1,137 @@
+"""Prompts and sampling exactly as Hunyuan-MT expects them.
+
+One user message and nothing else: the model has no system prompt and must be sent none. Tencent's sampling
+parameters are sent explicitly with every request, so the answer does not depend on how vLLM was started.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from hymt.core.detect import detect_language
+from hymt.core.languages import AUTO, get_language, is_chinese, normalize_code
+
+_ENGLISH_TEMPLATE = "Translate the following segment into {target}, without additional explanation.\n\n{text}"
+_CHINESE_TEMPLATES = {
+    "hunyuan-mt": "把下面的文本翻译成{target}，不要额外解释。\n\n{text}",
+    "hy-mt1.5": "将以下文本翻译为{target}，注意只需要输出翻译后的结果，不要额外解释：\n\n{text}",
+}
+
+
+class ModelFamily(enum.StrEnum):
+    """Prompt dialects. Hunyuan-MT-7B (and its FP8 and Chimera siblings) and HY-MT1.5 differ in the Chinese one."""
+
+    HUNYUAN_MT = "hunyuan-mt"
+    HY_MT15 = "hy-mt1.5"
+
+    @classmethod
+    def for_model(cls, model: str) -> ModelFamily:
+        """The family a served model name belongs to; names without "hy-mt1.5" are Hunyuan-MT."""
+        folded = model.lower().replace("_", "-")
+        return cls.HY_MT15 if "hy-mt1.5" in folded or "hy-mt-1.5" in folded else cls.HUNYUAN_MT
+
+    @classmethod
+    def parse(cls, value: str) -> ModelFamily:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            names = ", ".join(f.value for f in cls)
+            raise ValueError(f"unknown model family {value!r}; use one of: {names}") from None
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Tencent's recommended sampling for Hunyuan-MT."""
+
+    temperature: float = 0.7
+    top_p: float = 0.6
+    top_k: int = 20
+    repetition_penalty: float = 1.05
+
+    def as_params(self) -> dict[str, float | int]:
+        # top_k and repetition_penalty are vLLM's extensions to the OpenAI API, accepted at the top level.
+        return {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "repetition_penalty": self.repetition_penalty,
+        }
+
+
+SAMPLING = Sampling()
+
+# max_tokens: about twice the input's estimated tokens (a translation can be longer than its source, and a
+# Latin-script answer to a Chinese text takes more tokens), plus a floor for very short inputs, under a cap.
+MAX_TOKENS_FLOOR = 64
+MAX_TOKENS_CAP = 2048
+
+
+def estimate_tokens(text: str) -> int:
+    """A cautious token estimate without the tokenizer: one per CJK character, one per three other characters."""
+    wide = sum(1 for c in text if ord(c) >= 0x2E80)
+    return wide + (len(text) - wide + 2) // 3
+
+
+def max_tokens_for(text: str, cap: int = MAX_TOKENS_CAP) -> int:
+    return max(MAX_TOKENS_FLOOR, min(cap, 2 * estimate_tokens(text) + 32))
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt ready to send, with the source language it was built for ("auto" when undetected)."""
+
+    text: str
+    source: str
+    target: str
+    template: str  # "zh" or "en": which template was used
+
+    def messages(self) -> list[dict[str, str]]:
+        return [{"role": "user", "content": self.text}]
+
+
+def resolve_source(text: str, source: str = AUTO) -> str:
+    """The source code to use: the given one, or the detected one ("auto" when unsure)."""
+    source = normalize_code(source, allow_auto=True)
+    return detect_language(text) if source == AUTO else source
+
+
+def build_prompt(
+    text: str,
+    target: str,
+    source: str = AUTO,
+    family: ModelFamily = ModelFamily.HUNYUAN_MT,
+) -> Prompt:
+    """The one user message for translating `text` into `target`.
+
+    The Chinese template (with the target's Chinese name) is used when either side is a Chinese variant; the English
+    template (with the target's English name) otherwise. Raises UnknownLanguageError for unknown codes.
+    """
+    target_lang = get_language(target)
+    resolved = resolve_source(text, source)
+    chinese = is_chinese(target_lang.code) or (resolved != AUTO and is_chinese(resolved))
+    if chinese:
+        body = _CHINESE_TEMPLATES[family.value].format(target=target_lang.name_zh, text=text)
+    else:
+        body = _ENGLISH_TEMPLATE.format(target=target_lang.name_en, text=text)
+    return Prompt(text=body, source=resolved, target=target_lang.code, template="zh" if chinese else "en")
+
+
+def chat_request(
+    prompt: Prompt,
+    model: str,
+    *,
+    source_text: str,
+    stream: bool = False,
+    sampling: Sampling = SAMPLING,
+    max_tokens_cap: int = MAX_TOKENS_CAP,
+) -> dict[str, object]:
+    """The JSON body of an OpenAI-compatible /chat/completions request for this prompt."""
+    body: dict[str, object] = {
+        "model": model,
+        "messages": prompt.messages(),
+        "max_tokens": max_tokens_for(source_text, max_tokens_cap),
+        "stream": stream,
+        **sampling.as_params(),
+    }
+    return body
