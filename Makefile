@@ -12,6 +12,7 @@ PINS := inventory/group_vars/all/versions.yml
 # $(call pin,NAME): a value of the pins file (the one place for versions).
 pin = $(shell sed -n 's/^$(1): *"\([^"]*\)".*/\1/p' $(PINS))
 export HYMT_COMPOSE_DEB_VERSION := $(call pin,hymt_compose_deb_version)
+TEST_PREREQS :=
 
 .PHONY: help
 help: ## List the targets
@@ -44,10 +45,11 @@ lint: $(VENV_STAMP) ## Ruff, yamllint and ansible-lint
 	$(BIN)/ruff format --check .
 	$(BIN)/yamllint --strict .
 
+# Sections above add to TEST_PREREQS what the suite needs built or installed first (images, browser, model ...).
 .PHONY: test
-test: $(VENV_STAMP) docker ## Run the whole suite (what CI runs); sets up everything it needs
+test: $(VENV_STAMP) docker $(TEST_PREREQS) ## Run the whole suite (what CI runs); sets up everything it needs
 	$(MAKE) lint
-	CI=$${CI:-} $(BIN)/pytest
+	$(BIN)/pytest
 
 .PHONY: unit
 unit: $(VENV_STAMP) ## Only the fast tests (no Docker, no browser)
