@@ -1,0 +1,1 @@
+"""`hymt verify`: prove a deployment works, from the outside, the way its users reach it."""
