@@ -8,6 +8,7 @@ knows whether the text is Chinese, which is all the prompt needs.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from hymt.core.languages import AUTO
 from hymt.core.scripts import script_counts
@@ -28,16 +29,21 @@ _SINGLE_LANGUAGE_SCRIPTS = {
     "mongolian": "mn",
 }
 
+# A CJK character carries about as much as a word of five letters: a text is CJK when its CJK characters weigh at
+# least as much as its other letters (so a Chinese name in an English sentence does not make the sentence Chinese).
+_LETTERS_PER_CJK_CHARACTER = 5
+
 # Characters that only one variety of written Chinese uses, among frequent ones.
 _TRADITIONAL_ONLY = set("們這個說會來時國學對發經動為與從後裡體還點開關長門問間聽見讓應該樣無實現處當麼書進過電")
 _SIMPLIFIED_ONLY = set("们这个说会来时国学对发经动为与从后里体还点开关长门问间听见让应该样无实现处当么书进过电")
 _CANTONESE_MARKERS = set("嘅咗喺唔佢哋冇嘢啲咁乜嗰")
 
-# Letters that set one Arabic-script or Cyrillic language apart from its neighbours.
-_UYGHUR_LETTERS = set("ېۆۇۈۋەھ")
+# Letters that set one Arabic-script or Cyrillic language apart from its neighbours. Not in these sets on purpose:
+# ھ (Urdu writes its aspirates with it too) and і (Kazakh uses it as much as Ukrainian does).
+_UYGHUR_LETTERS = set("ېۆۇۈۋە")
 _URDU_LETTERS = set("ٹڈڑںے")
 _PERSIAN_LETTERS = set("پچژگکی")
-_UKRAINIAN_LETTERS = set("іїєґІЇЄҐ")
+_UKRAINIAN_LETTERS = set("іїєґІЇЄҐ")  # і counts only once Kazakh is ruled out
 _KAZAKH_LETTERS = set("әғқңұһӘҒҚҢҰҺ")
 _MONGOLIAN_LETTERS = set("өүӨҮ")
 
@@ -69,6 +75,8 @@ _LATIN_LETTER_HINTS: dict[str, frozenset[str]] = {
     "fr": frozenset("œèêëîïûç"),
 }
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+# Devanagari words with their vowel signs and viramas (combining marks, which \w leaves out), without dandas or digits.
+_DEVANAGARI_WORD = re.compile(r"[\u0900-\u0963\u0970-\u097f]+")
 
 
 def detect_language(text: str) -> str:
@@ -76,12 +84,14 @@ def detect_language(text: str) -> str:
     counts = script_counts(text)
     if not counts:
         return AUTO
-    # Kana first: Japanese mixes kana with Han, Chinese never has kana. Then Hangul, then Han.
-    for script in ("kana", "hangul"):
-        if counts[script]:
-            return _SINGLE_LANGUAGE_SCRIPTS[script]
-    if counts["han"]:
+    cjk = counts["kana"] + counts["hangul"] + counts["han"]
+    if cjk and cjk * _LETTERS_PER_CJK_CHARACTER >= sum(counts.values()) - cjk:
+        # Kana first: Japanese mixes kana with Han, Chinese never has kana. Then Hangul, then Han.
+        for script in ("kana", "hangul"):
+            if counts[script]:
+                return _SINGLE_LANGUAGE_SCRIPTS[script]
         return _chinese_variety(text)
+    counts.subtract({"kana": counts["kana"], "hangul": counts["hangul"], "han": counts["han"]})
     script = counts.most_common(1)[0][0]
     if script in _SINGLE_LANGUAGE_SCRIPTS:
         return _SINGLE_LANGUAGE_SCRIPTS[script]
@@ -118,17 +128,17 @@ def _arabic_script_language(text: str) -> str:
 
 def _cyrillic_language(text: str) -> str:
     letters = set(text)
-    if letters & _UKRAINIAN_LETTERS:
-        return "uk"
     if letters & _KAZAKH_LETTERS:
         return "kk"
+    if letters & _UKRAINIAN_LETTERS:
+        return "uk"
     if letters & _MONGOLIAN_LETTERS:
         return "mn"
     return "ru"
 
 
 def _devanagari_language(text: str) -> str:
-    words = set(_WORD.findall(text))
+    words = set(_DEVANAGARI_WORD.findall(unicodedata.normalize("NFC", text)))
     marathi = len(words & {"आहे", "आहेत", "आणि", "नाही", "हे"}) + text.count("ळ")
     hindi = len(words & {"है", "हैं", "और", "नहीं", "यह", "का", "की", "के"})
     if marathi > hindi:
@@ -139,7 +149,8 @@ def _devanagari_language(text: str) -> str:
 
 
 def _latin_language(text: str) -> str:
-    lowered = text.lower()
+    # NFC: a letter typed as base + combining accent must still be one letter of one word.
+    lowered = unicodedata.normalize("NFC", text).lower()
     words = _WORD.findall(lowered)
     scores = {code: sum(1 for w in words if w in vocab) for code, vocab in _LATIN_WORDS.items()}
     letters = set(lowered)
