@@ -8,18 +8,23 @@ spaces or anywhere), then sentences are grouped back up to the budget so short s
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hymt.core.prompts import estimate_tokens
+from hymt.core.prompts import WEIGHT_PER_TOKEN, token_weight
 
 # Input tokens per request. With max_tokens about twice the input, prompt + answer stay near 3,100 tokens,
 # under the 4,096 context the stack serves by default.
 DEFAULT_BUDGET = 1000
 
+# A word and the spaces after it; leading spaces stay with the first word so no character is lost.
+_WORD_WITH_SPACES = re.compile(r"\s*\S+\s*|\s+")
+_JOINERS = frozenset("\u200c\u200d")
 _LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
-# After a Latin full stop (or a closing quote or bracket after one) a space is needed; CJK stops end a sentence alone.
-_SENTENCE_END = re.compile(r"(?<=[.!?…][\"'”’)\]])\s+|(?<=[.!?…;])\s+|(?<=[。！？；])[ \t]*")
+# After a Latin full stop (or a closing quote or bracket after one), an Arabic or Urdu stop or a Devanagari danda a
+# space is needed; CJK, Burmese and Khmer stops end a sentence alone.
+_SENTENCE_END = re.compile(r"(?<=[.!?…][\"'”’)\]])\s+|(?<=[.!?…;؟۔।॥])\s+|(?<=[。！？；။។])[ \t]*")
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,8 @@ def split_text(text: str, budget: int = DEFAULT_BUDGET) -> TextPlan:
 
 def _split_line(line: str, budget: int) -> list[tuple[bool, str]]:
     """A line as (is_text, piece) pairs: groups of sentences within the budget and the spaces between groups."""
-    if estimate_tokens(line) <= budget:
+    limit = budget * WEIGHT_PER_TOKEN
+    if _weight(line) <= limit:
         return [(True, line)]
     # Sentences with the separator that followed each (kept verbatim between groups).
     sentences: list[tuple[str, str]] = []
@@ -84,49 +90,102 @@ def _split_line(line: str, budget: int) -> list[tuple[bool, str]]:
         sentences.append((line[pos:], ""))
     pieces: list[tuple[str, str]] = []
     for sentence, sep in sentences:
-        parts = _hard_split(sentence, budget)
+        parts = _hard_split(sentence, limit)
         pieces.extend((p, "") for p in parts[:-1])
         pieces.append((parts[-1], sep))
     out: list[tuple[bool, str]] = []
-    group, group_sep = "", ""
+    group, group_sep, group_weight = "", "", 0
     for sentence, sep in pieces:
-        if group and estimate_tokens(group + group_sep + sentence) > budget:
+        weight = _weight(sentence)
+        if group and group_weight + _weight(group_sep) + weight > limit:
             out.append((True, group))
             if group_sep:
                 out.append((False, group_sep))
-            group = sentence
+            group, group_weight = sentence, weight
         else:
-            group = group + group_sep + sentence
+            group, group_weight = group + group_sep + sentence, group_weight + _weight(group_sep) + weight
         group_sep = sep
     out.append((True, group))
     if group_sep:
         out.append((False, group_sep))
-    return out
+    return _detach_spaces(out)
 
 
-def _hard_split(sentence: str, budget: int) -> list[str]:
-    """A sentence longer than the budget cut into pieces within it: at spaces where it has them."""
-    if estimate_tokens(sentence) <= budget:
+def _detach_spaces(items: list[tuple[bool, str]]) -> list[tuple[bool, str]]:
+    """Spaces at either end of a piece to translate become literal text: the model would drop them."""
+    out: list[tuple[bool, str]] = []
+    for is_text, piece in items:
+        core = piece.strip()
+        if not is_text or not core:
+            out.append((False, piece))
+            continue
+        start = piece.index(core)
+        out.extend([(False, piece[:start]), (True, core), (False, piece[start + len(core) :])])
+    return [(is_text, piece) for is_text, piece in out if piece]
+
+
+def _hard_split(sentence: str, limit: int) -> list[str]:
+    """A sentence heavier than `limit` cut into pieces within it: between words where it has spaces.
+
+    The pieces put together give the sentence back exactly.
+    """
+    if _weight(sentence) <= limit:
         return [sentence]
-    words = re.findall(r"\S+\s*", sentence)
-    if len(words) > 1:
-        parts, current = [], ""
-        for word in words:
-            if current and estimate_tokens(current + word) > budget:
+    parts: list[str] = []
+    current, current_weight = "", 0
+    for word in _WORD_WITH_SPACES.findall(sentence):
+        weight = _weight(word)
+        if weight > limit:
+            if current:
                 parts.append(current)
-                current = ""
-            current += word
-        parts.append(current)
-        return [p for part in parts for p in _hard_split(part, budget)] if len(parts) > 1 else _cut(sentence, budget)
-    return _cut(sentence, budget)
-
-
-def _cut(text: str, budget: int) -> list[str]:
-    parts, current = [], ""
-    for char in text:
-        if current and estimate_tokens(current + char) > budget:
+            *whole, current = _cut(word, limit)
+            parts.extend(whole)
+            current_weight = _weight(current)
+            continue
+        if current and current_weight + weight > limit:
             parts.append(current)
-            current = ""
-        current += char
+            current, current_weight = "", 0
+        current += word
+        current_weight += weight
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _cut(text: str, limit: int) -> list[str]:
+    """Text without usable spaces cut into pieces within `limit`, never between a letter and its combining marks."""
+    parts: list[str] = []
+    current, current_weight = "", 0
+    for cluster in _clusters(text):
+        weight = _weight(cluster)
+        if current and current_weight + weight > limit:
+            parts.append(current)
+            current, current_weight = "", 0
+        if weight > limit:  # only with a budget smaller than one stacked cluster: cut it too
+            for char in cluster:
+                char_weight = token_weight(char)
+                if current and current_weight + char_weight > limit:
+                    parts.append(current)
+                    current, current_weight = "", 0
+                current += char
+                current_weight += char_weight
+            continue
+        current += cluster
+        current_weight += weight
     parts.append(current)
     return parts
+
+
+def _clusters(text: str) -> list[str]:
+    """Letters with the combining marks and joiners that follow them (Indic vowel signs, viramas, accents)."""
+    clusters: list[str] = []
+    for char in text:
+        if clusters and (unicodedata.category(char).startswith("M") or char in _JOINERS):
+            clusters[-1] += char
+        else:
+            clusters.append(char)
+    return clusters
+
+
+def _weight(text: str) -> int:
+    return sum(token_weight(c) for c in text)
