@@ -38,6 +38,21 @@ lock: $(VENV_STAMP) ## Re-pin constraints.txt from what .venv holds (after chang
 docker: ## Make sure a Docker engine with Compose v2 answers (installs and starts one as root on Debian/Ubuntu)
 	tools/scripts/ensure-docker
 
+##@ Images
+# An extra CA bundle that image builds trust (TLS-inspecting proxies; these machines and CI need it to reach PyPI).
+# Empty for none. Recipes that build an image depend on stage-ca and copy build/ca/ (docs/images.md).
+HYMT_EXTRA_CA ?= $(PIP_CERT)
+
+.PHONY: stage-ca
+stage-ca: ## Stage the extra CA bundle HYMT_EXTRA_CA (default: $PIP_CERT) in build/ca for image builds
+	tools/scripts/stage-ca "$(HYMT_EXTRA_CA)"
+
+.PHONY: standins
+standins: docker ## Build stand-ins for official images that cannot be pulled (FORCE=1 rebuilds them)
+	tests/standins/build $(if $(filter 1,$(FORCE)),--force)
+
+TEST_PREREQS += standins
+
 ##@ Quality
 .PHONY: lint
 lint: $(VENV_STAMP) ## Ruff, yamllint and ansible-lint
