@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -45,8 +47,10 @@ class Behaviour:
     fail_status: int | None = None  # answer /v1/chat/completions with this status ...
     fail_count: int = 0  # ... this many times (then recover); -1 for always
     fail_body: dict | None = None
+    fail_headers: dict[str, str] | None = None  # extra headers of a planned failure (e.g. {"Retry-After": "2"})
     drop_connection: int = 0  # close the connection without an answer this many times
     stall_stream_after: int | None = None  # stop sending (but keep the stream open) after this many pieces
+    drop_stream_after: int | None = None  # close the connection, mid-stream, after this many pieces
 
 
 @dataclass
@@ -89,7 +93,7 @@ class FakeOpenAI:
 
     def start(self) -> FakeOpenAI:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
+        self._server = _QuietServer((self.host, self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, name="fake-openai", daemon=True).start()
@@ -122,6 +126,13 @@ def running(**behaviour: object) -> Iterator[FakeOpenAI]:
         yield fake
     finally:
         fake.stop()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that gave up (a test's tiny timeout) is expected; anything else is still reported.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -198,7 +209,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if kind == "status":
             self._send_json(
-                status, b.fail_body or {"error": {"message": "planned failure", "type": "Fake", "code": status}}
+                status,
+                b.fail_body or {"error": {"message": "planned failure", "type": "Fake", "code": status}},
+                b.fail_headers,
             )
             return
         body = body or {}
@@ -241,6 +254,9 @@ class _Handler(BaseHTTPRequestHandler):
                         time.sleep(0.05)
                         self.wfile.write(b": \n\n")  # an SSE comment: detects a client that went away
                         self.wfile.flush()
+                if b.drop_stream_after is not None and n >= b.drop_stream_after:
+                    self.connection.shutdown(socket.SHUT_RDWR)  # the server died mid-answer: no finish, no [DONE]
+                    return
                 self._event({"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
                 time.sleep(b.chunk_delay)
             self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})

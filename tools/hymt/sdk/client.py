@@ -1,0 +1,341 @@
+"""The translation client for OpenAI-compatible servers (vLLM serving Hunyuan-MT, directly or through a tunnel).
+
+Prompts, sampling, source detection and chunking come from hymt.core, so this client asks exactly what the web app
+and the smoke tool ask. A long text is split into segments that each fit the model's context; the segments are
+translated concurrently and put back together with the source's line breaks.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+import requests
+
+from hymt.core.chunking import TextPlan, split_text
+from hymt.core.languages import AUTO, UnknownLanguageError, normalize_code
+from hymt.core.prompts import build_prompt, chat_request, resolve_source
+from hymt.sdk.errors import HymtError, InvalidRequest, ModelNotFound, StreamInterrupted, UpstreamError
+from hymt.sdk.result import StreamProgress, Translation, TranslationStream
+from hymt.sdk.retry import RetryPolicy
+from hymt.sdk.settings import ClientSettings
+from hymt.sdk.sse import DONE
+from hymt.sdk.transport import HttpTransport
+
+_CHAT = "chat/completions"
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One text, checked and taken apart, ready to send."""
+
+    source: str  # as given, or detected ("auto" when unsure)
+    target: str
+    plan: TextPlan
+
+
+class TranslationClient:
+    """Translate with Hunyuan-MT on any OpenAI-compatible server.
+
+    >>> with TranslationClient(ClientSettings(base_url="http://127.0.0.1:8000/v1")) as client:
+    ...     client.translate("Guten Morgen", "en").text
+
+    Without settings, they come from HYMT_UPSTREAM_URL, HYMT_UPSTREAM_API_KEY and HYMT_MODEL. `session`, `sleep`,
+    `jitter` and `clock` are there for tests (and for callers who bring their own `requests.Session`). Safe to use
+    from several threads.
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings | None = None,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.settings = settings if settings is not None else ClientSettings.from_env()
+        s = self.settings
+        retry = RetryPolicy(
+            retries=s.retries,
+            base=s.backoff_base,
+            cap=s.backoff_max,
+            max_retry_after=s.max_retry_after,
+            sleep=sleep,
+            random=jitter,
+        )
+        self.transport = HttpTransport(
+            s.base_url,
+            api_key=s.api_key,
+            timeout=s.timeout,
+            retry=retry,
+            session=session,
+            pool_size=max(32, s.max_workers),
+            clock=clock,
+        )
+        self._clock = clock
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, session: requests.Session | None = None, **overrides: object
+    ) -> TranslationClient:
+        """A client configured from the environment, with keyword overrides (None means "not given")."""
+        return cls(ClientSettings.from_env(env, **overrides), session=session)
+
+    @property
+    def model(self) -> str:
+        return self.settings.model
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> TranslationClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- the API ----------------------------------------------------------------------------------------------------
+    def models(self) -> list[str]:
+        """The model names the server serves."""
+        payload = self.transport.get_json("models")
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, list):
+            raise UpstreamError(self.settings.base_url, 200, "the /models answer has no model list")
+        return [str(item["id"]) for item in data if isinstance(item, dict) and "id" in item]
+
+    def translate(self, text: str, target: str, source: str = AUTO) -> Translation:
+        """Translate `text` into the language `target` (a code such as "en" or "zh-Hant")."""
+        return self._run([self._prepare(text, target, source)], self.settings.max_workers)[0]
+
+    def stream(self, text: str, target: str, source: str = AUTO) -> TranslationStream:
+        """The translation as pieces of text, as the server produces them.
+
+        The request is checked at once (InvalidRequest is raised here); server errors surface while iterating.
+        Connection failures, 429 and 503 are retried before the first piece of each answer arrives, never after:
+        no piece is ever delivered twice.
+        """
+        job = self._prepare(text, target, source)
+        progress = StreamProgress(segments=len(job.plan.segments))
+        pieces = self._stream_pieces(job, progress)
+        return TranslationStream(pieces, source=job.source, target=job.target, model=self.model, progress=progress)
+
+    def translate_many(
+        self, texts: Iterable[str], target: str, source: str = AUTO, max_workers: int | None = None
+    ) -> list[Translation]:
+        """Translate several texts concurrently (`max_workers` requests at once); the answers keep their order.
+
+        Every text is checked before anything is sent; the first failure stops the batch and is raised.
+        """
+        if isinstance(texts, str):
+            raise InvalidRequest("translate_many takes a list of texts", "use translate() for a single text")
+        workers = self.settings.max_workers if max_workers is None else max_workers
+        if not isinstance(workers, int) or workers < 1:
+            raise InvalidRequest(f"max_workers must be a whole number of at least 1, not {workers!r}")
+        jobs = [self._prepare(text, target, source, label=f"text #{n}") for n, text in enumerate(texts, 1)]
+        return self._run(jobs, workers) if jobs else []
+
+    # -- checking ---------------------------------------------------------------------------------------------------
+    def _prepare(self, text: object, target: object, source: object, label: str = "the text") -> _Job:
+        if not isinstance(text, str):
+            raise InvalidRequest(f"{label} must be a string, not {type(text).__name__}")
+        if not text.strip():
+            raise InvalidRequest(
+                f"{label} is empty: there is nothing to translate", "give some text, or '-' to read standard input"
+            )
+        target_code, source_code = _languages(target, source)
+        resolved = resolve_source(text, source_code)
+        return _Job(source=resolved, target=target_code, plan=split_text(text, self.settings.chunk_budget))
+
+    # -- plain requests ---------------------------------------------------------------------------------------------
+    def _run(self, jobs: list[_Job], max_workers: int) -> list[Translation]:
+        start = self._clock()
+        tasks = [(j, i) for j, job in enumerate(jobs) for i in range(len(job.plan.segments))]
+        answers: dict[tuple[int, int], tuple[str, bool]] = {}
+        finished = [start] * len(jobs)
+
+        def work(task: tuple[int, int]) -> None:
+            j, i = task
+            answers[task] = self._complete(jobs[j], jobs[j].plan.segments[i])
+            finished[j] = max(finished[j], self._clock())
+
+        if len(tasks) == 1 or max_workers == 1:
+            for task in tasks:  # no thread for the common case: Ctrl-C stops it at once
+                work(task)
+        else:
+            _run_concurrently(work, tasks, max_workers)
+        results = []
+        for j, job in enumerate(jobs):
+            parts = [answers[(j, i)] for i in range(len(job.plan.segments))]
+            results.append(
+                Translation(
+                    text=job.plan.join([text for text, _ in parts]),
+                    source=job.source,
+                    target=job.target,
+                    model=self.model,
+                    elapsed=finished[j] - start,
+                    segments=len(parts),
+                    truncated=any(truncated for _, truncated in parts),
+                )
+            )
+        return results
+
+    def _body(self, job: _Job, segment: str, *, stream: bool) -> dict[str, object]:
+        prompt = build_prompt(segment, job.target, job.source, self.settings.prompt_family)
+        return chat_request(
+            prompt, self.model, source_text=segment, stream=stream, max_tokens_cap=self.settings.max_tokens_cap
+        )
+
+    def _complete(self, job: _Job, segment: str) -> tuple[str, bool]:
+        """One segment's translation, and whether it stopped at max_tokens."""
+        response = self.transport.request("POST", _CHAT, json_body=self._body(job, segment, stream=False))
+        with response:
+            if not response.ok:
+                raise self._error_for(response)
+            payload = self.transport.json_of(response)
+        return self._answer_of(payload)
+
+    def _answer_of(self, payload: object) -> tuple[str, bool]:
+        try:
+            choice = payload["choices"][0]  # type: ignore[index]
+            content = choice["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            raise UpstreamError(
+                self.settings.base_url, 200, f"the answer is not a chat completion: {_short(payload)}"
+            ) from None
+        if not isinstance(content, str):
+            raise UpstreamError(self.settings.base_url, 200, "the answer holds no text")
+        return content, choice.get("finish_reason") == "length"
+
+    def _error_for(self, response: requests.Response) -> HymtError:
+        error = self.transport.error_for(response)
+        if isinstance(error, UpstreamError) and error.status == 404:
+            # vLLM answers 404 for an unknown model name; so does any server for a wrong base URL. Asking for the
+            # model list tells the two apart and lets the message name the models that are there.
+            try:
+                served = self.models()
+            except HymtError:
+                return error
+            if self.model not in served:
+                return ModelNotFound(self.model, self.settings.base_url, served)
+        return error
+
+    # -- streams ----------------------------------------------------------------------------------------------------
+    def _stream_pieces(self, job: _Job, progress: StreamProgress) -> Iterator[str]:
+        start = self._clock()
+        delivered = [0]  # characters passed on so far, for the message if a stream breaks
+
+        def count() -> int:
+            return delivered[0]
+
+        for piece in job.plan.pieces:
+            if isinstance(piece, str):
+                delivered[0] += len(piece)
+                yield piece
+                continue
+            for delta in _trimmed(self._stream_segment(job, job.plan.segments[piece], progress, count)):
+                delivered[0] += len(delta)
+                yield delta
+        progress.elapsed = self._clock() - start
+
+    def _stream_segment(
+        self, job: _Job, segment: str, progress: StreamProgress, delivered: Callable[[], int]
+    ) -> Iterator[str]:
+        url = self.settings.base_url
+        response = self.transport.request("POST", _CHAT, json_body=self._body(job, segment, stream=True), stream=True)
+        with response:  # closing it early (the caller stopped reading) ends the transfer
+            if not response.ok:
+                raise self._error_for(response)
+            if response.headers.get("Content-Type", "").startswith("application/json"):
+                # A server that ignores "stream" answers in one piece; take it as such.
+                text, truncated = self._answer_of(self.transport.json_of(response))
+                progress.truncated |= truncated
+                yield text
+                return
+            complete = False
+            for data in self.transport.events(response, delivered):
+                if data.strip() == DONE:
+                    complete = True
+                    break
+                try:
+                    chunk = json.loads(data)
+                except ValueError:
+                    raise UpstreamError(
+                        url, None, f"the stream carried something that is not JSON: {_short(data)}"
+                    ) from None
+                if not isinstance(chunk, dict):
+                    raise UpstreamError(url, None, f"the stream carried an unexpected event: {_short(data)}")
+                if "error" in chunk or chunk.get("object") == "error":
+                    error = chunk.get("error", chunk)
+                    detail = error.get("message") if isinstance(error, dict) else error
+                    raise UpstreamError(url, None, f"the server failed while streaming: {detail}")
+                for choice in chunk.get("choices") or []:  # the role-only first chunk has no content
+                    content = (choice.get("delta") or {}).get("content")
+                    if content:
+                        yield content
+                    reason = choice.get("finish_reason")
+                    if reason:
+                        complete = True
+                        progress.truncated |= reason == "length"
+            if not complete:
+                raise StreamInterrupted(url, delivered(), "it ended before the answer was complete")
+
+
+def _languages(target: object, source: object) -> tuple[str, str]:
+    """Canonical (target, source) codes; InvalidRequest for anything Hunyuan-MT cannot do."""
+    if not isinstance(target, str) or not isinstance(source, str):
+        raise InvalidRequest("languages are given as codes such as 'en' or 'zh-Hant'")
+    if target.strip().lower() == AUTO:
+        raise InvalidRequest("the target language cannot be 'auto'", "choose the language to translate into, e.g. en")
+    try:
+        target_code = normalize_code(target)
+        source_code = normalize_code(source, allow_auto=True)
+    except UnknownLanguageError as exc:
+        raise InvalidRequest(str(exc), "codes are case-insensitive, e.g. en, zh-Hant, yue") from None
+    if source_code == target_code:
+        raise InvalidRequest(
+            f"the source and the target language are both {target_code}: there is nothing to translate",
+            "choose another target language, or leave the source on auto",
+        )
+    return target_code, source_code
+
+
+def _run_concurrently(work: Callable[[tuple[int, int]], None], tasks: list[tuple[int, int]], workers: int) -> None:
+    """Run `work` on every task with `workers` threads; on the first failure cancel what has not started, raise it."""
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(tasks)), thread_name_prefix="hymt")
+    futures: list[Future[None]] = []
+    try:
+        futures = [pool.submit(work, task) for task in tasks]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [f for f in futures if f in done and f.exception() is not None]
+        if failed:
+            raise failed[0].exception()  # type: ignore[misc]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _trimmed(deltas: Iterable[str]) -> Iterator[str]:
+    """The deltas without the answer's leading and trailing spaces (as TextPlan.join strips whole answers)."""
+    started = False
+    held = ""
+    for delta in deltas:
+        if not started:
+            delta = delta.lstrip()
+            if not delta:
+                continue
+            started = True
+        body = delta.rstrip()
+        if not body:
+            held += delta
+            continue
+        yield held + body
+        held = delta[len(body) :]
+
+
+def _short(value: object, limit: int = 200) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,113 @@
+"""What a translation returns, and the interface every translation client offers (the CLI works with any of them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from hymt.core.languages import AUTO
+
+
+@dataclass(frozen=True)
+class Translation:
+    text: str  # the translation, with the source's line breaks and surrounding spaces
+    source: str  # the source language: as given, as detected, or "auto" when detection was unsure
+    target: str
+    model: str
+    elapsed: float  # seconds from the first request sent to the last answer received
+    segments: int = 1  # requests the text was split into
+    truncated: bool = False  # some answer stopped at max_tokens: the translation may be cut short
+
+    def as_json(self) -> dict[str, object]:
+        """The CLI's --json object."""
+        return {
+            "translation": self.text,
+            "source": self.source,
+            "target": self.target,
+            "model": self.model,
+            "elapsed_ms": round(self.elapsed * 1000),
+        }
+
+
+@dataclass
+class StreamProgress:
+    """What the producer of a stream learns along the way (filled in by the client)."""
+
+    segments: int = 1
+    truncated: bool = False
+    elapsed: float = 0.0
+
+
+class TranslationStream(Iterator[str]):
+    """The pieces of a translation as the server produces them; after the last, `result` holds the whole.
+
+    `source`, `target` and `model` are known at once. Iterating may raise any HymtError; `close()` (or leaving a
+    `with` block) stops the transfer early.
+    """
+
+    def __init__(self, pieces: Iterator[str], *, source: str, target: str, model: str, progress: StreamProgress):
+        self._pieces = pieces
+        self.source = source
+        self.target = target
+        self.model = model
+        self._progress = progress
+        self._text: list[str] = []
+        self._result: Translation | None = None
+
+    def __iter__(self) -> TranslationStream:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            piece = next(self._pieces)
+        except StopIteration:
+            if self._result is None:
+                self._result = Translation(
+                    text="".join(self._text),
+                    source=self.source,
+                    target=self.target,
+                    model=self.model,
+                    elapsed=self._progress.elapsed,
+                    segments=self._progress.segments,
+                    truncated=self._progress.truncated,
+                )
+            raise
+        self._text.append(piece)
+        return piece
+
+    @property
+    def result(self) -> Translation:
+        """The whole translation; only once the stream has been read to its end."""
+        if self._result is None:
+            raise RuntimeError("the stream has not been read to its end")
+        return self._result
+
+    def close(self) -> None:
+        close = getattr(self._pieces, "close", None)
+        if close:
+            close()
+
+    def __enter__(self) -> TranslationStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+@runtime_checkable
+class Translator(Protocol):
+    """What the CLI needs from a client, whichever server it talks to."""
+
+    @property
+    def model(self) -> str: ...
+
+    def translate(self, text: str, target: str, source: str = AUTO) -> Translation: ...
+
+    def stream(self, text: str, target: str, source: str = AUTO) -> TranslationStream: ...
+
+    def translate_many(
+        self, texts: Iterable[str], target: str, source: str = AUTO, max_workers: int | None = None
+    ) -> list[Translation]: ...
+
+    def close(self) -> None: ...
