@@ -1,0 +1,179 @@
+"""`hymt translate`: translate a text (an argument, or standard input) with a Hunyuan-MT server."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from hymt.cli.output import EXIT_OK, warn
+from hymt.core.languages import AUTO
+from hymt.core.prompts import ModelFamily
+from hymt.sdk.client import TranslationClient
+from hymt.sdk.errors import InvalidRequest
+from hymt.sdk.result import Translation, Translator
+from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL, ENV_API_KEY, ENV_MODEL, ENV_URL, ClientSettings
+
+STDIN = "-"
+EPILOG = """\
+examples:
+  hymt translate "Guten Morgen" --to en
+  echo "早上好" | hymt translate - --to fr --stream
+  hymt translate "Hello" --to zh --url http://gpu-host:8000/v1 --json
+
+--json prints {"translation", "source", "target", "model", "elapsed_ms"}; with --stream it prints one
+{"delta": "..."} line per piece as it arrives, then that object.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "translate",
+        help="translate a text",
+        description="Translate TEXT with Hunyuan-MT on an OpenAI-compatible server such as vLLM.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("text", metavar="TEXT", help="the text to translate, or - to read it from standard input")
+    parser.add_argument(
+        "--to", dest="target", required=True, metavar="CODE", help="the language to translate into ('hymt languages')"
+    )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        default=AUTO,
+        metavar="CODE",
+        help="the text's language, or auto (default) to detect it",
+    )
+    parser.add_argument(
+        "--url", help=f"the server's OpenAI-compatible base URL (default: ${ENV_URL}, else {DEFAULT_URL})"
+    )
+    parser.add_argument(
+        "--api-key", help=f"the server's API key (default: ${ENV_API_KEY}; prefer it: arguments show in 'ps')"
+    )
+    parser.add_argument("--model", help=f"the served model name (default: ${ENV_MODEL}, else {DEFAULT_MODEL})")
+    parser.add_argument(
+        "--family",
+        choices=[family.value for family in ModelFamily],
+        help="the model's prompt dialect (default: inferred from the model name)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help=f"longest wait for the answer, or between streamed pieces (default {ClientSettings.read_timeout:g})",
+    )
+    parser.add_argument(
+        "--retries",
+        type=_count,
+        metavar="N",
+        help=f"retries on connection errors, 429 and 503, with growing waits (default {ClientSettings.retries})",
+    )
+    parser.add_argument("--stream", action="store_true", help="print the translation piece by piece as it arrives")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the bare translation")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    text = read_text(args.text)
+    settings = settings_from(args)
+    with build_client(settings) as client:
+        if args.stream:
+            _print_stream(client, text, args)
+        else:
+            result = client.translate(text, args.target, args.source)
+            if args.json:
+                _write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
+            else:
+                _write(_line(result.text))
+            _warn_if_truncated(result)
+    return EXIT_OK
+
+
+def settings_from(args: argparse.Namespace) -> ClientSettings:
+    """Options first, then the environment, then the defaults."""
+    overrides: dict[str, object] = {
+        "base_url": args.url,
+        "api_key": args.api_key,
+        "model": args.model,
+        "family": args.family,
+        "retries": args.retries,
+    }
+    if args.timeout is not None:
+        overrides["read_timeout"] = args.timeout
+        overrides["connect_timeout"] = min(args.timeout, ClientSettings.connect_timeout)
+    return ClientSettings.from_env(**overrides)
+
+
+def build_client(settings: ClientSettings) -> Translator:
+    """The client for these settings (the place to choose another kind of server's client)."""
+    return TranslationClient(settings)
+
+
+def read_text(argument: str) -> str:
+    if argument != STDIN:
+        return argument
+    if sys.stdin is None:
+        raise InvalidRequest("there is no standard input to read the text from", "give the text as an argument")
+    if sys.stdin.isatty():
+        print("hymt: reading the text from standard input; end it with Ctrl-D", file=sys.stderr)
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:
+        return sys.stdin.read()
+    try:
+        return buffer.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(
+            f"standard input is not UTF-8 text (byte {exc.start})", "convert it first, e.g. with iconv -t UTF-8"
+        ) from None
+
+
+def _print_stream(client: Translator, text: str, args: argparse.Namespace) -> None:
+    with client.stream(text, args.target, args.source) as stream:
+        last = ""
+        for piece in stream:
+            if args.json:
+                _write(json.dumps({"delta": piece}, ensure_ascii=False) + "\n")
+            else:
+                _write(piece)
+            last = piece or last
+        result = stream.result
+    if args.json:
+        _write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
+    elif not last.endswith("\n"):
+        _write("\n")
+    _warn_if_truncated(result)
+
+
+def _warn_if_truncated(result: Translation) -> None:
+    if result.truncated:
+        warn("the answer reached its max_tokens limit: the translation may be cut short")
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _line(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError("the timeout must be more than 0 seconds")
+    return seconds
+
+
+def _count(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if count < 0:
+        raise argparse.ArgumentTypeError("the number of retries cannot be negative")
+    return count
