@@ -51,6 +51,7 @@ class Behaviour:
     drop_connection: int = 0  # close the connection without an answer this many times
     stall_stream_after: int | None = None  # stop sending (but keep the stream open) after this many pieces
     drop_stream_after: int | None = None  # close the connection, mid-stream, after this many pieces
+    finish_reason: str = "stop"  # "length": the answer pretends to have stopped at max_tokens
 
 
 @dataclass
@@ -232,7 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             self._stream(answer)
         else:
-            self._send_json(200, _completion(b.model, answer))
+            self._send_json(200, _completion(b.model, answer, b.finish_reason))
 
     def _stream(self, answer: str) -> None:
         fake, b = self.fake, self.fake.behaviour
@@ -259,7 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 self._event({"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
                 time.sleep(b.chunk_delay)
-            self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": b.finish_reason}]})
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, OSError):
@@ -291,12 +292,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(200, {"ok": True})
 
 
-def _completion(model: str, answer: str) -> dict:
+def _completion(model: str, answer: str, finish_reason: str = "stop") -> dict:
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish_reason}],
         "usage": {"prompt_tokens": 10, "completion_tokens": len(answer), "total_tokens": 10 + len(answer)},
     }
 
