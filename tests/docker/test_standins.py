@@ -198,5 +198,8 @@ def test_caddy_serves_a_caddyfile(images, tmp_path, container):
     assert host_port.startswith("127.0.0.1:")
     status, body = get(f"http://{host_port}/", deadline=time.monotonic() + 60)
     assert (status, body) == (200, f"served by {container}")
+    # The stack's health check: the admin endpoint, asked with the image's own wget.
+    health = docker("exec", container, "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:2019/config/", check=False)
+    assert health.returncode == 0, health.stderr
     # Its state goes where the official image keeps it (XDG_CONFIG_HOME=/config).
     assert docker("exec", container, "test", "-s", "/config/caddy/autosave.json", check=False).returncode == 0
