@@ -1,0 +1,67 @@
+"""Prometheus metrics of one app instance, in a registry of its own (two apps in one process never share counts)."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Translations take from a few hundred milliseconds to minutes (long texts on a busy GPU).
+_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "hymt_web_requests",
+            "HTTP requests answered, by route, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "hymt_web_request_duration_seconds",
+            "Time from request to the end of the response (streams included), by route",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "hymt_web_translations_in_flight", "Translations being worked on now", registry=self.registry
+        )
+        self.upstream_errors = Counter(
+            "hymt_web_upstream_errors",
+            "Upstream (vLLM) requests that failed, by the error code the gateway answered with",
+            ["code"],
+            registry=self.registry,
+        )
+
+
+class MetricsMiddleware:
+    """Counts every HTTP request by its route template (never the raw path, which would grow without bound)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note_status)
+        finally:
+            route = scope.get("route")
+            label = getattr(route, "path", None) or "unmatched"
+            self.metrics.requests.labels(label, scope["method"], str(status)).inc()
+            self.metrics.latency.labels(label).observe(time.perf_counter() - started)

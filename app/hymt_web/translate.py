@@ -1,0 +1,203 @@
+"""From a request to a translation: checks, chunking, concurrent upstream calls and reassembly.
+
+Everything language-specific (codes, prompts, sampling, detection, chunking) comes from the translation core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from hymt.core.chunking import TextPlan, split_text
+from hymt.core.languages import AUTO, LANGUAGES, UnknownLanguageError, get_language, normalize_code
+from hymt.core.prompts import ModelFamily, build_prompt, chat_request, resolve_source
+
+from hymt_web import errors
+from hymt_web.errors import GatewayError
+from hymt_web.settings import Settings
+from hymt_web.upstream import Upstream
+
+
+@dataclass(frozen=True)
+class Job:
+    """A checked request: what to send upstream, and how to put the answers back together."""
+
+    source: str  # the given or detected code; "auto" when detection was unsure
+    target: str
+    plan: TextPlan
+    bodies: tuple[dict[str, object], ...]  # one chat request per segment of the plan
+    started: float
+
+    def result(self, model: str, translations: list[str]) -> dict[str, object]:
+        return {
+            "translation": self.plan.join(translations),
+            "source": self.source,
+            "target": self.target,
+            "model": model,
+            "elapsed_ms": round((time.perf_counter() - self.started) * 1000),
+        }
+
+
+def prepare(settings: Settings, text: str, target: str, source: str = AUTO) -> Job:
+    """Check a request and plan its upstream calls; GatewayError (422, 413) says what is wrong with it."""
+    started = time.perf_counter()
+    if not text.strip():
+        raise GatewayError(422, "empty_text", "There is no text to translate: type or paste some text first.")
+    length = len(text)
+    if length > settings.max_chars:
+        raise GatewayError(
+            413,
+            "text_too_long",
+            f"The text has {length} characters but the limit is {settings.max_chars}. Translate it in smaller parts.",
+        )
+    if target.strip().lower() == AUTO:
+        raise GatewayError(422, "unknown_language", "Choose a target language: 'auto' can only be the source.")
+    try:
+        target = normalize_code(target)
+    except UnknownLanguageError:
+        raise _unknown("target", target) from None
+    try:
+        source = normalize_code(source, allow_auto=True)
+    except UnknownLanguageError:
+        raise _unknown("source", source) from None
+    if source == target:
+        name = get_language(target).name_en
+        raise GatewayError(
+            422, "same_language", f"The source and the target are both {name}: choose a different target language."
+        )
+    source = resolve_source(text, source)
+    plan = split_text(text, settings.chunk_tokens)
+    family = ModelFamily.for_model(settings.model)
+    bodies = tuple(
+        chat_request(build_prompt(segment, target, source, family), settings.model, source_text=segment)
+        for segment in plan.segments
+    )
+    return Job(source=source, target=target, plan=plan, bodies=bodies, started=started)
+
+
+def _unknown(side: str, code: str) -> GatewayError:
+    return GatewayError(
+        422,
+        "unknown_language",
+        f"Unknown {side} language {code!r}. Use one of the {len(LANGUAGES)} codes that /api/languages lists"
+        + (" (or 'auto')." if side == "source" else "."),
+    )
+
+
+def _timed_out(settings: Settings) -> GatewayError:
+    return errors.upstream_timeout(f"no complete translation within {settings.request_timeout:g} seconds")
+
+
+async def translate(upstream: Upstream, job: Job) -> dict[str, object]:
+    """The whole translation: the segments translated concurrently (bounded), then joined in order."""
+    settings = upstream.settings
+    limit = asyncio.Semaphore(settings.chunk_concurrency)
+
+    async def one(body: dict[str, object]) -> str:
+        async with limit:
+            return await upstream.complete(body)
+
+    try:
+        async with asyncio.timeout(settings.request_timeout), asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(body)) for body in job.bodies]
+    except TimeoutError:
+        raise _timed_out(settings) from None
+    except ExceptionGroup as group:
+        failures = [e for e in group.exceptions if isinstance(e, GatewayError)]
+        if failures:
+            raise failures[0] from None
+        raise
+    return job.result(settings.model, [task.result() for task in tasks])
+
+
+class _End:
+    """Marks the end of one segment's answer in its queue."""
+
+
+class StreamingTranslation:
+    """A translation streamed in order while later segments are already being translated.
+
+    Each segment's answer is fetched by its own task into its own queue (at most `chunk_concurrency` at once); the
+    reader forwards segment 0 piece by piece as it arrives, then segment 1 (often complete by then), and so on.
+    Whitespace around each segment's answer is dropped exactly as TextPlan.join drops it, so the pieces add up to
+    the final translation.
+    """
+
+    def __init__(self, upstream: Upstream, job: Job) -> None:
+        self.upstream = upstream
+        self.job = job
+        self._queues: list[asyncio.Queue[str | _End | GatewayError]] = [asyncio.Queue() for _ in job.bodies]
+        self._tasks: list[asyncio.Task[None]] = []
+        self._answers = [""] * len(job.bodies)
+        self._limit = asyncio.Semaphore(upstream.settings.chunk_concurrency)
+
+    async def _fetch(self, index: int) -> None:
+        queue = self._queues[index]
+        try:
+            async with self._limit:
+                async for piece in self.upstream.stream(self.job.bodies[index]):
+                    queue.put_nowait(piece)
+            queue.put_nowait(_End())
+        except GatewayError as error:
+            queue.put_nowait(error)
+
+    def close(self) -> None:
+        """Cancel whatever upstream requests are still open (the client left, or one segment failed)."""
+        for task in self._tasks:
+            task.cancel()
+
+    def result(self) -> dict[str, object]:
+        return self.job.result(self.upstream.settings.model, self._answers)
+
+    async def deltas(self) -> AsyncIterator[str]:
+        """The translation in pieces, in order; raises GatewayError when the upstream fails."""
+        settings = self.upstream.settings
+        deadline = asyncio.get_running_loop().time() + settings.request_timeout
+        self._tasks = [asyncio.create_task(self._fetch(i)) for i in range(len(self.job.bodies))]
+        try:
+            literal = ""  # text between segments (line breaks, indentation), sent with the next piece
+            for piece in self.job.plan.pieces:
+                if isinstance(piece, str):
+                    literal += piece
+                    continue
+                trim = _Trim()
+                while True:
+                    remaining = deadline - asyncio.get_running_loop().time()
+                    try:
+                        item = await asyncio.wait_for(self._queues[piece].get(), max(remaining, 0))
+                    except TimeoutError:
+                        raise _timed_out(settings) from None
+                    if isinstance(item, _End):
+                        break
+                    if isinstance(item, GatewayError):
+                        raise item
+                    self._answers[piece] += item
+                    text = trim.feed(item)
+                    if text:
+                        yield literal + text
+                        literal = ""
+            if literal:
+                yield literal
+        finally:
+            self.close()
+
+
+class _Trim:
+    """Strips a streamed text as str.strip() would, without waiting for its end: holds back trailing whitespace."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self.held = ""
+
+    def feed(self, piece: str) -> str:
+        if not self.started:
+            piece = piece.lstrip()
+            if not piece:
+                return ""
+            self.started = True
+        piece = self.held + piece
+        body = piece.rstrip()
+        self.held = piece[len(body) :]
+        return body

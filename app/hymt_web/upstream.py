@@ -1,0 +1,161 @@
+"""The one connection pool to the OpenAI-compatible upstream (vLLM), with its failures turned into GatewayErrors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+
+from hymt_web import errors
+from hymt_web.errors import GatewayError
+from hymt_web.metrics import Metrics
+from hymt_web.settings import Settings
+
+# /health and /v1/models answer at once when the server is up; a readiness probe must not hang on a stalled one.
+_PROBE_TIMEOUT = 5.0
+
+
+def make_client(settings: Settings) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {settings.upstream_api_key}"} if settings.upstream_api_key else {}
+    connections = settings.max_in_flight * settings.chunk_concurrency
+    return httpx.AsyncClient(
+        base_url=settings.upstream_url + "/",
+        headers=headers,
+        timeout=httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.read_timeout,
+            pool=settings.read_timeout,
+        ),
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=min(connections, 32)),
+        # The upstream is on the stack's internal network: never send it through a proxy from the environment.
+        trust_env=False,
+    )
+
+
+class Upstream:
+    def __init__(self, client: httpx.AsyncClient, settings: Settings, metrics: Metrics) -> None:
+        self.client = client
+        self.settings = settings
+        self.metrics = metrics
+
+    def _failed(self, error: GatewayError) -> GatewayError:
+        self.metrics.upstream_errors.labels(error.code).inc()
+        return error
+
+    def _transport_error(self, exc: httpx.TransportError) -> GatewayError:
+        where = self.settings.upstream_url
+        if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
+            return self._failed(errors.upstream_unreachable(f"no connection to {where}"))
+        if isinstance(exc, httpx.TimeoutException):
+            return self._failed(
+                errors.upstream_timeout(f"nothing came back for {self.settings.read_timeout:g} seconds")
+            )
+        return self._failed(errors.upstream_error("the connection to the model server broke off"))
+
+    async def _status_error(self, response: httpx.Response) -> GatewayError:
+        await response.aread()
+        detail = _upstream_message(response)
+        status = response.status_code
+        if status in (401, 403):
+            return self._failed(
+                errors.upstream_error("the model server refused the gateway's API key; check HYMT_UPSTREAM_API_KEY")
+            )
+        if status == 404:
+            return self._failed(
+                errors.upstream_error(f"the model server does not serve {self.settings.model!r}; check HYMT_MODEL")
+            )
+        if status == 503:
+            return self._failed(errors.upstream_not_ready(f"the model server answered 503: {detail}"))
+        return self._failed(errors.upstream_error(f"HTTP {status}: {detail}"))
+
+    async def complete(self, body: dict[str, object]) -> str:
+        """The whole answer of one chat completion."""
+        try:
+            response = await self.client.post("chat/completions", json={**body, "stream": False})
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc) from exc
+        if response.status_code != 200:
+            raise await self._status_error(response)
+        try:
+            return response.json()["choices"][0]["message"]["content"] or ""
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise self._failed(errors.upstream_error("an answer the gateway could not read")) from exc
+
+    async def stream(self, body: dict[str, object]) -> AsyncIterator[str]:
+        """The answer of one chat completion, piece by piece as the model writes it."""
+        try:
+            async with self.client.stream("POST", "chat/completions", json={**body, "stream": True}) as response:
+                if response.status_code != 200:
+                    raise await self._status_error(response)
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue  # blank separators and ": keep-alive" comments
+                    data = line[len("data:") :].strip()
+                    if data == "[DONE]":
+                        return
+                    piece = self._delta(data)
+                    if piece:
+                        yield piece
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc) from exc
+
+    def _delta(self, data: str) -> str:
+        try:
+            chunk = json.loads(data)
+        except ValueError as exc:
+            raise self._failed(errors.upstream_error("a stream the gateway could not read")) from exc
+        if isinstance(chunk, dict) and "error" in chunk:
+            raise self._failed(errors.upstream_error(f"the model stopped: {_message_of(chunk)}"))
+        try:
+            return chunk["choices"][0]["delta"].get("content") or ""
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return ""  # e.g. a usage-only chunk
+
+    async def readiness(self) -> GatewayError | None:
+        """None when the upstream answers /health and lists the model; otherwise the reason it is not ready."""
+        timeout = httpx.Timeout(_PROBE_TIMEOUT, connect=min(self.settings.connect_timeout, _PROBE_TIMEOUT))
+        try:
+            health = await self.client.get(self.settings.upstream_root + "/health", timeout=timeout)
+            if health.status_code != 200:
+                return errors.upstream_not_ready(
+                    f"its /health answers {health.status_code}: the model is loading or its engine stopped"
+                )
+            models = await self.client.get("models", timeout=timeout)
+        except (httpx.ConnectTimeout, httpx.ConnectError):
+            return errors.upstream_unreachable(f"no connection to {self.settings.upstream_url}")
+        except httpx.TimeoutException:
+            return errors.upstream_unreachable(f"no answer from {self.settings.upstream_url} in {_PROBE_TIMEOUT:g} s")
+        except httpx.TransportError:
+            return errors.upstream_unreachable(f"the connection to {self.settings.upstream_url} broke off")
+        if models.status_code in (401, 403):
+            return errors.upstream_error("the model server refused the gateway's API key; check HYMT_UPSTREAM_API_KEY")
+        try:
+            served = [entry["id"] for entry in models.json()["data"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            return errors.upstream_not_ready(f"/v1/models answered {models.status_code} without a model list ({exc})")
+        if self.settings.model not in served:
+            listed = ", ".join(served) or "none"
+            return errors.upstream_not_ready(
+                f"the model server does not list {self.settings.model!r} (it serves: {listed}); check HYMT_MODEL"
+            )
+        return None
+
+
+def _upstream_message(response: httpx.Response) -> str:
+    try:
+        return _message_of(response.json())
+    except ValueError:
+        return response.text[:200] or "no details"
+
+
+def _message_of(payload: object) -> str:
+    """The human part of an OpenAI/vLLM error body ({"error": {"message": ...}} or {"message": ...})."""
+    if isinstance(payload, dict):
+        inner = payload.get("error", payload)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])[:200]
+        if isinstance(inner, str):
+            return inner[:200]
+    return "no details"

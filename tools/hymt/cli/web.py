@@ -1,0 +1,55 @@
+"""`hymt web [--host H] [--port P]`: run the web translation app locally, configured like its image (HYMT_*)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DESCRIPTION = """\
+Serve the translation page and its /api on this machine, in front of an OpenAI-compatible server (vLLM).
+Configured from the environment, as in the image: HYMT_UPSTREAM_URL (base URL ending in /v1), HYMT_UPSTREAM_API_KEY,
+HYMT_MODEL, HYMT_PROFILE (gpu|rehearsal), HYMT_MAX_CHARS, HYMT_MAX_IN_FLIGHT, HYMT_CONNECT_TIMEOUT,
+HYMT_READ_TIMEOUT, HYMT_REQUEST_TIMEOUT."""
+
+_MISSING_EXTRA = "hymt web needs the web extra: pip install 'hymt[web]' (or 'make setup' in a checkout)"
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the `web` subcommand; running it calls `run(args)`, which returns the exit status."""
+    parser = subparsers.add_parser(
+        "web",
+        help="run the web translation app (page + /api) locally",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    try:
+        from hymt_web.server import add_arguments
+    except ImportError:
+        # Still a subcommand, so `hymt web` explains what to install instead of "invalid choice".
+        parser.add_argument("--host")
+        parser.add_argument("--port")
+    else:
+        add_arguments(parser)
+    parser.set_defaults(func=run, handler=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from hymt_web.server import serve
+    except ImportError as exc:
+        print(f"{_MISSING_EXTRA} ({exc})", file=sys.stderr)
+        return 2
+    return serve(args.host, args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `web` alone (useful before the full CLI is installed): python -m hymt.cli.web --port 8080."""
+    parser = argparse.ArgumentParser(prog="hymt")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["web", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
