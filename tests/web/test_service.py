@@ -1,0 +1,223 @@
+"""The rest of the gateway: languages and info, health and readiness, metrics, settings and `hymt web`."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from hymt import __version__
+from hymt.core.languages import LANGUAGES
+from hymt_web import Settings, SettingsError
+
+from tests.web.conftest import gateway, settings_for
+from tests.web.server import free_port
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_languages_come_from_the_core_with_their_direction(fake):
+    async with gateway(settings_for(fake)) as client:
+        response = await client.get("/api/languages")
+    languages = response.json()["languages"]
+    assert languages == [lang.as_dict() for lang in LANGUAGES]
+    assert len(languages) == 38
+    assert {lang["code"] for lang in languages if lang["rtl"]} == {"ar", "fa", "ur", "he", "ug"}
+
+
+async def test_info_tells_the_model_profile_limit_and_version(fake):
+    async with gateway(settings_for(fake, profile="rehearsal", max_chars=1234)) as client:
+        response = await client.get("/api/info")
+    assert response.json() == {
+        "model": fake.behaviour.model,
+        "profile": "rehearsal",
+        "max_chars": 1234,
+        "version": __version__,
+    }
+
+
+async def test_healthz_answers_even_when_the_model_is_down():
+    closed = f"http://127.0.0.1:{free_port()}/v1"
+    async with gateway(Settings(upstream_url=closed)) as client:
+        response = await client.get("/healthz")
+    assert response.status_code == 200
+
+
+async def test_readyz_checks_health_at_the_server_root_and_the_model_list(fake):
+    async with gateway(settings_for(fake)) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "model": fake.behaviour.model}
+    assert [(r.method, r.path) for r in fake.requests] == [("GET", "/health"), ("GET", "/v1/models")]
+
+
+async def test_readyz_is_503_while_the_model_loads(fake):
+    fake.behaviour.healthy = False
+    async with gateway(settings_for(fake)) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "upstream_not_ready" and "/health answers 503" in error["message"]
+
+
+async def test_readyz_is_503_when_the_model_is_not_listed(fake):
+    async with gateway(settings_for(fake, model="tencent/Hunyuan-MT-7B-fp8")) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "upstream_not_ready"
+    assert "'tencent/Hunyuan-MT-7B-fp8'" in error["message"] and fake.behaviour.model in error["message"]
+
+
+async def test_readyz_is_503_when_the_upstream_is_unreachable():
+    closed = f"http://127.0.0.1:{free_port()}/v1"
+    async with gateway(Settings(upstream_url=closed)) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "upstream_unreachable"
+
+
+async def test_readyz_sends_the_api_key_to_the_model_list(fake):
+    fake.behaviour.api_key = "k"
+    async with gateway(settings_for(fake, upstream_api_key="k")) as client:
+        good = await client.get("/readyz")
+    async with gateway(settings_for(fake)) as client:
+        keyless = await client.get("/readyz")
+    assert good.status_code == 200
+    assert keyless.status_code == 503 and "HYMT_UPSTREAM_API_KEY" in keyless.json()["error"]["message"]
+
+
+def sample(metrics: str, name: str, **labels: str) -> float:
+    """The value of one Prometheus sample (labels in any order), or 0 when absent."""
+    for line in metrics.splitlines():
+        match = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
+        if match:
+            found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1) or ""))
+            if found == labels:
+                return float(match.group(2))
+    return 0.0
+
+
+async def test_metrics_count_requests_latency_in_flight_and_upstream_errors(fake):
+    async with gateway(settings_for(fake)) as client:
+        await client.post("/api/translate", json={"text": "Hello", "target": "fr"})
+        await client.post("/api/translate", json={"text": "", "target": "fr"})
+        fake.behaviour.fail_status, fake.behaviour.fail_count = 500, 1
+        await client.post("/api/translate", json={"text": "Hello", "target": "fr"})
+        await client.get("/no/such/page")
+        metrics = (await client.get("/metrics")).text
+        # A second app has counts of its own.
+        async with gateway(settings_for(fake)) as other:
+            other_metrics = (await other.get("/metrics")).text
+    route = "/api/translate"
+    assert sample(metrics, "hymt_web_requests_total", route=route, method="POST", status="200") == 1
+    assert sample(metrics, "hymt_web_requests_total", route=route, method="POST", status="422") == 1
+    assert sample(metrics, "hymt_web_requests_total", route=route, method="POST", status="502") == 1
+    assert sample(metrics, "hymt_web_requests_total", route="unmatched", method="GET", status="404") == 1
+    assert sample(metrics, "hymt_web_request_duration_seconds_count", route=route) == 3
+    assert sample(metrics, "hymt_web_translations_in_flight") == 0
+    assert sample(metrics, "hymt_web_upstream_errors_total", code="upstream_error") == 1
+    assert sample(other_metrics, "hymt_web_requests_total", route=route, method="POST", status="200") == 0
+
+
+def test_settings_come_from_the_environment():
+    settings = Settings.from_env(
+        {
+            "HYMT_UPSTREAM_URL": "http://vllm:8000/v1/",
+            "HYMT_UPSTREAM_API_KEY": "key",
+            "HYMT_MODEL": "tencent/Hunyuan-MT-7B-fp8",
+            "HYMT_PROFILE": "Rehearsal",
+            "HYMT_MAX_CHARS": "800",
+            "HYMT_MAX_IN_FLIGHT": "3",
+            "HYMT_READ_TIMEOUT": "2.5",
+            "HYMT_REQUEST_TIMEOUT": "",  # empty means the default
+        }
+    )
+    assert settings.upstream_url == "http://vllm:8000/v1"
+    assert settings.upstream_root == "http://vllm:8000"
+    assert (settings.upstream_api_key, settings.model, settings.profile) == (
+        "key",
+        "tencent/Hunyuan-MT-7B-fp8",
+        "rehearsal",
+    )
+    assert (settings.max_chars, settings.max_in_flight, settings.read_timeout) == (800, 3, 2.5)
+    assert settings.request_timeout == Settings().request_timeout
+    assert Settings.from_env({}).max_chars == 5000
+
+
+def test_every_bad_setting_is_named_at_once():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(
+            {
+                "HYMT_UPSTREAM_URL": "vllm:8000",
+                "HYMT_PROFILE": "cpu",
+                "HYMT_MAX_CHARS": "lots",
+                "HYMT_MAX_IN_FLIGHT": "0",
+                "HYMT_CONNECT_TIMEOUT": "-1",
+            }
+        )
+    message = str(caught.value)
+    for variable in (
+        "HYMT_UPSTREAM_URL",
+        "HYMT_PROFILE",
+        "HYMT_MAX_CHARS",
+        "HYMT_MAX_IN_FLIGHT",
+        "HYMT_CONNECT_TIMEOUT",
+    ):
+        assert variable in message
+    assert len(caught.value.problems) == 5
+
+
+def test_hymt_web_refuses_bad_settings_in_words():
+    env = {**os.environ, "HYMT_PROFILE": "laptop", "HYMT_MAX_CHARS": "-5"}
+    result = subprocess.run(
+        [sys.executable, "-m", "hymt.cli.main", "web", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "HYMT_PROFILE='laptop'" in result.stderr and "HYMT_MAX_CHARS=-5" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_hymt_web_serves_the_page_and_api_configured_from_the_environment(fake):
+    port = free_port()
+    env = {**os.environ, "HYMT_UPSTREAM_URL": fake.url, "HYMT_MODEL": fake.behaviour.model, "HYMT_MAX_CHARS": "777"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hymt.cli.main", "web", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "hymt web exited early"
+            assert time.monotonic() < deadline, "hymt web did not answer /healthz"
+            time.sleep(0.1)
+        assert httpx.get(f"{base}/api/info").json()["max_chars"] == 777
+        assert "<title>" in httpx.get(f"{base}/").text
+        answer = httpx.post(f"{base}/api/translate", json={"text": "Hallo", "target": "en", "source": "de"})
+        assert answer.json()["translation"] == "English translation of: Hallo"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            output = process.communicate(timeout=15)[0]
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output = process.communicate()[0]
+    assert process.returncode == 0, output

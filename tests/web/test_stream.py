@@ -1,0 +1,106 @@
+"""POST /api/translate/stream: server-sent events as the model writes, and a client that leaves stops the model."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from hymt.core.chunking import split_text
+
+from tests.web.conftest import gateway, parse_events, settings_for, source_of
+from tests.web.server import serving
+from tests.web.test_translate import LONG_TEXT
+
+pytestmark = pytest.mark.anyio
+
+
+def wait_until(condition, what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting: {what}")
+        time.sleep(0.02)
+
+
+async def test_deltas_then_done_with_the_same_answer_as_translate(fake):
+    async with gateway(settings_for(fake)) as client:
+        response = await client.post("/api/translate/stream", json={"text": "Bonjour le monde", "target": "en"})
+        plain = (await client.post("/api/translate", json={"text": "Bonjour le monde", "target": "en"})).json()
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = parse_events(response.text)
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "done" and set(kinds[:-1]) == {"delta"}
+    assert len(kinds) > 3  # the model's pieces are passed on one by one, not collected first
+    deltas = "".join(data["text"] for kind, data in events if kind == "delta")
+    done = events[-1][1]
+    assert deltas == done["translation"] == "English translation of: Bonjour le monde"
+    assert set(done) == set(plain) and {k: v for k, v in done.items() if k != "elapsed_ms"} == {
+        k: v for k, v in plain.items() if k != "elapsed_ms"
+    }
+    assert [body["stream"] for body in fake.chat_requests()] == [True, False]
+
+
+async def test_a_long_text_streams_in_order_with_its_line_breaks(fake):
+    fake.behaviour.reply = lambda prompt: "  " + source_of(prompt).upper() + " \n"  # stray spaces are trimmed
+    settings = settings_for(fake, chunk_tokens=12)
+    async with gateway(settings) as client:
+        response = await client.post("/api/translate/stream", json={"text": LONG_TEXT, "target": "de", "source": "en"})
+    events = parse_events(response.text)
+    assert len(fake.chat_requests()) == len(split_text(LONG_TEXT, settings.chunk_tokens).segments)
+    deltas = "".join(data["text"] for kind, data in events if kind == "delta")
+    assert events[-1][0] == "done"
+    assert deltas == events[-1][1]["translation"] == LONG_TEXT.upper()
+
+
+async def test_a_model_failing_before_the_first_piece_gets_a_real_http_status(fake):
+    fake.behaviour.fail_status = 500
+    fake.behaviour.fail_count = -1
+    async with gateway(settings_for(fake)) as client:
+        response = await client.post("/api/translate/stream", json={"text": "Hello", "target": "fr"})
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_error"
+
+
+async def test_a_stream_that_stalls_midway_ends_with_an_error_event(fake):
+    fake.behaviour.stall_stream_after = 2  # then only keep-alive comments: alive, but no translation
+    async with gateway(settings_for(fake, request_timeout=1)) as client:
+        response = await client.post("/api/translate/stream", json={"text": "Hello there", "target": "fr"})
+        in_flight_after = client.app.state.in_flight.count
+    assert response.status_code == 200
+    events = parse_events(response.text)
+    assert [kind for kind, _ in events] == ["delta", "delta", "error"]
+    assert events[-1][1]["code"] == "upstream_timeout"
+    assert events[-1][1]["message"]
+    assert in_flight_after == 0
+
+
+def test_pieces_reach_the_client_while_the_model_is_still_writing(fake):
+    # The model sends two pieces and then nothing: only a pass-through gateway can deliver them.
+    fake.behaviour.stall_stream_after = 2
+    with serving(settings_for(fake)) as url, httpx.Client(base_url=url, timeout=10) as client:
+        body = {"text": "Hello there", "target": "fr"}
+        with client.stream("POST", "/api/translate/stream", json=body) as response:
+            lines = response.iter_lines()
+            received = [next(lines) for _ in range(5)]  # event, data, blank, event, data
+    assert received[0] == received[3] == "event: delta"
+    assert received[1].startswith("data: ") and received[4].startswith("data: ")
+
+
+@pytest.mark.parametrize("upstream", ["writing slowly", "silent"])
+def test_a_client_that_leaves_cancels_its_upstream_request(fake, upstream):
+    if upstream == "silent":
+        fake.behaviour.stall_stream_after = 1
+    else:
+        fake.behaviour.chunk_delay = 0.05
+        fake.behaviour.reply = lambda prompt: "word " * 400  # about 100 s at this pace
+    settings = settings_for(fake)
+    with serving(settings) as url, httpx.Client(base_url=url, timeout=10) as client:
+        with client.stream("POST", "/api/translate/stream", json={"text": "Hello", "target": "fr"}) as response:
+            assert next(response.iter_lines()) == "event: delta"
+        # Leaving the block closed the connection mid-stream.
+        wait_until(lambda: fake.streams_cancelled == 1, "the upstream stream to be cancelled")
+        assert fake.streams_completed == 0
+        metrics = client.get("/metrics").text
+    assert "hymt_web_translations_in_flight 0.0" in metrics
