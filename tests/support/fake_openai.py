@@ -50,6 +50,7 @@ class Behaviour:
     fail_headers: dict[str, str] | None = None  # extra headers of a planned failure (e.g. {"Retry-After": "2"})
     drop_connection: int = 0  # close the connection without an answer this many times
     stall_stream_after: int | None = None  # stop sending (but keep the stream open) after this many pieces
+    stall_keepalive: bool = True  # while stalled, send SSE comments (False: silence, like a hung vLLM engine)
     drop_stream_after: int | None = None  # close the connection, mid-stream, after this many pieces
     finish_reason: str = "stop"  # "length": the answer pretends to have stopped at max_tokens
 
@@ -253,8 +254,11 @@ class _Handler(BaseHTTPRequestHandler):
                     # Keep the connection open, sending nothing, until the client gives up.
                     while True:
                         time.sleep(0.05)
-                        self.wfile.write(b": \n\n")  # an SSE comment: detects a client that went away
-                        self.wfile.flush()
+                        if b.stall_keepalive:
+                            self.wfile.write(b": \n\n")  # an SSE comment: detects a client that went away
+                            self.wfile.flush()
+                        elif fake._server is None or b is not fake.behaviour:
+                            return  # silent: stop when the server stops or the test resets it
                 if b.drop_stream_after is not None and n >= b.drop_stream_after:
                     self.connection.shutdown(socket.SHUT_RDWR)  # the server died mid-answer: no finish, no [DONE]
                     return

@@ -369,6 +369,16 @@ def test_a_stream_that_stalls_times_out_and_is_not_retried(fake, make_client, sl
     assert "stopped sending the translation within 0.2 s" in str(caught.value)
 
 
+def test_a_stream_that_goes_silent_times_out(fake, make_client, sleeps):
+    fake.behaviour.stall_stream_after = 1
+    fake.behaviour.stall_keepalive = False  # a hung engine: no bytes at all
+    with pytest.raises(Timeout) as caught:
+        list(make_client(read_timeout=0.2).stream("Hallo Welt", "en", "de"))
+    assert caught.value.phase == "stream"
+    assert len(fake.chat_requests()) == 1
+    assert sleeps == []
+
+
 def test_an_answer_cut_at_max_tokens_is_flagged(fake, make_client):
     fake.behaviour.finish_reason = "length"
     client = make_client()

@@ -178,7 +178,7 @@ def _raw_chunks(response: requests.Response) -> Iterator[bytes]:
         yield from raw.stream(1, decode_content=True)
         return
     while True:
-        chunk = read1(_READ_SIZE)
+        chunk = read1(_READ_SIZE, decode_content=True)  # a proxy may compress the stream
         if not chunk:
             return
         yield chunk
