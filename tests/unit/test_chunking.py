@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+
 from hymt.core.chunking import DEFAULT_BUDGET, TextPlan, split_text
 from hymt.core.prompts import estimate_tokens
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from hymt import __version__
 from hymt.cli import main as cli_main
 from hymt.cli.main import main
@@ -21,7 +22,6 @@ from hymt.cli.translate import settings_from
 from hymt.core.languages import LANGUAGES
 from hymt.sdk.client import TranslationClient
 from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL
-
 from tests.support.fake_openai import FakeOpenAI
 
 HYMT = Path(sys.executable).parent / "hymt"  # the console script of the venv running the tests

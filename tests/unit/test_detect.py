@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+
 from hymt.core.detect import detect_language
 from hymt.core.prompts import resolve_source
 

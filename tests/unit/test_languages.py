@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from hymt.core.languages import (
     AUTO,
     BY_CODE,

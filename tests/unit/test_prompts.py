@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from hymt.core.languages import LANGUAGES, UnknownLanguageError
 from hymt.core.prompts import (
     MAX_TOKENS_CAP,

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+
 from hymt.sdk.retry import RetryPolicy, parse_retry_after
 
 

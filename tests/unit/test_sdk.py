@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+
 from hymt.core.prompts import max_tokens_for
 from hymt.sdk import (
     ClientSettings,
@@ -30,7 +31,6 @@ from hymt.sdk import (
     UpstreamError,
 )
 from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL
-
 from tests.support.fake_openai import FakeOpenAI
 
 ENGLISH_PROMPT = "Translate the following segment into {}, without additional explanation.\n\n{}"

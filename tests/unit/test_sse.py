@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from hymt.sdk.sse import DONE, iter_events, iter_lines
 
 VLLM_STREAM = (
