@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from hymt.core.chunking import TextPlan, split_text
 from hymt.core.languages import AUTO, LANGUAGES, UnknownLanguageError, get_language, normalize_code
 from hymt.core.prompts import ModelFamily, build_prompt, chat_request, resolve_source
-
 from hymt_web import errors
 from hymt_web.errors import GatewayError
 from hymt_web.settings import Settings

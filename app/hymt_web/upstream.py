@@ -118,9 +118,11 @@ class Upstream:
         timeout = httpx.Timeout(_PROBE_TIMEOUT, connect=min(self.settings.connect_timeout, _PROBE_TIMEOUT))
         try:
             health = await self.client.get(self.settings.upstream_root + "/health", timeout=timeout)
+            if health.status_code == 503:
+                return errors.upstream_not_ready("its /health answers 503: the model is loading or its engine stopped")
             if health.status_code != 200:
                 return errors.upstream_not_ready(
-                    f"its /health answers {health.status_code}: the model is loading or its engine stopped"
+                    f"its /health answers {health.status_code}; is {self.settings.upstream_root} a vLLM server?"
                 )
             models = await self.client.get("models", timeout=timeout)
         except (httpx.ConnectTimeout, httpx.ConnectError):

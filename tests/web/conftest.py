@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from hymt_web import Settings, create_app
 
+from hymt_web import Settings, create_app
 from tests.support.fake_openai import FakeOpenAI, running
 
 

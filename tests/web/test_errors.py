@@ -6,8 +6,8 @@ import asyncio
 import threading
 
 import pytest
-from hymt_web import Settings
 
+from hymt_web import Settings
 from tests.web.conftest import gateway, settings_for
 from tests.web.server import free_port
 

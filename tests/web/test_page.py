@@ -6,8 +6,8 @@ import re
 from importlib.resources import files
 
 import pytest
-from hymt.core.languages import LANGUAGES
 
+from hymt.core.languages import LANGUAGES
 from tests.web.conftest import gateway, settings_for
 
 pytestmark = pytest.mark.anyio

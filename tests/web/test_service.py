@@ -11,10 +11,10 @@ import time
 
 import httpx
 import pytest
+
 from hymt import __version__
 from hymt.core.languages import LANGUAGES
 from hymt_web import Settings, SettingsError
-
 from tests.web.conftest import gateway, settings_for
 from tests.web.server import free_port
 

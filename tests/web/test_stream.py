@@ -6,8 +6,8 @@ import time
 
 import httpx
 import pytest
-from hymt.core.chunking import split_text
 
+from hymt.core.chunking import split_text
 from tests.web.conftest import gateway, parse_events, settings_for, source_of
 from tests.web.server import serving
 from tests.web.test_translate import LONG_TEXT

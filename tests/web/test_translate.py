@@ -6,10 +6,10 @@ import contextlib
 import threading
 
 import pytest
+
 from hymt.core.chunking import split_text
 from hymt.core.languages import LANGUAGES
 from hymt.core.prompts import build_prompt, chat_request
-
 from tests.web.conftest import gateway, settings_for, source_of
 
 pytestmark = pytest.mark.anyio
