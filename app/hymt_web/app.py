@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -104,6 +105,12 @@ class EventStreamResponse(StreamingResponse):
             self.on_close()
 
 
+async def wait_for_disconnect(request: Request) -> None:
+    """Returns when the client has gone away (the request body has been read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
 def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
@@ -193,12 +200,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
 
     @app.post("/api/translate")
-    async def translate_text(body: TranslateRequest, request: Request) -> dict[str, object]:
+    async def translate_text(body: TranslateRequest, request: Request) -> Response:
         check_size(request)
         job = prepare(settings, body.text, body.target, body.source)
         in_flight.enter()
         try:
-            return await translate(upstream_of(request), job)
+            # A client that gives up frees its place at once: its upstream requests are cancelled.
+            work = asyncio.ensure_future(translate(upstream_of(request), job))
+            left = asyncio.ensure_future(wait_for_disconnect(request))
+            try:
+                await asyncio.wait({work, left}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                left.cancel()
+                if not work.done():
+                    work.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, GatewayError):
+                        await work
+            if work.cancelled():
+                # Nobody is listening any more; 499 (nginx's "client closed request") shows up in the metrics.
+                return Response(status_code=499)
+            return JSONResponse(work.result())
         finally:
             in_flight.leave()
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,8 +15,13 @@ from hymt_web.errors import GatewayError
 from hymt_web.metrics import Metrics
 from hymt_web.settings import Settings
 
+log = logging.getLogger("hymt_web.upstream")
+
 # /health and /v1/models answer at once when the server is up; a readiness probe must not hang on a stalled one.
 _PROBE_TIMEOUT = 5.0
+# Every open page polls /readyz: probes within this many seconds share one answer, so the model server sees a
+# handful of requests however many people have the page open.
+_READINESS_TTL = 2.0
 
 
 def make_client(settings: Settings) -> httpx.AsyncClient:
@@ -39,9 +47,12 @@ class Upstream:
         self.client = client
         self.settings = settings
         self.metrics = metrics
+        self._readiness: tuple[float, GatewayError | None] | None = None
+        self._readiness_lock = asyncio.Lock()
 
     def _failed(self, error: GatewayError) -> GatewayError:
         self.metrics.upstream_errors.labels(error.code).inc()
+        log.warning("upstream request failed: %s: %s", error.code, error.message)
         return error
 
     def _transport_error(self, exc: httpx.TransportError) -> GatewayError:
@@ -115,6 +126,14 @@ class Upstream:
 
     async def readiness(self) -> GatewayError | None:
         """None when the upstream answers /health and lists the model; otherwise the reason it is not ready."""
+        async with self._readiness_lock:  # concurrent probes wait for the one under way and share its answer
+            if self._readiness and time.monotonic() - self._readiness[0] < _READINESS_TTL:
+                return self._readiness[1]
+            problem = await self._probe()
+            self._readiness = (time.monotonic(), problem)
+            return problem
+
+    async def _probe(self) -> GatewayError | None:
         timeout = httpx.Timeout(_PROBE_TIMEOUT, connect=min(self.settings.connect_timeout, _PROBE_TIMEOUT))
         try:
             health = await self.client.get(self.settings.upstream_root + "/health", timeout=timeout)

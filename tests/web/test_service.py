@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -80,6 +81,13 @@ async def test_readyz_is_503_when_the_upstream_is_unreachable():
         response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "upstream_unreachable"
+
+
+async def test_readyz_probes_are_shared_so_many_open_pages_do_not_flood_the_model(fake):
+    async with gateway(settings_for(fake)) as client:
+        answers = await asyncio.gather(*(client.get("/readyz") for _ in range(20)))
+    assert {a.status_code for a in answers} == {200}
+    assert [r.path for r in fake.requests] == ["/health", "/v1/models"]
 
 
 async def test_readyz_sends_the_api_key_to_the_model_list(fake):

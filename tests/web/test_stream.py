@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import httpx
@@ -104,3 +105,24 @@ def test_a_client_that_leaves_cancels_its_upstream_request(fake, upstream):
         assert fake.streams_completed == 0
         metrics = client.get("/metrics").text
     assert "hymt_web_translations_in_flight 0.0" in metrics
+
+
+def test_a_client_that_gives_up_on_a_plain_translation_frees_its_place_at_once(fake):
+    release = threading.Event()
+    fake.behaviour.reply = lambda prompt: release.wait(30) and "late"
+    try:
+        with serving(settings_for(fake, max_in_flight=1)) as url, httpx.Client(base_url=url, timeout=10) as client:
+            with pytest.raises(httpx.ReadTimeout):  # the client gives up while the model still works
+                client.post("/api/translate", json={"text": "Hello", "target": "fr"}, timeout=0.5)
+
+            def freed() -> bool:
+                metrics = client.get("/metrics").text
+                return 'hymt_web_requests_total{method="POST",route="/api/translate",status="499"} 1.0' in metrics
+
+            wait_until(freed, "the abandoned translation to be given up")
+            assert not release.is_set()  # the model never answered: the gateway let go by itself
+            fake.behaviour.reply = lambda prompt: "Bonjour"
+            # With a cap of one, a new translation gets through only because the place was freed.
+            assert client.post("/api/translate", json={"text": "Hello", "target": "fr"}).status_code == 200
+    finally:
+        release.set()

@@ -704,6 +704,7 @@
 
   async function checkReady() {
     clearTimeout(state.pollTimer);
+    if (document.hidden) return; // a background tab asks nothing; coming back to it checks at once
     let ready = false;
     let code = "offline";
     try {
