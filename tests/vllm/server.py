@@ -22,8 +22,19 @@ IMAGE = PINS["hymt_vllm_cpu_image"]
 CONTAINER_PREFIX = "hymt-test-vllm-"
 SERVED_NAME = "hymt-rehearsal"
 MODEL_MOUNT = "/models/hymt-rehearsal"
-# What the rehearsal override gives vLLM (ENVIRONMENT.md: what vLLM 0.32 on CPU accepts).
-FLAGS = ("--served-model-name", SERVED_NAME, "--max-model-len", "4096", "--enforce-eager", "--max-num-seqs", "8")
+# The flags compose/compose.yaml gives either image (GPU-only ones included: vLLM on CPU accepts and ignores them);
+# no CPU-specific flag, as the entry point chooses eager mode itself.
+FLAGS = (
+    "--served-model-name", SERVED_NAME,
+    "--host", "0.0.0.0",
+    "--port", "8000",
+    "--max-model-len", "4096",
+    "--max-num-seqs", "8",
+    "--gpu-memory-utilization", "0.90",
+    "--dtype", "bfloat16",
+    "--kv-cache-dtype", "auto",
+    "--no-enable-log-requests",
+)  # fmt: skip
 # A bound on waiting, not a measured expectation: /health comes after 30-60 s here (docs/vllm-cpu.md).
 STARTUP_LIMIT_SECONDS = 600
 
