@@ -89,7 +89,11 @@ def check_readyz(probe: Probe) -> str:
 def check_languages(probe: Probe) -> str:
     response = probe.get("/api/languages")
     _expect_status(response)
-    served = {item.get("code") for item in response.json()}
+    body = response.json()
+    items = body.get("languages") if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise CheckFailed("/api/languages is not a list of languages")
+    served = {item.get("code") for item in items if isinstance(item, dict)}
     expected = {lang.code for lang in LANGUAGES}
     if served != expected:
         missing, extra = sorted(expected - served), sorted(served - expected)
