@@ -68,7 +68,7 @@ HYMT_PIP_INDEX_URL ?=
 REHEARSAL_MODEL_DIR ?= .hymt/models/hymt-rehearsal
 
 .PHONY: vllm-cpu-image
-vllm-cpu-image: docker stage-ca ## Build the CPU vLLM image for rehearsals (torch from HYMT_TORCH_SOURCE)
+vllm-cpu-image: docker standins stage-ca ## Build the CPU vLLM image for rehearsals (torch from HYMT_TORCH_SOURCE)
 	mkdir -p build/wheels
 	$(if $(and $(TORCH_CPU_WHEEL),$(filter build/wheels,$(HYMT_TORCH_SOURCE))),cp -u $(TORCH_CPU_WHEEL) build/wheels/)
 	docker build --file compose/images/vllm-cpu/Dockerfile --tag $(HYMT_VLLM_CPU_IMAGE) \
@@ -89,7 +89,7 @@ TEST_PREREQS += vllm-cpu-image rehearsal-model
 HYMT_WEB_IMAGE := $(call pin,hymt_web_image)
 
 .PHONY: web-image
-web-image: docker stage-ca ## Build the web app image (hymt_web_image of versions.yml)
+web-image: docker standins stage-ca ## Build the web app image (hymt_web_image of versions.yml)
 	docker build --file app/Dockerfile --tag $(HYMT_WEB_IMAGE) \
 	  --build-arg PYTHON_IMAGE=$(call pin,hymt_python_image) \
 	  --build-arg HYMT_VERSION=$(call pin,hymt_version) \
@@ -110,6 +110,17 @@ web: $(VENV_STAMP) ## Run the web app here (HOST, PORT; HYMT_UPSTREAM_URL, HYMT_
 	$(BIN)/hymt web $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 TEST_PREREQS += web-image browser
+
+##@ Rehearsal
+# The rehearsal stack on the local Docker engine: the same compose files as a GPU host, with compose.rehearsal.yaml
+# (vLLM's CPU build serving the rehearsal model). HYMT_HTTP_PORT=... picks another port than 8088.
+.PHONY: rehearse
+rehearse: $(VENV_STAMP) docker standins web-image vllm-cpu-image rehearsal-model ## Rehearse the deployment here (no GPU): build, start, verify, print the URL
+	tools/scripts/rehearse up
+
+.PHONY: rehearse-down
+rehearse-down: ## Remove everything make rehearse started (containers, networks, volumes)
+	tools/scripts/rehearse down
 
 ##@ Quality
 .PHONY: lint
