@@ -324,3 +324,15 @@ def test_tokenizer_config_names_the_special_tokens_and_adds_none_itself(model_di
     for token_id, entry in config["added_tokens_decoder"].items():
         assert tokenizer.token_to_id(entry["content"]) == int(token_id)
     assert tokenizer.encode("hello", add_special_tokens=True).tokens[0] != "<|startoftext|>"
+
+
+def test_hymt_command_has_the_generator(tmp_path, capsys):
+    from hymt.cli.main import main
+
+    assert main(["rehearsal-model", "--out", str(tmp_path / "m")]) == 0
+    assert is_complete(tmp_path / "m", DEFAULT_SPEC)
+    assert "generated" in capsys.readouterr().out
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other/file").write_text("x")
+    assert main(["rehearsal-model", "--out", str(tmp_path / "other")]) == 2
+    assert "--force" in capsys.readouterr().err
