@@ -1,0 +1,393 @@
+"""The rehearsal host: a Debian 12 container that behaves like a fresh cloud VM, reached over real SSH.
+
+It runs systemd as PID 1, sshd and python3, has its own Docker storage volume (the roles install Docker in it), and
+publishes SSH, HTTP and HTTPS on 127.0.0.1 only. Like a cloud provider, `up` hands the host a login key for the
+"debian" user (which has passwordless sudo) and reads the host key the host generated at first boot through Docker,
+a trusted channel, into a known_hosts file: Ansible and Testinfra then connect with host key checking on.
+
+The container gets exactly the flags a systemd container needs here and nothing more: its own cgroup namespace,
+tmpfs on /sys/fs/cgroup, /run and /run/lock, CAP_SYS_ADMIN (systemd mounts), CAP_NET_ADMIN (the inner Docker's
+and ufw's iptables rules), no seccomp filter (systemd and the inner engine make calls Docker's default profile
+refuses). --privileged is not used (this machine's kernel refuses it), and the machine's own /sys/fs/cgroup is never
+bind-mounted (systemd would rearrange the machine's cgroup mounts).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+PINS_FILE = ROOT / "inventory/group_vars/all/versions.yml"
+DOCKERFILE = "tools/rehearsal_host/Dockerfile"
+LOGIN_USER = "debian"
+LOGIN_UID = 1000
+HOST_KEY_PUB = "/etc/ssh/ssh_host_ed25519_key.pub"
+LABEL = "org.hymt.rehearsal-host"
+LOOPBACK = "127.0.0.1"
+
+
+class RehearsalHostError(RuntimeError):
+    """A problem the user can fix; the message says how."""
+
+
+def pins() -> dict:
+    return yaml.safe_load(PINS_FILE.read_text())
+
+
+def default_image() -> str:
+    return pins()["hymt_rehearsal_host_image"]
+
+
+@dataclass
+class HostSettings:
+    """What to create: names, published ports (None lets Docker pick a free one) and where to write the access files."""
+
+    name: str = "hymt-rehearsal-host"
+    ssh_port: int | None = 2222
+    http_port: int | None = 8080
+    https_port: int | None = 8443
+    image: str = field(default_factory=default_image)
+    state_dir: Path = ROOT / ".hymt/rehearsal-host"
+    inventory: Path = ROOT / "inventory/rehearsal.yml"
+
+    @property
+    def volume(self) -> str:
+        return f"{self.name}-docker"
+
+    @property
+    def key_file(self) -> Path:
+        return self.state_dir / "id_ed25519"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.state_dir / f"known_hosts-{self.name}"
+
+
+@dataclass
+class HostAccess:
+    """How to reach a running host: what the inventory says."""
+
+    name: str
+    ssh_port: int
+    http_port: int
+    https_port: int
+    key_file: Path
+    known_hosts: Path
+    inventory: Path
+
+    def ssh_command(self, *command: str) -> list[str]:
+        return [
+            "ssh",
+            *self.ssh_options(),
+            "-p",
+            str(self.ssh_port),
+            f"{LOGIN_USER}@{LOOPBACK}",
+            *command,
+        ]
+
+    def ssh_options(self) -> list[str]:
+        return [
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            f"UserKnownHostsFile={self.known_hosts}",
+            "-i",
+            str(self.key_file),
+        ]
+
+
+def docker_client():
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env(timeout=300)
+        client.ping()
+    except DockerException as error:
+        raise RehearsalHostError(
+            f"cannot reach a Docker engine ({error}). Start one with 'make docker' (as root), or check DOCKER_HOST."
+        ) from None
+    return client
+
+
+def build_image(image: str | None = None, force: bool = False, client=None) -> str:
+    """Build the rehearsal host's image from the pinned Debian image (skipped when it exists, unless forced)."""
+    from docker.errors import BuildError, ImageNotFound
+
+    client = client or docker_client()
+    image = image or default_image()
+    if not force:
+        try:
+            client.images.get(image)
+            return image
+        except ImageNotFound:
+            pass
+    base = pins()["hymt_debian_image"]
+    try:
+        client.images.get(base)
+    except ImageNotFound:
+        raise RehearsalHostError(
+            f"the base image {base} is missing and cannot be pulled here; build the stand-ins with 'make standins'."
+        ) from None
+    # The Dockerfile copies build/ca/ (the extra CA bundle `make stage-ca` stages); it may be empty, not missing.
+    (ROOT / "build/ca").mkdir(parents=True, exist_ok=True)
+    try:
+        client.images.build(
+            path=str(ROOT),
+            dockerfile=DOCKERFILE,
+            tag=image,
+            buildargs={"BASE_IMAGE": base, "HYMT_VERSION": pins()["hymt_version"]},
+            rm=True,
+            forcerm=True,
+        )
+    except BuildError as error:
+        log = "".join(chunk.get("stream", "") for chunk in error.build_log if isinstance(chunk, dict))
+        raise RehearsalHostError(f"building {image} failed: {error.msg}\n{log[-3000:]}") from None
+    return image
+
+
+def ensure_login_key(key_file: Path) -> str:
+    """The control machine's key for the host's login user (created once, kept across hosts); returns the public key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    public_file = key_file.with_name(key_file.name + ".pub")
+    if key_file.exists() and public_file.exists():
+        return public_file.read_text().strip()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.parent.chmod(0o700)
+    private_key = Ed25519PrivateKey.generate()
+    private = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    )
+    public = private_key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(private)
+    public_line = public.decode() + " hymt-rehearsal-host"
+    public_file.write_text(public_line + "\n")
+    return public_line
+
+
+def _authorized_keys_archive(public_key: str) -> bytes:
+    """A tar of /home/debian/.ssh/authorized_keys, owned by the login user, for Docker's archive API."""
+    buffer = io.BytesIO()
+    now = time.time()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        directory = tarfile.TarInfo(f"home/{LOGIN_USER}/.ssh")
+        directory.mtime = now
+        directory.type = tarfile.DIRTYPE
+        directory.mode = 0o700
+        directory.uid = directory.gid = LOGIN_UID
+        archive.addfile(directory)
+        content = (public_key + "\n").encode()
+        keys = tarfile.TarInfo(f"home/{LOGIN_USER}/.ssh/authorized_keys")
+        keys.size = len(content)
+        keys.mtime = now
+        keys.mode = 0o600
+        keys.uid = keys.gid = LOGIN_UID
+        archive.addfile(keys, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def _read_file(container, path: str) -> str | None:
+    from docker.errors import NotFound
+
+    try:
+        stream, _ = container.get_archive(path)
+    except NotFound:
+        return None
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+        member = archive.next()
+        extracted = archive.extractfile(member) if member else None
+        return extracted.read().decode() if extracted else None
+
+
+def _published_port(container, port: str) -> int:
+    bindings = container.attrs["NetworkSettings"]["Ports"].get(port) or []
+    for binding in bindings:
+        if binding.get("HostIp") == LOOPBACK:
+            return int(binding["HostPort"])
+    raise RehearsalHostError(f"the rehearsal host publishes no {port} on {LOOPBACK}; recreate it (down, then up).")
+
+
+def _create(client, settings: HostSettings, public_key: str):
+    from docker.errors import APIError, ImageNotFound, NotFound
+
+    labels = {LABEL: "true", "org.hymt.rehearsal-host.inventory": str(settings.inventory)}
+    try:
+        client.volumes.get(settings.volume)
+    except NotFound:
+        client.volumes.create(name=settings.volume, labels=labels)
+    try:
+        container = client.containers.create(
+            settings.image,
+            name=settings.name,
+            hostname=settings.name,
+            detach=True,
+            labels=labels,
+            cgroupns="private",
+            tmpfs={"/sys/fs/cgroup": "", "/run": "", "/run/lock": ""},
+            cap_add=["SYS_ADMIN", "NET_ADMIN"],
+            security_opt=["seccomp=unconfined"],
+            volumes={settings.volume: {"bind": "/var/lib/docker", "mode": "rw"}},
+            ports={
+                "22/tcp": (LOOPBACK, settings.ssh_port),
+                "80/tcp": (LOOPBACK, settings.http_port),
+                "443/tcp": (LOOPBACK, settings.https_port),
+            },
+        )
+    except ImageNotFound:
+        raise RehearsalHostError(
+            f"the image {settings.image} is missing; build it with 'make rehearsal-host-image'."
+        ) from None
+    # Like cloud-init's authorized keys: the login key goes in before the first boot.
+    container.put_archive("/", _authorized_keys_archive(public_key))
+    try:
+        container.start()
+    except APIError as error:
+        container.remove(force=True)
+        if "port is already allocated" in str(error) or "address already in use" in str(error):
+            ports = f"SSH {settings.ssh_port}, HTTP {settings.http_port}, HTTPS {settings.https_port}"
+            raise RehearsalHostError(
+                f"a port the rehearsal host asks for on {LOOPBACK} is taken ({ports}). Choose free ones, e.g. "
+                "'make rehearsal-host-up REHEARSAL_SSH_PORT=2223 REHEARSAL_HTTP_PORT=8081 REHEARSAL_HTTPS_PORT=8444'."
+            ) from None
+        raise RehearsalHostError(f"the rehearsal host did not start: {error.explanation or error}") from None
+    return container
+
+
+def _wait_for_host_key(container, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        container.reload()
+        if container.status != "running":
+            logs = container.logs(tail=30).decode(errors="replace")
+            raise RehearsalHostError(f"the rehearsal host stopped while booting (status {container.status}):\n{logs}")
+        key = _read_file(container, HOST_KEY_PUB)
+        if key and key.startswith("ssh-ed25519 "):
+            return key.strip()
+        time.sleep(0.5)
+    raise RehearsalHostError(f"the rehearsal host generated no SSH host key within {timeout:.0f} s.")
+
+
+def _wait_for_ssh(access: HostAccess, timeout: float) -> None:
+    if not shutil.which("ssh"):
+        raise RehearsalHostError("the ssh client is missing; install openssh-client (Ansible needs it too).")
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((LOOPBACK, access.ssh_port), timeout=2):
+                pass
+            result = subprocess.run(
+                access.ssh_command("true"),
+                capture_output=True,
+                text=True,
+                timeout=15,
+                check=False,
+            )
+            if result.returncode == 0:
+                return
+            last = result.stderr.strip()
+        except (OSError, subprocess.TimeoutExpired) as error:
+            last = str(error)
+        time.sleep(0.5)
+    raise RehearsalHostError(f"cannot log in to the rehearsal host over SSH within {timeout:.0f} s: {last}")
+
+
+def write_access_files(access: HostAccess, host_key: str) -> None:
+    """known_hosts with the host's key, and an inventory that uses it and the login key."""
+    access.known_hosts.parent.mkdir(parents=True, exist_ok=True)
+    access.known_hosts.write_text(f"[{LOOPBACK}]:{access.ssh_port} {host_key}\n")
+    host_vars = {
+        "ansible_host": LOOPBACK,
+        "ansible_port": access.ssh_port,
+        "ansible_user": LOGIN_USER,
+        "ansible_ssh_private_key_file": str(access.key_file),
+        "ansible_ssh_common_args": f"-o UserKnownHostsFile={access.known_hosts} -o IdentitiesOnly=yes",
+        # Where the control machine reaches the host's ports 80 and 443.
+        "rehearsal_host_http_port": access.http_port,
+        "rehearsal_host_https_port": access.https_port,
+    }
+    inventory = {
+        "all": {
+            "children": {
+                "rehearsal": {"hosts": {access.name: host_vars}},
+                "gpu_hosts": {"hosts": {access.name: {}}},
+                "edge": {"hosts": {access.name: {}}},
+            }
+        }
+    }
+    header = (
+        "# The rehearsal host, written by `make rehearsal-host-up` (python -m hymt.rehearsal_host up); rewritten on\n"
+        "# every `up`, removed by `make rehearsal-host-down`. Its settings are group_vars/rehearsal.yml's; like a\n"
+        "# single server it is in gpu_hosts and edge. Host key checking stays on: known_hosts holds its key.\n"
+    )
+    access.inventory.parent.mkdir(parents=True, exist_ok=True)
+    access.inventory.write_text(header + "---\n" + yaml.safe_dump(inventory, sort_keys=False, width=1000))
+
+
+def up(settings: HostSettings, client=None, timeout: float = 120) -> HostAccess:
+    """Create (or start) the host, wait until SSH logins work, and write known_hosts and the inventory."""
+    from docker.errors import NotFound
+
+    client = client or docker_client()
+    public_key = ensure_login_key(settings.key_file)
+    try:
+        container = client.containers.get(settings.name)
+        if container.status != "running":
+            container.start()
+    except NotFound:
+        container = _create(client, settings, public_key)
+    host_key = _wait_for_host_key(container, timeout)
+    container.reload()
+    access = HostAccess(
+        name=settings.name,
+        ssh_port=_published_port(container, "22/tcp"),
+        http_port=_published_port(container, "80/tcp"),
+        https_port=_published_port(container, "443/tcp"),
+        key_file=settings.key_file,
+        known_hosts=settings.known_hosts,
+        inventory=settings.inventory,
+    )
+    write_access_files(access, host_key)
+    _wait_for_ssh(access, timeout)
+    return access
+
+
+def down(settings: HostSettings, client=None) -> list[str]:
+    """Remove the host, its Docker volume, its known_hosts file and its inventory; returns what was removed."""
+    from docker.errors import NotFound
+
+    client = client or docker_client()
+    removed = []
+    try:
+        client.containers.get(settings.name).remove(force=True, v=True)
+        removed.append(f"container {settings.name}")
+    except NotFound:
+        pass
+    try:
+        client.volumes.get(settings.volume).remove(force=True)
+        removed.append(f"volume {settings.volume}")
+    except NotFound:
+        pass
+    for path in (settings.known_hosts, settings.inventory):
+        if path.exists():
+            path.unlink()
+            removed.append(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path))
+    return removed
