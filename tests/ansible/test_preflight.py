@@ -1,0 +1,97 @@
+"""The preflight role stops early, in words, on each thing that would make a deployment fail later.
+
+Each case runs the role on this machine with one thing wrong: an inventory mistake, or a faked fact (an unsupported
+system, too little RAM, disk or GPU memory, a missing GPU). The message must name the problem and what to do.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ansible.conftest import A10, GPU_SERVER_GROUPS, T4, Case
+
+CASES = {
+    "good-rehearsal-host": Case(),
+    "good-gpu-server": Case(groups=GPU_SERVER_GROUPS, facts={"preflight_nvidia_gpus": [A10]}),
+    # The same, but with this machine's real disks (the tiny rehearsal model fits anywhere).
+    "good-host-real-disks": Case(alone=True, real_disks=True),
+    "unknown-profile": Case(host_vars={"hymt_profile": "staging"}),
+    "host-in-no-group": Case(groups=()),
+    "no-gpu-hosts": Case(groups=("edge",), alone=True),
+    "unknown-model": Case(host_vars={"hymt_model": "tencent/Hunyuan-MT-70B"}),
+    "unknown-image-variant": Case(host_vars={"hymt_vllm_image_variant": "-cu118"}),
+    "unsupported-os": Case(facts={"preflight_distribution": "Ubuntu", "preflight_release": "20.04"}),
+    "unsupported-architecture": Case(facts={"preflight_architecture": "aarch64"}),
+    "no-systemd": Case(facts={"preflight_service_manager": "sysvinit"}),
+    "too-little-ram": Case(facts={"preflight_memory_mb": 2048}),
+    # Docker and the model on one file system: their needs add up.
+    "too-little-disk": Case(
+        host_vars={
+            "preflight_docker_min_free_gb": 1_000_000,
+            "docker_daemon_data_root": "/tmp/hymt-preflight/docker",
+            "hymt_model_dir": "/tmp/hymt-preflight/models",
+        },
+        alone=True,
+        real_disks=True,
+    ),
+    "missing-gpu": Case(groups=GPU_SERVER_GROUPS),
+    "too-little-gpu-memory": Case(groups=GPU_SERVER_GROUPS, facts={"preflight_nvidia_gpus": [T4]}),
+    "wrong-type-in-inventory": Case(host_vars={"preflight_docker_min_free_gb": "plenty"}),
+}
+
+# Each failing case and the words its message must contain: the problem, in the inventory's terms, and the remedy.
+EXPECTED_FAILURES = {
+    "unknown-profile": ["hymt_profile is 'staging'", "'gpu'", "'rehearsal'"],
+    "host-in-no-group": ["host-in-no-group is in neither the gpu_hosts group", "edge group", "cloud.example.yml"],
+    "no-gpu-hosts": ["gpu_hosts group is empty", "Add the GPU server to gpu_hosts"],
+    "unknown-model": [
+        "hymt_model is 'tencent/Hunyuan-MT-70B'",
+        "tencent/Hunyuan-MT-7B",
+        "preflight_model_requirements",
+    ],
+    "unknown-image-variant": ["hymt_vllm_image_variant is '-cu118'", "'-cu129'"],
+    "unsupported-os": ["runs Ubuntu 20.04, which hymt-deploy does not support", "Debian 12, 13", "Ubuntu 22.04, 24.04"],
+    "unsupported-architecture": ["unsupported-architecture is aarch64", "supports x86_64 only"],
+    "no-systemd": ["not run by systemd (service manager: sysvinit)", "full server or VM image"],
+    "too-little-ram": ["2048 MB of RAM", "hymt-rehearsal needs at least 4000 MB", "more memory, or a smaller model"],
+    "too-little-disk": [
+        "Not enough free disk space on /",
+        "1000001.0 GB needed for Docker images (/tmp/hymt-preflight/docker)",
+        "and the model hymt-rehearsal (/tmp/hymt-preflight/models)",
+        "docker_daemon_data_root",
+    ],
+    "missing-gpu": ["puts missing-gpu in gpu_hosts with the gpu profile", "no NVIDIA GPU", "instance type"],
+    "too-little-gpu-memory": ["15360 MiB", "tencent/Hunyuan-MT-7B needs 20000 MiB", "tencent/Hunyuan-MT-7B-fp8 needs"],
+    "wrong-type-in-inventory": ["preflight_docker_min_free_gb", "int"],
+}
+
+
+GOOD = ["good-rehearsal-host", "good-gpu-server", "good-host-real-disks"]
+
+
+@pytest.mark.parametrize("name", GOOD)
+def test_a_suitable_host_passes(local_runs, name):
+    run = local_runs.result(name)
+    assert run.succeeded(name), run.explain(name)
+    summary = "Debian 12 (bookworm) x86_64, 64.0 GiB RAM"
+    assert any(message.startswith(summary) for message in run.messages(name)), run.explain(name)
+
+
+def test_the_summary_names_the_gpu(local_runs):
+    run = local_runs.result("good-gpu-server")
+    assert any("RAM, NVIDIA A10" in message for message in run.messages("good-gpu-server")), run.explain()
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FAILURES))
+def test_a_problem_stops_the_run_with_a_message_that_says_what_to_do(local_runs, name):
+    run = local_runs.result(name)
+    assert not run.succeeded(name), f"{name}: the run passed\n{run.explain(name)}"
+    failures = run.failure_messages(name)
+    assert len(failures) == 1, run.explain(name)
+    for words in EXPECTED_FAILURES[name]:
+        assert words in failures[0], f"{name}: {words!r} is not in the message:\n{failures[0]}"
+    assert "Traceback" not in failures[0]
+
+
+def test_every_case_is_checked():
+    assert set(CASES) == set(EXPECTED_FAILURES) | set(GOOD)

@@ -1,0 +1,107 @@
+"""The preflight role's parsers, on outputs in the formats lspci, nvidia-smi, df and /proc/version print."""
+
+from __future__ import annotations
+
+from tests.ansible.filters import data, load_filters
+
+preflight = load_filters("preflight", "preflight_filters")
+
+
+def test_lspci_finds_the_datacenter_gpu_of_a_cloud_vm_and_not_its_display_adapter():
+    gpus = preflight.nvidia_gpus_from_lspci(data("lspci-a10g-cloud-vm.txt"))
+    assert [(gpu["slot"], gpu["name"], gpu["device_id"]) for gpu in gpus] == [
+        ("0000:00:1e.0", "GA102GL [A10G]", "2237")
+    ]
+    assert gpus[0]["memory_mb"] is None
+
+
+def test_lspci_counts_a_consumer_card_once_not_its_audio_function():
+    gpus = preflight.nvidia_gpus_from_lspci(data("lspci-rtx4090-workstation.txt"))
+    assert [gpu["name"] for gpu in gpus] == ["AD102 [GeForce RTX 4090]"]
+
+
+def test_lspci_without_nvidia_finds_nothing():
+    assert preflight.nvidia_gpus_from_lspci("0000:00:02.0 VGA compatible controller [0300]: Intel [8086:46a6]\n") == []
+    assert preflight.nvidia_gpus_from_lspci("") == []
+
+
+def test_sysfs_finds_gpus_by_vendor_and_display_class():
+    listing = "\n".join(
+        [
+            "/sys/bus/pci/devices/0000:00:1e.0/vendor:0x10de",
+            "/sys/bus/pci/devices/0000:00:1e.0/class:0x030200",
+            "/sys/bus/pci/devices/0000:00:1e.0/device:0x2237",
+            "/sys/bus/pci/devices/0000:01:00.1/vendor:0x10de",
+            "/sys/bus/pci/devices/0000:01:00.1/class:0x040300",
+            "/sys/bus/pci/devices/0000:00:05.0/vendor:0x1d0f",
+            "/sys/bus/pci/devices/0000:00:05.0/class:0x020000",
+        ]
+    )
+    gpus = preflight.nvidia_gpus_from_sysfs(listing)
+    assert [(gpu["slot"], gpu["device_id"]) for gpu in gpus] == [("0000:00:1e.0", "2237")]
+
+
+def test_nvidia_smi_query_gives_names_memory_and_driver():
+    gpus = preflight.nvidia_gpus_from_nvidia_smi(data("nvidia-smi-query-2xh100.csv"))
+    assert [(gpu["index"], gpu["name"], gpu["memory_mb"], gpu["driver_version"]) for gpu in gpus] == [
+        (0, "NVIDIA H100 80GB HBM3", 81559, "570.133.20"),
+        (1, "NVIDIA H100 80GB HBM3", 81559, "570.133.20"),
+    ]
+    assert gpus[1]["slot"] == "00000000:2a:00.0"
+
+
+def test_nvidia_smi_errors_are_not_gpus():
+    failed = "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver."
+    assert preflight.nvidia_gpus_from_nvidia_smi(failed) == []
+
+
+def test_the_drivers_cuda_version_comes_from_the_header():
+    assert preflight.nvidia_cuda_version(data("nvidia-smi-a10g.txt")) == "13.0"
+    assert preflight.nvidia_cuda_version("") == ""
+
+
+def test_wsl_is_recognised_by_its_kernel():
+    wsl2 = (
+        "Linux version 5.15.167.4-microsoft-standard-WSL2 (root@f9c826d3017f) (gcc (GCC) 11.2.0, GNU ld (GNU "
+        "Binutils) 2.37) #1 SMP Tue Nov 5 00:21:55 UTC 2024"
+    )
+    debian = "Linux version 6.1.0-28-cloud-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0)"
+    assert preflight.is_wsl(wsl2)
+    assert not preflight.is_wsl(debian)
+
+
+def test_df_lists_the_overlay_root_of_a_container():
+    mounts = preflight.mounts_from_df(data("df-rehearsal-host.txt"))
+    assert {"mount": "/", "size_available": 75891998720} in mounts
+    assert {"mount": "/var/lib/docker", "size_available": 75891998720} in mounts
+
+
+def test_needs_on_one_file_system_add_up():
+    mounts = preflight.mounts_from_df(data("df-rehearsal-host.txt"))
+    needs = [
+        {"path": "/srv/docker", "gb": 30, "purpose": "Docker images"},
+        {"path": "/srv/hymt/models", "gb": 16, "purpose": "the model"},
+    ]
+    (report,) = preflight.disk_report(needs, mounts)
+    assert report["mount"] == "/"
+    assert report["need_gb"] == 46
+    assert report["free_gb"] == 70.7
+    assert report["ok"]
+    assert report["purposes"] == ["Docker images (/srv/docker)", "the model (/srv/hymt/models)"]
+
+
+def test_a_separate_data_disk_is_checked_on_its_own():
+    mounts = preflight.mounts_from_df(data("df-gpu-server-data-disk.txt"))
+    needs = [
+        {"path": "/var/lib/docker", "gb": 30, "purpose": "Docker images"},
+        {"path": "/data/models", "gb": 16, "purpose": "the model"},
+    ]
+    root, data_disk = preflight.disk_report(needs, mounts)
+    assert (root["mount"], root["free_gb"], root["ok"]) == ("/", 20.0, False)
+    assert (data_disk["mount"], data_disk["free_gb"], data_disk["ok"]) == ("/data", 900.0, True)
+
+
+def test_a_mount_point_is_not_a_prefix_of_a_sibling_directory():
+    mounts = [{"mount": "/", "size_available": 1}, {"mount": "/data", "size_available": 2}]
+    assert preflight.mount_of("/database", mounts)["mount"] == "/"
+    assert preflight.mount_of("/data", mounts)["mount"] == "/data"
