@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from hymt_web import Settings
 from tests.browser.support import CHROMIUM, TranslatorPage, launch_chromium, screenshot
@@ -20,6 +20,10 @@ from tests.web.server import serving
 
 # Small, so the limit is easy to reach in a test; the page must take it from /api/info, not assume 5000.
 MAX_CHARS = 300
+
+# Assertions wait for the page up to this long: CI machines have two cores and run builds next to the tests. (The
+# banner's recovery needs one poll of 3 s plus the gateway's 2 s readiness cache.)
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
