@@ -1,0 +1,118 @@
+"""The compose files as Compose itself reads them: the GPU variant (which cannot run here), the rehearsal variant,
+and the documented environment example, which must carry the pins of versions.yml."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import require
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "compose"
+PINS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
+ENV_EXAMPLE = dict(
+    line.split("=", 1) for line in (COMPOSE / ".env.example").read_text().splitlines() if line and line[0] != "#"
+)
+
+
+def compose_config(*env_files: str, **env: str) -> subprocess.CompletedProcess:
+    args = ["docker", "compose"] + [a for f in env_files for a in ("--env-file", f)] + ["config", "--format", "json"]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HYMT_", "COMPOSE_"))}
+    return subprocess.run(args, cwd=COMPOSE, env={**clean, **env}, capture_output=True, text=True, timeout=60)
+
+
+def config(*env_files: str, **env: str) -> dict:
+    run = compose_config(*env_files, **env)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compose_v2(docker_engine):
+    ok = subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+    require(ok, "docker compose (v2) is missing: run 'make docker'")
+
+
+REQUIRED = {"HYMT_API_KEY": "k" * 32, "HYMT_MODEL_DIR": "/opt/hymt/models/Hunyuan-MT-7B"}
+
+
+def test_env_example_carries_the_pins_of_versions_yml():
+    assert ENV_EXAMPLE["HYMT_VLLM_IMAGE"] == PINS["hymt_vllm_image"]
+    assert ENV_EXAMPLE["HYMT_VLLM_IMAGE_VARIANT"] == PINS["hymt_vllm_image_variant"]
+    assert ENV_EXAMPLE["HYMT_VLLM_CPU_IMAGE"] == PINS["hymt_vllm_cpu_image"]
+    assert ENV_EXAMPLE["HYMT_WEB_IMAGE"] == PINS["hymt_web_image"]
+    assert ENV_EXAMPLE["HYMT_CADDY_IMAGE"] == PINS["hymt_caddy_image"]
+
+
+def test_the_gpu_variant_reserves_nvidia_gpus_for_the_official_image():
+    services = config(".env.example", **REQUIRED)["services"]
+    vllm = services["vllm"]
+    assert vllm["image"] == PINS["hymt_vllm_image"]
+    devices = vllm["deploy"]["resources"]["reservations"]["devices"]
+    assert devices == [{"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}]  # -1 is Compose's "all"
+    assert vllm["ipc"] == "host"
+    # The image's entrypoint is `vllm serve`: the command starts with the model, never with "serve".
+    assert vllm["command"][0] == "/model"
+    assert "--served-model-name" in vllm["command"] and "Hunyuan-MT-7B" in vllm["command"]
+    assert {"source": REQUIRED["HYMT_MODEL_DIR"], "target": "/model", "read_only": True}.items() <= next(
+        v for v in vllm["volumes"] if v["target"] == "/model"
+    ).items()
+    assert vllm["environment"]["VLLM_API_KEY"] == REQUIRED["HYMT_API_KEY"]
+    assert "VLLM_SERVER_DEV_MODE" not in vllm["environment"]
+
+
+def test_the_gpu_variant_publishes_only_the_proxy():
+    services = config(".env.example", **REQUIRED)["services"]
+    assert "ports" not in services["vllm"] and "ports" not in services["web"]
+    assert sorted(p["target"] for p in services["proxy"]["ports"]) == [80, 443]
+    assert services["vllm"]["networks"].keys() == {"backend"}
+    assert services["web"]["environment"]["HYMT_UPSTREAM_URL"] == "http://vllm:8000/v1"
+
+
+def test_gpu_count_and_the_cuda12_image_variant_are_settings():
+    vllm = config(".env.example", HYMT_GPU_COUNT="2", HYMT_VLLM_IMAGE_VARIANT="-cu129", **REQUIRED)["services"]["vllm"]
+    assert vllm["image"] == PINS["hymt_vllm_image"] + "-cu129"
+    assert vllm["deploy"]["resources"]["reservations"]["devices"][0]["count"] == 2
+
+
+def test_gpus_can_be_picked_by_id_with_the_example_override(tmp_path):
+    override = tmp_path / "compose.gpu-ids.yaml"
+    override.write_text((COMPOSE / "compose.gpu-ids.example.yaml").read_text().replace('["0"]', '["1", "3"]'))
+    files = f"compose.yaml:compose.gpu.yaml:{override}"
+    vllm = config(".env.example", COMPOSE_FILE=files, **REQUIRED)["services"]["vllm"]
+    assert vllm["deploy"]["resources"]["reservations"]["devices"] == [
+        {"driver": "nvidia", "device_ids": ["1", "3"], "capabilities": ["gpu"]}
+    ]
+
+
+def test_the_rehearsal_variant_runs_the_cpu_image_without_gpus():
+    services = config(".env.example", "rehearsal.env", **REQUIRED)["services"]
+    vllm = services["vllm"]
+    assert vllm["image"] == PINS["hymt_vllm_cpu_image"]
+    assert "deploy" not in vllm
+    assert int(vllm["shm_size"]) >= 1 << 30
+    assert {p["host_ip"] for p in services["proxy"]["ports"]} == {"127.0.0.1"}
+    assert services["web"]["environment"]["HYMT_PROFILE"] == "rehearsal"
+
+
+def test_every_service_is_pinned_restarts_rotates_logs_and_has_a_health_check():
+    for env_files in ((".env.example",), (".env.example", "rehearsal.env")):
+        for name, service in config(*env_files, **REQUIRED)["services"].items():
+            assert not service["image"].endswith(":latest") and ":" in service["image"], name
+            assert service["restart"] == "unless-stopped", name
+            assert service["logging"]["options"]["max-size"], name
+            # web's health check is its image's HEALTHCHECK; the others declare one here.
+            assert name == "web" or service["healthcheck"]["test"], name
+
+
+@pytest.mark.parametrize("missing", ["HYMT_API_KEY", "HYMT_MODEL_DIR"])
+def test_a_missing_required_setting_is_named(missing):
+    run = compose_config(".env.example", **{**REQUIRED, missing: ""})
+    assert run.returncode != 0
+    assert missing in run.stderr and "set " + missing in run.stderr

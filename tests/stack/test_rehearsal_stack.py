@@ -1,0 +1,127 @@
+"""The rehearsal stack, running: verified, seen in a browser through the proxy, closed to the outside, and
+recovering when vLLM dies. The tests run in file order; the one that kills vLLM comes last."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, expect, sync_playwright
+
+from tests.browser.support import CHROMIUM, TranslatorPage, launch_chromium, screenshot
+from tests.conftest import require
+from tests.support.net import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+HYMT = ROOT / ".venv/bin/hymt"
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    require(CHROMIUM.exists(), f"{CHROMIUM} is missing: run 'make browser'")
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def translator(browser, stack) -> Iterator[TranslatorPage]:
+    context = browser.new_context(locale="en-US")
+    errors: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield TranslatorPage(page, stack.url)
+    context.close()
+    assert not errors, f"the page threw: {errors}"
+
+
+def verify(url: str) -> tuple[int, dict]:
+    run = subprocess.run([str(HYMT), "verify", "--url", url, "--json"], capture_output=True, text=True, timeout=300)
+    return run.returncode, json.loads(run.stdout) if run.stdout.strip() else {"stderr": run.stderr}
+
+
+def test_rehearse_up_starts_verifies_and_prints_the_url(stack):
+    assert stack.url.startswith("http://127.0.0.1:")
+    assert "0 failed" in stack.up_output
+    assert "ready: open " + stack.url in stack.up_output
+
+
+def test_verify_passes_and_skips_the_language_checks_of_the_rehearsal_model(stack):
+    code, report = verify(stack.url)
+    assert code == 0, report
+    assert report["info"]["profile"] == "rehearsal"
+    statuses = {check["name"]: check["status"] for check in report["checks"]}
+    languages = {name: status for name, status in statuses.items() if name.startswith("language of")}
+    assert set(languages) == {"language of zh->en", "language of en->zh", "language of en->ja"}
+    assert set(languages.values()) == {"skip"}, "gibberish must never pass a language check"
+    others = {name: status for name, status in statuses.items() if name not in languages}
+    assert set(others.values()) == {"pass"}, others
+    assert {"page loads", "/readyz", "38 languages", "streaming", "error contract", "internals not exposed"} <= set(
+        others
+    )
+
+
+def test_only_the_proxy_publishes_a_port_and_only_on_loopback(stack):
+    published = {
+        c["Service"]: [p for p in c.get("Publishers") or [] if p.get("PublishedPort")] for c in stack.containers()
+    }
+    assert set(published) == {"vllm", "web", "proxy"}
+    assert published["vllm"] == [] and published["web"] == []
+    assert {p["URL"] for p in published["proxy"]} == {"127.0.0.1"}
+
+
+def test_vllm_sits_on_an_internal_network_only(stack):
+    vllm = next(c for c in stack.containers() if c["Service"] == "vllm")
+    inspect = json.loads(subprocess.run(["docker", "inspect", vllm["ID"]], capture_output=True, text=True).stdout)[0]
+    networks = list(inspect["NetworkSettings"]["Networks"])
+    assert len(networks) == 1 and networks[0].endswith("_backend"), networks
+    net = json.loads(
+        subprocess.run(["docker", "network", "inspect", networks[0]], capture_output=True, text=True).stdout
+    )
+    assert net[0]["Internal"] is True
+
+
+@pytest.mark.parametrize("path", ["/v1/models", "/v1/chat/completions", "/metrics", "/tokenize", "/docs", "/version"])
+def test_the_proxy_forwards_nothing_of_vllm_nor_metrics(stack, path):
+    api_key = (
+        (Path(stack.env["HYMT_STATE_DIR"]) / "rehearsal/local.env").read_text().split("HYMT_API_KEY=")[1].split()[0]
+    )
+    response = requests.get(stack.url + path, headers={"Authorization": f"Bearer {api_key}"}, timeout=10)
+    assert response.status_code == 404
+
+
+def test_the_page_translates_through_the_proxy_in_a_browser(translator):
+    translator.open()
+    translator.choose("target", "French", "fr")
+    translator.translate("Hello, world.\n\nSecond paragraph.")
+    expect(translator.error).to_be_hidden()
+    output = translator.output.inner_text()
+    assert output.strip(), "the rehearsal model answered nothing"
+    assert "\n\n" in output, "the paragraph break was lost"
+    screenshot(translator.page, "stack-translation")
+
+
+def test_when_vllm_dies_the_page_says_so_and_everything_recovers(stack, translator):
+    ready = lambda: requests.get(stack.url + "/readyz", timeout=10).status_code == 200  # noqa: E731
+    assert ready()
+    stack.compose("kill", "vllm")
+    try:
+        wait_until(lambda: not ready(), 30, "/readyz turning 503")
+        body = requests.get(stack.url + "/readyz", timeout=10).json()
+        assert body["error"]["message"], body
+        translator.open()
+        expect(translator.banner).to_be_visible()
+        screenshot(translator.page, "stack-vllm-down")
+    finally:
+        stack.compose("start", "vllm")
+    wait_until(ready, 300, "/readyz turning 200 after vLLM restarted", interval=2)
+    expect(translator.banner).to_be_hidden(timeout=30_000)
+    code, report = verify(stack.url)
+    assert code == 0, report
