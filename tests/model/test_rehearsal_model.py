@@ -336,3 +336,13 @@ def test_hymt_command_has_the_generator(tmp_path, capsys):
     (tmp_path / "other/file").write_text("x")
     assert main(["rehearsal-model", "--out", str(tmp_path / "other")]) == 2
     assert "--force" in capsys.readouterr().err
+
+
+def test_a_model_made_from_other_prompts_or_template_is_regenerated(tmp_path):
+    out = tmp_path / "model"
+    generate(out)
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["inputs_sha256"] = "0" * 64  # as written by a generator whose corpus or chat template differed
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    assert not is_complete(out, DEFAULT_SPEC)
+    assert generate(out).generated

@@ -1,6 +1,7 @@
 """Write the rehearsal model into a directory, once.
 
-The directory gets a manifest (hymt-rehearsal.json) with the generator version, the spec and each file's SHA-256. A
+The directory gets a manifest (hymt-rehearsal.json) with the generator version, the spec, a digest of the other inputs
+(the training corpus, which includes the project's prompts, and the chat template) and each file's SHA-256. A
 directory whose manifest matches and whose files are all present and intact is left alone; anything else the
 generator made is regenerated. Files are written into a sibling temporary directory and moved into place at the end,
 so an interrupted run never leaves a half-written model where vLLM would load it. A directory the generator did not
@@ -16,6 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from hymt.rehearsal.chat_template import CHAT_TEMPLATE
+from hymt.rehearsal.corpus import training_corpus
 from hymt.rehearsal.spec import (
     ARCHITECTURE,
     DEFAULT_SPEC,
@@ -52,12 +55,21 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def inputs_digest() -> str:
+    """SHA-256 of what shapes the files besides the spec: a prompt or template change then regenerates the model."""
+    digest = hashlib.sha256(CHAT_TEMPLATE.encode())
+    for line in training_corpus():
+        digest.update(b"\0" + line.encode())
+    return digest.hexdigest()
+
+
 def manifest_for(spec: RehearsalSpec, files: dict[str, str]) -> dict[str, object]:
     return {
         "generator": "hymt rehearsal-model",
         "generator_version": GENERATOR_VERSION,
         "architecture": ARCHITECTURE,
         "spec": spec.as_dict(),
+        "inputs_sha256": inputs_digest(),
         "files": files,
     }
 
@@ -77,6 +89,8 @@ def is_complete(directory: Path, spec: RehearsalSpec) -> bool:
         return False
     files = manifest.get("files")
     if manifest.get("generator_version") != GENERATOR_VERSION or manifest.get("spec") != spec.as_dict():
+        return False
+    if manifest.get("inputs_sha256") != inputs_digest():
         return False
     if not isinstance(files, dict) or set(files) != set(MODEL_FILES):
         return False
