@@ -1,7 +1,10 @@
 """The page in a real browser: `hymt web`'s app (uvicorn on a free port) in front of the fake model server.
 
-One Chromium for the session, a fresh context (own storage, locale, viewport) and page per test. Every test ends
+One Chromium for this package, a fresh context (own storage, locale, viewport) and page per test. Every test ends
 with a screenshot in artifacts/browser/, and fails if the page threw an error or asked anything of another origin.
+
+Package scope, not session: Playwright's sync API keeps an asyncio loop marked as running in this thread while it is
+alive, and the async tests of other packages (anyio) could not start their own loop after these tests.
 """
 
 from __future__ import annotations
@@ -26,13 +29,13 @@ MAX_CHARS = 300
 expect.set_options(timeout=15_000)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fake_model() -> Iterator[FakeOpenAI]:
     with running() as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def web_url(fake_model: FakeOpenAI) -> Iterator[str]:
     settings = Settings(upstream_url=fake_model.url, model=fake_model.behaviour.model, max_chars=MAX_CHARS)
     with serving(settings) as url:
@@ -45,7 +48,7 @@ def fake(fake_model: FakeOpenAI) -> FakeOpenAI:
     return fake_model
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     require(CHROMIUM.exists(), f"{CHROMIUM} is missing: run 'make browser' (installs Debian's chromium)")
     with sync_playwright() as playwright:
