@@ -14,6 +14,7 @@ bind-mounted (systemd would rearrange the machine's cgroup mounts).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
@@ -33,6 +34,7 @@ LOGIN_USER = "debian"
 LOGIN_UID = 1000
 HOST_KEY_PUB = "/etc/ssh/ssh_host_ed25519_key.pub"
 LABEL = "org.hymt.rehearsal-host"
+INPUTS_LABEL = "org.hymt.build-inputs"
 LOOPBACK = "127.0.0.1"
 
 
@@ -124,19 +126,30 @@ def docker_client():
     return client
 
 
+def build_inputs_digest(base: str) -> str:
+    """A digest of what the image is built from: the base image's tag, the Dockerfile and the files it copies."""
+    digest = hashlib.sha256(base.encode())
+    build_dir = ROOT / Path(DOCKERFILE).parent
+    for path in sorted(p for p in build_dir.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(build_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def build_image(image: str | None = None, force: bool = False, client=None) -> str:
-    """Build the rehearsal host's image from the pinned Debian image (skipped when it exists, unless forced)."""
+    """Build the rehearsal host's image from the pinned Debian image; skipped when an image built from the same
+    inputs exists (unless forced)."""
     from docker.errors import BuildError, ImageNotFound
 
     client = client or docker_client()
     image = image or default_image()
+    base = pins()["hymt_debian_image"]
+    inputs = build_inputs_digest(base)
     if not force:
         try:
-            client.images.get(image)
-            return image
+            if client.images.get(image).labels.get(INPUTS_LABEL) == inputs:
+                return image
         except ImageNotFound:
             pass
-    base = pins()["hymt_debian_image"]
     try:
         client.images.get(base)
     except ImageNotFound:
@@ -151,6 +164,7 @@ def build_image(image: str | None = None, force: bool = False, client=None) -> s
             dockerfile=DOCKERFILE,
             tag=image,
             buildargs={"BASE_IMAGE": base, "HYMT_VERSION": pins()["hymt_version"]},
+            labels={INPUTS_LABEL: inputs},
             rm=True,
             forcerm=True,
         )
