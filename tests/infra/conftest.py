@@ -1,0 +1,79 @@
+"""One rehearsal host for the whole session: created over the Docker SDK, reached over real SSH, removed at the end.
+
+Its ports are published on 127.0.0.1 on ports Docker picks; its inventory, login key and known_hosts file live in a
+temporary directory, next to a group_vars link to the repository's (as inventory/rehearsal.yml has them).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.ansible.playbook import ROOT, PlaybookRun, ansible_env, run_playbook
+from tests.conftest import require
+
+PROVISION = ROOT / "playbooks/provision.yml"
+
+
+@dataclass
+class Converge:
+    run: PlaybookRun
+    seconds: float
+
+
+def converge(host, **options) -> Converge:
+    started = time.monotonic()
+    run = run_playbook(PROVISION, host.inventory, timeout=1200, **options)
+    return Converge(run, time.monotonic() - started)
+
+
+@pytest.fixture(scope="session")
+def rehearsal_host(docker_engine, tmp_path_factory):
+    from hymt.rehearsal_host import HostSettings, RehearsalHostError, build_image, down, up
+
+    directory: Path = tmp_path_factory.mktemp("rehearsal-host")
+    (directory / "group_vars").symlink_to(ROOT / "inventory/group_vars", target_is_directory=True)
+    settings = HostSettings(
+        name=f"hymt-test-host-{secrets.token_hex(4)}",
+        ssh_port=None,
+        http_port=None,
+        https_port=None,
+        state_dir=directory / "state",
+        inventory=directory / "inventory.yml",
+    )
+    try:
+        build_image(settings.image)
+    except RehearsalHostError as error:
+        require(False, str(error))
+    try:
+        yield up(settings)
+    finally:
+        down(settings)
+
+
+@pytest.fixture(scope="session")
+def ssh_environment():
+    """Testinfra's ansible backend calls ansible-inventory (the venv's) and reads ansible.cfg's SSH options."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in ansible_env().items():
+            if os.environ.get(name) != value:
+                patch.setenv(name, value)
+        yield
+
+
+@pytest.fixture(scope="session")
+def first_converge(rehearsal_host) -> Converge:
+    return converge(rehearsal_host)
+
+
+@pytest.fixture(scope="session")
+def host(rehearsal_host, first_converge, ssh_environment):
+    """The provisioned host through Testinfra's ansible backend: SSH with the inventory's key and known_hosts."""
+    import testinfra
+
+    return testinfra.get_host(f"ansible://{rehearsal_host.name}?ansible_inventory={rehearsal_host.inventory}&sudo=true")
