@@ -122,12 +122,51 @@ rehearse: $(VENV_STAMP) docker standins web-image vllm-cpu-image rehearsal-model
 rehearse-down: ## Remove everything make rehearse started (containers, networks, volumes)
 	tools/scripts/rehearse down
 
+##@ Provisioning
+# The rehearsal host: a VM-like Debian 12 container (systemd, sshd) the playbooks provision over real SSH. Its SSH,
+# HTTP and HTTPS ports are published on 127.0.0.1 (0 lets Docker pick free ones).
+REHEARSAL_SSH_PORT ?= 2222
+REHEARSAL_HTTP_PORT ?= 8080
+REHEARSAL_HTTPS_PORT ?= 8443
+REHEARSAL_INVENTORY := inventory/rehearsal.yml
+# The inventory `make provision` provisions (copy inventory/cloud.example.yml to inventory/cloud.yml).
+INVENTORY ?= inventory/cloud.yml
+# Ansible finds its helpers (ansible-galaxy, ssh wrappers) and the venv's Python through PATH.
+ANSIBLE_ENV := PATH="$(abspath $(BIN)):$$PATH"
+PLAYBOOKS := $(wildcard playbooks/*.yml)
+
+.PHONY: rehearsal-host-image
+rehearsal-host-image: $(VENV_STAMP) standins stage-ca ## Build the rehearsal host's image (a Debian 12 VM-like container)
+	$(BIN)/python -m hymt.rehearsal_host build
+
+.PHONY: rehearsal-host-up
+rehearsal-host-up: rehearsal-host-image ## Start the rehearsal host; write inventory/rehearsal.yml and its known_hosts
+	$(BIN)/python -m hymt.rehearsal_host --inventory $(REHEARSAL_INVENTORY) up \
+	  --ssh-port $(REHEARSAL_SSH_PORT) --http-port $(REHEARSAL_HTTP_PORT) --https-port $(REHEARSAL_HTTPS_PORT)
+
+.PHONY: rehearsal-host-down
+rehearsal-host-down: $(VENV_STAMP) ## Remove the rehearsal host, its Docker volume, inventory and known_hosts
+	$(BIN)/python -m hymt.rehearsal_host --inventory $(REHEARSAL_INVENTORY) down
+
+.PHONY: provision
+provision: $(VENV_STAMP) ## Provision the servers of INVENTORY (default inventory/cloud.yml): playbooks/provision.yml
+	@test -f "$(INVENTORY)" || { echo "make provision: no inventory $(INVENTORY). Copy inventory/cloud.example.yml to inventory/cloud.yml and edit it, or pass INVENTORY=path." >&2; exit 1; }
+	$(ANSIBLE_ENV) $(BIN)/ansible-playbook -i $(INVENTORY) playbooks/provision.yml
+
+.PHONY: provision-rehearsal
+provision-rehearsal: rehearsal-host-up ## Provision the rehearsal host (started first) as a GPU server would be, without the GPU
+	$(ANSIBLE_ENV) $(BIN)/ansible-playbook -i $(REHEARSAL_INVENTORY) playbooks/provision.yml
+
+TEST_PREREQS += rehearsal-host-image
+
 ##@ Quality
 .PHONY: lint
 lint: $(VENV_STAMP) ## Ruff, yamllint and ansible-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/yamllint --strict .
+	$(ANSIBLE_ENV) $(BIN)/ansible-lint
+	$(ANSIBLE_ENV) $(BIN)/ansible-playbook --syntax-check -i inventory/cloud.example.yml $(PLAYBOOKS)
 
 # Sections above add to TEST_PREREQS what the suite needs built or installed first (images, browser, model ...).
 .PHONY: test
