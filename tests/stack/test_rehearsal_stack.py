@@ -113,7 +113,7 @@ def test_when_vllm_dies_the_page_says_so_and_everything_recovers(stack, translat
     assert ready()
     stack.compose("kill", "vllm")
     try:
-        wait_until(lambda: not ready(), 30, "/readyz turning 503")
+        wait_until(lambda: not ready(), "/readyz turning 503", timeout=30)
         body = requests.get(stack.url + "/readyz", timeout=10).json()
         assert body["error"]["message"], body
         translator.open()
@@ -121,7 +121,7 @@ def test_when_vllm_dies_the_page_says_so_and_everything_recovers(stack, translat
         screenshot(translator.page, "stack-vllm-down")
     finally:
         stack.compose("start", "vllm")
-    wait_until(ready, 300, "/readyz turning 200 after vLLM restarted", interval=2)
+    wait_until(ready, "/readyz turning 200 after vLLM restarted", timeout=300, interval=2)
     expect(translator.banner).to_be_hidden(timeout=30_000)
     code, report = verify(stack.url)
     assert code == 0, report

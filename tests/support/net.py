@@ -1,4 +1,4 @@
-"""Small network helpers for tests: free loopback ports and polling until something answers."""
+"""Small network helpers for tests: free loopback ports and polling until something happens."""
 
 from __future__ import annotations
 
@@ -14,10 +14,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.5) -> None:
-    """Poll `condition` until it is true; AssertionError naming `what` after `timeout` seconds."""
+def wait_until(
+    condition: Callable[[], bool],
+    what: str,
+    timeout: float = 15.0,
+    interval: float = 0.05,
+    not_yet: tuple[type[BaseException], ...] = (),
+) -> None:
+    """Poll `condition` until it is true; AssertionError naming `what` after `timeout` seconds.
+
+    Exceptions of the `not_yet` types (e.g. a connection refused while a server starts) count as "not yet".
+    """
     deadline = time.monotonic() + timeout
-    while not condition():
+    while True:
+        try:
+            if condition():
+                return
+        except not_yet:
+            pass
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout:g} s")
+            raise AssertionError(f"gave up waiting after {timeout:g} s: {what}")
         time.sleep(interval)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import subprocess
 import time
 import urllib.error
@@ -15,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PINS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
@@ -66,12 +67,6 @@ def docker(*args: str, timeout: float = 300, check: bool = True) -> subprocess.C
 
 def image_exists(image: str = IMAGE) -> bool:
     return docker("image", "inspect", image, check=False).returncode == 0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def http_status(url: str, headers: dict[str, str] | None = None, timeout: float = 5) -> int:

@@ -3,7 +3,6 @@ streaming as it arrives, client disconnects, and the browser."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,12 +11,7 @@ from contextlib import contextmanager
 import uvicorn
 
 from hymt_web import Settings, create_app
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.net import free_port
 
 
 @contextmanager

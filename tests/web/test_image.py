@@ -3,9 +3,9 @@ through a model server on its network (the fake server, in a container of the pi
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import require
+from tests.support.net import wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -23,6 +24,9 @@ PINS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text
 WEB_IMAGE = PINS["hymt_web_image"]
 PYTHON_IMAGE = PINS["hymt_python_image"]
 PREFIX = "hymt-test-web-"
+
+# The container takes a moment to listen: a refused connection means "not yet".
+wait_for = functools.partial(wait_until, timeout=60, interval=0.25, not_yet=(httpx.TransportError,))
 
 
 def docker(*args: str, check: bool = True, timeout: float = 120) -> str:
@@ -71,19 +75,6 @@ def stack(web_image) -> Iterator[dict[str, str]]:
     finally:
         docker("rm", "--force", "--volumes", web, fake, check=False)
         docker("network", "rm", network, check=False)
-
-
-def wait_for(condition, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if condition():
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting: {what}")
-        time.sleep(0.25)
 
 
 def test_the_image_answers_healthz_and_its_health_check_turns_healthy(stack):

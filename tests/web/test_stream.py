@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 import pytest
 
 from hymt.core.chunking import split_text
+from tests.support.net import wait_until
 from tests.web.conftest import gateway, parse_events, settings_for, source_of
 from tests.web.server import serving
 from tests.web.test_translate import LONG_TEXT
 
 pytestmark = pytest.mark.anyio
-
-
-def wait_until(condition, what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting: {what}")
-        time.sleep(0.02)
 
 
 async def test_deltas_then_done_with_the_same_answer_as_translate(fake):
