@@ -1,10 +1,10 @@
-"""Server-sent events as vLLM and proxies send them, however the bytes are cut into chunks."""
+"""Server-sent events as vLLM, the web gateway and proxies send them, however the bytes are cut into chunks."""
 
 from __future__ import annotations
 
 import pytest
 
-from hymt.sdk.sse import DONE, iter_events, iter_lines
+from hymt.sdk.sse import DONE, Event, iter_events, iter_lines, iter_named_events
 
 VLLM_STREAM = (
     'data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n'
@@ -50,3 +50,26 @@ def test_an_event_cut_before_its_blank_line_is_dropped():
 
 def test_unknown_fields_and_lone_blank_lines_are_ignored():
     assert events(b"\n\nfoo: bar\n\nevent: x\n\n", 2) == []
+
+
+GATEWAY_STREAM = (
+    'event: delta\ndata: {"text": "Bon"}\n\n'
+    ": keep-alive\n\n"
+    'event:delta\r\ndata: {"text": "jour"}\r\n\r\n'
+    "event: ignored\n\n"  # an event name without data: no event, and the name does not carry over
+    'data: {"text": "unnamed"}\n\n'
+    'event: done\ndata: {"translation": "Bonjour"}\n\n'
+)
+
+
+@pytest.mark.parametrize("size", [1, 4, 10_000])
+def test_named_events_keep_their_names_and_unnamed_ones_are_messages(size):
+    raw = GATEWAY_STREAM.encode()
+    chunks = [raw[i : i + size] for i in range(0, len(raw), size)]
+    assert list(iter_named_events(iter_lines(chunks))) == [
+        Event("delta", '{"text": "Bon"}'),
+        None,
+        Event("delta", '{"text": "jour"}'),
+        Event("message", '{"text": "unnamed"}'),
+        Event("done", '{"translation": "Bonjour"}'),
+    ]

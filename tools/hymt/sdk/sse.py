@@ -1,17 +1,21 @@
-"""Server-sent events, as OpenAI-compatible servers stream them.
+"""Server-sent events, as OpenAI-compatible servers and the project's web gateway stream them.
 
-vLLM sends `data: {json}` events separated by blank lines and ends with `data: [DONE]`; proxies may add comment
-lines (`: keep-alive`) and other fields. This parser follows the SSE rules: lines end in CRLF, LF or CR; a field's
-value loses one leading space; several `data:` lines of one event join with newlines; comments and other fields are
-ignored. It yields `None` for a comment, so the caller can tell "the server is alive" from "the answer grows".
+vLLM sends `data: {json}` events separated by blank lines and ends with `data: [DONE]`; the web gateway names its
+events (`event: delta`, `event: done`, `event: error`); proxies may add comment lines (`: keep-alive`) and other
+fields. This parser follows the SSE rules: lines end in CRLF, LF or CR; a field's value loses one leading space;
+several `data:` lines of one event join with newlines; an event without an `event:` field is a "message"; comments
+and other fields are ignored. It yields `None` for a comment, so the caller can tell "the server is alive" from
+"the answer grows".
 """
 
 from __future__ import annotations
 
 import codecs
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 DONE = "[DONE]"
+DEFAULT_EVENT = "message"
 
 
 def iter_lines(chunks: Iterable[bytes]) -> Iterator[str]:
@@ -49,22 +53,37 @@ def _line_end(text: str) -> tuple[int, int] | None:
     return (cr, cr + 2) if text[cr + 1] == "\n" else (cr, cr + 1)
 
 
+@dataclass(frozen=True)
+class Event:
+    name: str  # the `event:` field, "message" when there is none
+    data: str
+
+
 def iter_events(lines: Iterable[str]) -> Iterator[str | None]:
     """The data of each event (a str), and None for each comment line."""
+    for event in iter_named_events(lines):
+        yield None if event is None else event.data
+
+
+def iter_named_events(lines: Iterable[str]) -> Iterator[Event | None]:
+    """Each event with its name, and None for each comment line."""
     data: list[str] = []
+    name = DEFAULT_EVENT
     for line in lines:
         if not line:
             if data:
-                yield "\n".join(data)
-                data = []
+                yield Event(name, "\n".join(data))
+            data, name = [], DEFAULT_EVENT
             continue
         if line.startswith(":"):
             yield None
             continue
-        name, colon, value = line.partition(":")
+        field, colon, value = line.partition(":")
         if colon and value.startswith(" "):
             value = value[1:]
-        if name == "data":
+        if field == "data":
             data.append(value)
-        # "event", "id", "retry" and unknown fields carry nothing a translation needs.
+        elif field == "event":
+            name = value or DEFAULT_EVENT
+        # "id", "retry" and unknown fields carry nothing a translation needs.
     # An event without its closing blank line is incomplete (the stream was cut): dropped, as the SSE rules say.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from http.client import RemoteDisconnected
 
 import requests
@@ -50,6 +50,7 @@ class HttpTransport:
         base_url: str,
         *,
         api_key: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
         timeout: tuple[float, float] = (5.0, 120.0),
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
@@ -58,6 +59,7 @@ class HttpTransport:
     ):
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
+        self.extra_headers = dict(extra_headers or {})
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._owns_session = session is None
@@ -75,6 +77,7 @@ class HttpTransport:
         headers = {"User-Agent": USER_AGENT, "Accept": "text/event-stream" if stream else "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
+        headers.update(self.extra_headers)
         return headers
 
     # -- requests ---------------------------------------------------------------------------------------------------
@@ -154,16 +157,21 @@ class HttpTransport:
         not that the answer progresses, so they do not reset it. `delivered` tells how much of the answer the
         caller already passed on, for the error message when the stream breaks.
         """
+        for event in self.named_events(response, delivered):
+            yield event.data
+
+    def named_events(self, response: requests.Response, delivered: Callable[[], int]) -> Iterator[sse.Event]:
+        """Like `events`, with each event's name (for servers that name them, as the web gateway does)."""
         read_timeout = self.timeout[1]
         last_progress = self._clock()
         try:
-            for data in sse.iter_events(sse.iter_lines(_raw_chunks(response))):
-                if data is None:
+            for event in sse.iter_named_events(sse.iter_lines(_raw_chunks(response))):
+                if event is None:
                     if self._clock() - last_progress > read_timeout:
                         raise Timeout(self.base_url, read_timeout, "stream")
                     continue
                 last_progress = self._clock()
-                yield data
+                yield event
         except urllib3.exceptions.ReadTimeoutError:
             raise Timeout(self.base_url, read_timeout, "stream") from None
         except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError) as exc:
