@@ -128,7 +128,7 @@ rehearse-down: ## Remove everything make rehearse started (containers, networks,
 REHEARSAL_SSH_PORT ?= 2222
 REHEARSAL_HTTP_PORT ?= 8080
 REHEARSAL_HTTPS_PORT ?= 8443
-REHEARSAL_INVENTORY := inventory/rehearsal.yml
+REHEARSAL_INVENTORY := .hymt/rehearsal-host/inventory.yml
 # The inventory `make provision` provisions (copy inventory/cloud.example.yml to inventory/cloud.yml).
 INVENTORY ?= inventory/cloud.yml
 # Ansible finds its helpers (ansible-galaxy, ssh wrappers) and the venv's Python through PATH.
@@ -140,7 +140,7 @@ rehearsal-host-image: $(VENV_STAMP) standins stage-ca ## Build the rehearsal hos
 	$(BIN)/python -m hymt.rehearsal_host build
 
 .PHONY: rehearsal-host-up
-rehearsal-host-up: rehearsal-host-image ## Start the rehearsal host; write inventory/rehearsal.yml and its known_hosts
+rehearsal-host-up: rehearsal-host-image ## Start the rehearsal host; write its inventory (.hymt/rehearsal-host/) and known_hosts
 	$(BIN)/python -m hymt.rehearsal_host --inventory $(REHEARSAL_INVENTORY) up \
 	  --ssh-port $(REHEARSAL_SSH_PORT) --http-port $(REHEARSAL_HTTP_PORT) --https-port $(REHEARSAL_HTTPS_PORT)
 

@@ -1,7 +1,7 @@
 """One rehearsal host for the whole session: created over the Docker SDK, reached over real SSH, removed at the end.
 
 Its ports are published on 127.0.0.1 on ports Docker picks; its inventory, login key and known_hosts file live in a
-temporary directory, next to a group_vars link to the repository's (as inventory/rehearsal.yml has them).
+temporary directory (next to the inventory, `up` links the repository's group_vars, as for `make rehearsal-host-up`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ def rehearsal_host(docker_engine, tmp_path_factory):
     from hymt.rehearsal_host import HostSettings, RehearsalHostError, build_image, down, up
 
     directory: Path = tmp_path_factory.mktemp("rehearsal-host")
-    (directory / "group_vars").symlink_to(ROOT / "inventory/group_vars", target_is_directory=True)
     settings = HostSettings(
         name=f"hymt-test-host-{secrets.token_hex(4)}",
         ssh_port=None,

@@ -28,7 +28,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
-PINS_FILE = ROOT / "inventory/group_vars/all/versions.yml"
+GROUP_VARS = ROOT / "inventory/group_vars"
+PINS_FILE = GROUP_VARS / "all/versions.yml"
 DOCKERFILE = "tools/rehearsal_host/Dockerfile"
 LOGIN_USER = "debian"
 LOGIN_UID = 1000
@@ -60,7 +61,8 @@ class HostSettings:
     https_port: int | None = 8443
     image: str = field(default_factory=default_image)
     state_dir: Path = ROOT / ".hymt/rehearsal-host"
-    inventory: Path = ROOT / "inventory/rehearsal.yml"
+    # Next to it, a group_vars link to the repository's inventory/group_vars (which holds the rehearsal profile).
+    inventory: Path = ROOT / ".hymt/rehearsal-host/inventory.yml"
 
     @property
     def volume(self) -> str:
@@ -349,11 +351,26 @@ def write_access_files(access: HostAccess, host_key: str) -> None:
     }
     header = (
         "# The rehearsal host, written by `make rehearsal-host-up` (python -m hymt.rehearsal_host up); rewritten on\n"
-        "# every `up`, removed by `make rehearsal-host-down`. Its settings are group_vars/rehearsal.yml's; like a\n"
-        "# single server it is in gpu_hosts and edge. Host key checking stays on: known_hosts holds its key.\n"
+        "# every `up`, removed by `make rehearsal-host-down`. group_vars here links to inventory/group_vars, whose\n"
+        "# rehearsal.yml holds the rehearsal profile; like a single server the host is also in gpu_hosts and edge.\n"
+        "# Host key checking stays on: the known_hosts file holds the host's key.\n"
     )
     access.inventory.parent.mkdir(parents=True, exist_ok=True)
-    access.inventory.write_text(header + "---\n" + yaml.safe_dump(inventory, sort_keys=False, width=1000))
+    access.inventory.write_text(header + "---\n" + yaml.safe_dump(inventory, sort_keys=False, width=110))
+    link_group_vars(access.inventory.parent)
+
+
+def link_group_vars(directory: Path) -> None:
+    """Ansible reads group_vars next to an inventory file: link the repository's there (unless that is it)."""
+    group_vars = directory / "group_vars"
+    target = GROUP_VARS
+    if group_vars.resolve() == target.resolve():
+        return
+    if group_vars.is_symlink():
+        group_vars.unlink()
+    elif group_vars.exists():
+        raise RehearsalHostError(f"{group_vars} exists and is not a link to {target}; move it away.")
+    group_vars.symlink_to(os.path.relpath(target, directory), target_is_directory=True)
 
 
 def up(settings: HostSettings, client=None, timeout: float = 120) -> HostAccess:
@@ -404,4 +421,7 @@ def down(settings: HostSettings, client=None) -> list[str]:
         if path.exists():
             path.unlink()
             removed.append(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path))
+    group_vars = settings.inventory.parent / "group_vars"
+    if group_vars.is_symlink():
+        group_vars.unlink()
     return removed
