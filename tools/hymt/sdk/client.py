@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TypeVar
 
 import requests
 
@@ -27,6 +28,7 @@ from hymt.sdk.sse import DONE
 from hymt.sdk.transport import HttpTransport
 
 _CHAT = "chat/completions"
+Task = TypeVar("Task")
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ class TranslationClient:
             for task in tasks:  # no thread for the common case: Ctrl-C stops it at once
                 work(task)
         else:
-            _run_concurrently(work, tasks, max_workers)
+            run_concurrently(work, tasks, max_workers)
         results = []
         for j, job in enumerate(jobs):
             parts = [answers[(j, i)] for i in range(len(job.plan.segments))]
@@ -304,7 +306,7 @@ def _languages(target: object, source: object) -> tuple[str, str]:
     return target_code, source_code
 
 
-def _run_concurrently(work: Callable[[tuple[int, int]], None], tasks: list[tuple[int, int]], workers: int) -> None:
+def run_concurrently(work: Callable[[Task], None], tasks: list[Task], workers: int) -> None:
     """Run `work` on every task with `workers` threads; on the first failure cancel what has not started, raise it."""
     pool = ThreadPoolExecutor(max_workers=min(workers, len(tasks)), thread_name_prefix="hymt")
     futures: list[Future[None]] = []

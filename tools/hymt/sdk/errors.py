@@ -35,6 +35,22 @@ class InvalidRequest(HymtError):
     exit_code = EXIT_USAGE
 
 
+class TextTooLong(InvalidRequest):
+    """The text has more characters than the web deployment accepts in one request."""
+
+    def __init__(self, url: str, length: int, limit: int | None):
+        self.url = url
+        self.length = length
+        self.limit = limit
+        if limit is None:
+            message = f"the text ({length} characters) is longer than the deployment at {url} accepts"
+            hint = "translate it in smaller parts (the deployment's /api/info tells its max_chars)"
+        else:
+            message = f"the text has {length} characters but the deployment at {url} accepts at most {limit}"
+            hint = f"translate it in parts of at most {limit} characters, or ask the operator to raise HYMT_MAX_CHARS"
+        super().__init__(message, hint)
+
+
 class ServerUnreachable(HymtError):
     """No connection to the server (refused, unknown host, dropped before any answer), even after retries."""
 
@@ -50,12 +66,21 @@ class ServerUnreachable(HymtError):
 
 
 class Timeout(HymtError):
-    """The server did not connect, answer, or go on streaming within the configured timeout."""
+    """The server did not connect, answer, or go on streaming within the configured timeout; or (phase "upstream")
+    a web deployment gave up waiting for its own model, within the deployment's timeouts rather than ours."""
 
-    def __init__(self, url: str, seconds: float, phase: str):
+    def __init__(self, url: str, seconds: float | None, phase: str, detail: str = ""):
         self.url = url
-        self.seconds = seconds
-        self.phase = phase  # "connect", "read" (waiting for an answer) or "stream" (an answer stopped mid-way)
+        self.seconds = seconds  # None for "upstream": the deployment's limit, not one this client set
+        # "connect", "read" (waiting for an answer), "stream" (an answer stopped mid-way) or "upstream"
+        self.phase = phase
+        if phase == "upstream":
+            super().__init__(
+                f"the translation service at {url} gave up waiting for its model" + (f": {detail}" if detail else ""),
+                "the model is busy or the text long: retry later or translate a shorter text (the deployment's "
+                "HYMT_READ_TIMEOUT and HYMT_REQUEST_TIMEOUT decide this, not --timeout)",
+            )
+            return
         what = {
             "connect": "did not accept a connection",
             "read": "did not answer",
@@ -73,15 +98,18 @@ class Timeout(HymtError):
 class Unauthorized(HymtError):
     """The server wants an API key, or rejected the one given."""
 
-    def __init__(self, url: str, key_given: bool):
+    def __init__(self, url: str, key_given: bool, *, message: str = "", hint: str = ""):
         self.url = url
         self.key_given = key_given
-        message = (
-            f"the translation server at {url} rejected the API key"
-            if key_given
-            else f"the translation server at {url} needs an API key"
+        if not message:
+            message = (
+                f"the translation server at {url} rejected the API key"
+                if key_given
+                else f"the translation server at {url} needs an API key"
+            )
+        super().__init__(
+            message, hint or "pass --api-key or set HYMT_UPSTREAM_API_KEY to the key the server was started with"
         )
-        super().__init__(message, "pass --api-key or set HYMT_UPSTREAM_API_KEY to the key the server was started with")
 
 
 class ModelNotFound(HymtError):
@@ -139,6 +167,22 @@ class StreamInterrupted(UpstreamError):
             f"the translation stream broke off after {delivered_chars} characters ({reason})",
             "translate the text again; if this keeps happening, check the server's logs",
         )
+
+
+class NotAHymtApp(UpstreamError):
+    """The URL answers, but not as a hymt web deployment: a wrong address or path prefix, or another kind of server
+    (vLLM's OpenAI-compatible API, for one, has no /api/translate)."""
+
+    def __init__(self, url: str, status: int | None, detail: str):
+        self.url = url
+        self.status = status
+        self.detail = detail
+        hint = (
+            "give the address of the deployment's translation page, e.g. https://mt.example.com (--web, HYMT_WEB_URL)"
+        )
+        if url.rstrip("/").endswith("/v1"):
+            hint = "this looks like an OpenAI-compatible URL (vLLM's /v1): use --url (HYMT_UPSTREAM_URL) for it"
+        HymtError.__init__(self, f"{url} is not a hymt web app: {detail}", hint)
 
 
 def _status_hint(status: int | None) -> str:

@@ -37,13 +37,17 @@ class StreamProgress:
     segments: int = 1
     truncated: bool = False
     elapsed: float = 0.0
+    # The whole translation as the server reported it at the end (the web gateway does, with the detected source);
+    # None: the stream's result is put together from its pieces.
+    result: Translation | None = None
 
 
 class TranslationStream(Iterator[str]):
     """The pieces of a translation as the server produces them; after the last, `result` holds the whole.
 
-    `source`, `target` and `model` are known at once. Iterating may raise any HymtError; `close()` (or leaving a
-    `with` block) stops the transfer early.
+    `source`, `target` and `model` are known at once (from a web deployment, `source` and `target` are as given
+    until the end, then as the deployment understood them, e.g. the detected source). Iterating may raise any
+    HymtError; `close()` (or leaving a `with` block) stops the transfer early.
     """
 
     def __init__(self, pieces: Iterator[str], *, source: str, target: str, model: str, progress: StreamProgress):
@@ -62,7 +66,10 @@ class TranslationStream(Iterator[str]):
         try:
             piece = next(self._pieces)
         except StopIteration:
-            if self._result is None:
+            if self._result is None and self._progress.result is not None:
+                self._result = self._progress.result
+                self.source, self.target, self.model = self._result.source, self._result.target, self._result.model
+            elif self._result is None:
                 self._result = Translation(
                     text="".join(self._text),
                     source=self.source,
