@@ -423,6 +423,7 @@ def test_no_connection_is_server_unreachable_after_the_retries(make_client, slee
     with pytest.raises(ServerUnreachable) as caught:
         make_client(closed_port_url(), retries=1).translate("Hallo", "en")
     assert "connection refused" in str(caught.value)
+    assert "the deployment is up" in caught.value.hint
     assert len(sleeps) == 1
 
 

@@ -23,6 +23,7 @@ from hymt.sdk.errors import (
     HymtError,
     InvalidRequest,
     NotAHymtApp,
+    ServerUnreachable,
     StreamInterrupted,
     TextTooLong,
     Timeout,
@@ -375,6 +376,16 @@ class _DeploymentTransport(HttpTransport):
 
     def error_for(self, response: requests.Response, attempts: int = 1) -> HymtError:
         return self._client._error_for(response, attempts=attempts)
+
+    def request(self, *args: object, **kwargs: object) -> requests.Response:
+        try:
+            return super().request(*args, **kwargs)  # type: ignore[arg-type]
+        except ServerUnreachable as error:
+            error.hint = (
+                "check the address (the one of the deployment's page, --web or HYMT_WEB_URL), that the deployment "
+                "is up, and that no firewall blocks the way to it"
+            )
+            raise
 
 
 def _gateway_error(response: requests.Response) -> tuple[str | None, str | None]:
