@@ -25,7 +25,7 @@ from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL
 from tests.support.fake_openai import FakeOpenAI
 
 HYMT = Path(sys.executable).parent / "hymt"  # the console script of the venv running the tests
-ENV_NAMES = ("HYMT_UPSTREAM_URL", "HYMT_UPSTREAM_API_KEY", "HYMT_MODEL", "HYMT_DEBUG")
+ENV_NAMES = ("HYMT_UPSTREAM_URL", "HYMT_UPSTREAM_API_KEY", "HYMT_MODEL", "HYMT_WEB_URL", "HYMT_DEBUG")
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,13 @@
-"""`hymt translate`: translate a text (an argument, or standard input) with a Hunyuan-MT server."""
+"""`hymt translate`: translate a text (an argument, or standard input) with a Hunyuan-MT server, or through a
+deployed hymt web app (--web)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Mapping
 
 from hymt.cli.output import EXIT_OK, warn
 from hymt.core.languages import AUTO
@@ -12,17 +15,40 @@ from hymt.core.prompts import ModelFamily
 from hymt.sdk.client import TranslationClient
 from hymt.sdk.errors import InvalidRequest
 from hymt.sdk.result import Translation, Translator
-from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL, ENV_API_KEY, ENV_MODEL, ENV_URL, ClientSettings
+from hymt.sdk.settings import (
+    DEFAULT_MODEL,
+    DEFAULT_URL,
+    DEFAULT_WEB_READ_TIMEOUT,
+    ENV_API_KEY,
+    ENV_MODEL,
+    ENV_URL,
+    ENV_WEB_URL,
+    WEB_URL_EXAMPLE,
+    ClientSettings,
+    WebSettings,
+)
+from hymt.sdk.web import WebTranslationClient
 
 STDIN = "-"
-EPILOG = """\
+EPILOG = f"""\
 examples:
   hymt translate "Guten Morgen" --to en
   echo "早上好" | hymt translate - --to fr --stream
   hymt translate "Hello" --to zh --url http://gpu-host:8000/v1 --json
+  hymt translate "Hello" --to zh --web {WEB_URL_EXAMPLE}
 
---json prints {"translation", "source", "target", "model", "elapsed_ms"}; with --stream it prints one
-{"delta": "..."} line per piece as it arrives, then that object.
+--json prints {{"translation", "source", "target", "model", "elapsed_ms"}}; with --stream it prints one
+{{"delta": "..."}} line per piece as it arrives, then that object.
+
+servers:
+  --url URL   an OpenAI-compatible server such as vLLM (e.g. through an SSH tunnel); hymt builds the prompts
+              and splits long texts itself. Default: ${ENV_URL}, else {DEFAULT_URL}
+  --web URL   a deployed hymt web app, by the address of its page (it talks to its /api): for public
+              deployments, where vLLM is not exposed. The deployment chooses the model and splits long texts,
+              so --api-key, --model and --family do not apply. Credentials for a proxy in front of it go in
+              the URL (https://user:password@host; prefer ${ENV_WEB_URL}: arguments show in 'ps').
+  They exclude each other. An option wins over the environment, and ${ENV_WEB_URL} over ${ENV_URL}
+  (which the web app itself reads, so an operator's environment often has it).
 """
 
 
@@ -30,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "translate",
         help="translate a text",
-        description="Translate TEXT with Hunyuan-MT on an OpenAI-compatible server such as vLLM.",
+        description="Translate TEXT with Hunyuan-MT on an OpenAI-compatible server such as vLLM, or through a "
+        "deployed hymt web app (--web).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -45,8 +72,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="CODE",
         help="the text's language, or auto (default) to detect it",
     )
-    parser.add_argument(
+    server = parser.add_mutually_exclusive_group()
+    server.add_argument(
         "--url", help=f"the server's OpenAI-compatible base URL (default: ${ENV_URL}, else {DEFAULT_URL})"
+    )
+    server.add_argument(
+        "--web",
+        metavar="URL",
+        help=f"a deployed hymt web app to translate through, e.g. {WEB_URL_EXAMPLE} (default: ${ENV_WEB_URL})",
     )
     parser.add_argument(
         "--api-key", help=f"the server's API key (default: ${ENV_API_KEY}; prefer it: arguments show in 'ps')"
@@ -61,7 +94,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--timeout",
         type=_seconds,
         metavar="SECONDS",
-        help=f"longest wait for the answer, or between streamed pieces (default {ClientSettings.read_timeout:g})",
+        help="longest wait for the answer, or between streamed pieces "
+        f"(default {ClientSettings.read_timeout:g}; with --web {DEFAULT_WEB_READ_TIMEOUT:g})",
     )
     parser.add_argument(
         "--retries",
@@ -75,8 +109,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = web_settings_from(args) if web_url_of(args) else settings_from(args)
     text = read_text(args.text)
-    settings = settings_from(args)
     with build_client(settings) as client:
         if args.stream:
             _print_stream(client, text, args)
@@ -105,8 +139,41 @@ def settings_from(args: argparse.Namespace) -> ClientSettings:
     return ClientSettings.from_env(**overrides)
 
 
-def build_client(settings: ClientSettings) -> Translator:
-    """The client for these settings (the place to choose another kind of server's client)."""
+def web_url_of(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> str | None:
+    """The web deployment to talk to, or None for an OpenAI-compatible server.
+
+    --web, then --url (which means "not a web deployment"), then $HYMT_WEB_URL, which wins over $HYMT_UPSTREAM_URL.
+    """
+    if args.web is not None:
+        return args.web
+    if args.url is not None:
+        return None
+    env = os.environ if env is None else env
+    return env.get(ENV_WEB_URL, "").strip() or None
+
+
+def web_settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> WebSettings:
+    """Settings for a web deployment: options first, then the environment, then the defaults."""
+    for option, value in (("--api-key", args.api_key), ("--model", args.model), ("--family", args.family)):
+        if value is not None:
+            if args.web is not None:
+                hint = f"drop {option}, or use --url instead of --web to talk to an OpenAI-compatible server"
+            else:
+                hint = f"${ENV_WEB_URL} selects a web deployment: drop {option}, or pass --url"
+            raise InvalidRequest(
+                f"{option} does not apply to a web deployment: it chooses its model and needs no API key", hint
+            )
+    overrides: dict[str, object] = {"base_url": web_url_of(args, env), "retries": args.retries}
+    if args.timeout is not None:
+        overrides["read_timeout"] = args.timeout
+        overrides["connect_timeout"] = min(args.timeout, WebSettings.connect_timeout)
+    return WebSettings.from_env(env, **overrides)
+
+
+def build_client(settings: ClientSettings | WebSettings) -> Translator:
+    """The client for these settings: an OpenAI-compatible server's, or a web deployment's."""
+    if isinstance(settings, WebSettings):
+        return WebTranslationClient(settings)
     return TranslationClient(settings)
 
 
