@@ -126,7 +126,8 @@ def run_playbook(
         command += ["--limit", limit]
     if forks:
         command += ["--forks", str(forks)]
-    env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    # Facts stay in memory: test runs leave the repository's fact cache (.hymt/facts) alone.
+    env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_CACHE_PLUGIN="memory")
     completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     run = PlaybookRun(command, completed.returncode, completed.stdout, completed.stderr)
     try:
