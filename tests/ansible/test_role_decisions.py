@@ -61,7 +61,7 @@ REFUSALS = {
 
 SKIPS = {
     "driver-no-gpu": "Skipping the NVIDIA driver: no NVIDIA GPU on this host",
-    "driver-rehearsal": "Skipping the NVIDIA driver: nvidia_driver_enabled is false (the rehearsal profile has no GPU)",
+    "driver-rehearsal": "Skipping the NVIDIA driver: nvidia_driver_enabled is false in the inventory (as in the",
     "driver-wsl": "Skipping the NVIDIA driver: this is WSL: the NVIDIA driver comes from Windows",
     "toolkit-no-gpu": "Skipping the NVIDIA Container Toolkit: no NVIDIA GPU on this host",
     "toolkit-rehearsal": "Skipping the NVIDIA Container Toolkit: nvidia_container_toolkit_enabled is false",

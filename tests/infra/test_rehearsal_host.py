@@ -72,6 +72,23 @@ def test_preflight_saw_a_debian_12_container_without_gpu(first_converge):
     assert summaries and summaries[0].endswith("no NVIDIA GPU, container"), first_converge.run.explain()
 
 
+def test_the_host_runs_with_exactly_the_flags_it_needs_and_publishes_on_loopback_only(rehearsal_host):
+    inspected = json.loads(
+        subprocess.run(["docker", "inspect", rehearsal_host.name], capture_output=True, check=True).stdout
+    )
+    config = inspected[0]["HostConfig"]
+    assert config["Privileged"] is False
+    assert sorted(config["CapAdd"]) == ["NET_ADMIN", "SYS_ADMIN"]
+    assert config["CgroupnsMode"] == "private"
+    assert config["SecurityOpt"] == ["seccomp=unconfined"]
+    assert sorted(config["Tmpfs"]) == ["/run", "/run/lock", "/sys/fs/cgroup"]
+    # Never the machine's own cgroup tree (systemd would rearrange it); the engine's data on a volume.
+    mounts = {mount["Destination"]: mount for mount in inspected[0]["Mounts"]}
+    assert set(mounts) == {"/var/lib/docker"} and mounts["/var/lib/docker"]["Type"] == "volume"
+    bindings = [binding for port in config["PortBindings"].values() for binding in port]
+    assert len(bindings) == 3 and {binding["HostIp"] for binding in bindings} == {"127.0.0.1"}
+
+
 def test_the_engine_runs_and_starts_at_boot(host):
     docker = host.service("docker")
     assert docker.is_running
