@@ -100,19 +100,27 @@ class Upstream:
             async with self.client.stream("POST", "chat/completions", json={**body, "stream": True}) as response:
                 if response.status_code != 200:
                     raise await self._status_error(response)
+                finished = False
                 async for line in response.aiter_lines():
                     if not line.startswith("data:"):
                         continue  # blank separators and ": keep-alive" comments
                     data = line[len("data:") :].strip()
                     if data == "[DONE]":
                         return
-                    piece = self._delta(data)
+                    piece, finish_reason = self._delta(data)
+                    finished = finished or finish_reason is not None
                     if piece:
                         yield piece
+                if not finished:
+                    # The connection closed cleanly but the model never said it was done: the answer is cut short.
+                    raise self._failed(
+                        errors.upstream_error("the model's stream ended before the translation was complete")
+                    )
         except httpx.TransportError as exc:
             raise self._transport_error(exc) from exc
 
-    def _delta(self, data: str) -> str:
+    def _delta(self, data: str) -> tuple[str, str | None]:
+        """The text piece of one stream chunk and its finish reason (None while the model goes on)."""
         try:
             chunk = json.loads(data)
         except ValueError as exc:
@@ -120,9 +128,10 @@ class Upstream:
         if isinstance(chunk, dict) and "error" in chunk:
             raise self._failed(errors.upstream_error(f"the model stopped: {_message_of(chunk)}"))
         try:
-            return chunk["choices"][0]["delta"].get("content") or ""
+            choice = chunk["choices"][0]
+            return choice.get("delta", {}).get("content") or "", choice.get("finish_reason")
         except (KeyError, IndexError, TypeError, AttributeError):
-            return ""  # e.g. a usage-only chunk
+            return "", None  # e.g. a usage-only chunk
 
     async def readiness(self) -> GatewayError | None:
         """None when the upstream answers /health and lists the model; otherwise the reason it is not ready."""

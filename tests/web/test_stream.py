@@ -69,6 +69,17 @@ async def test_a_stream_that_stalls_midway_ends_with_an_error_event(fake):
     assert in_flight_after == 0
 
 
+async def test_a_model_stream_cut_off_without_its_end_is_an_error_not_a_short_translation(fake):
+    # vLLM went away after one piece: no finish_reason, no [DONE]. The client must not get "done" with half a text.
+    fake.behaviour.reply = lambda prompt: "abcdefghijkl"
+    fake.behaviour.drop_stream_after = 1
+    async with gateway(settings_for(fake)) as client:
+        response = await client.post("/api/translate/stream", json={"text": "Hello there", "target": "fr"})
+    events = parse_events(response.text)
+    assert [kind for kind, _ in events] == ["delta", "error"]
+    assert events[-1][1]["code"] == "upstream_error"
+
+
 def test_pieces_reach_the_client_while_the_model_is_still_writing(fake):
     # The model sends two pieces and then nothing: only a pass-through gateway can deliver them.
     fake.behaviour.stall_stream_after = 2
