@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from hymt import __version__
 from hymt.cli.output import EXIT_BROKEN_PIPE, EXIT_FAILURE, EXIT_INTERRUPTED, report
 from hymt.sdk.errors import HymtError
-from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL, ENV_API_KEY, ENV_MODEL, ENV_URL
+from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL, ENV_API_KEY, ENV_MODEL, ENV_URL, ENV_WEB_URL
 
 # The commands, in the order `hymt --help` lists them.
 COMMAND_MODULES = ("hymt.cli.languages", "hymt.cli.translate", "hymt.cli.verify", "hymt.cli.rehearsal_model")
@@ -35,6 +35,8 @@ environment (for --url, --api-key and --model; the web app reads the same names)
   {ENV_URL:<22} OpenAI-compatible base URL (default {DEFAULT_URL})
   {ENV_API_KEY:<22} API key the server was started with (default none)
   {ENV_MODEL:<22} served model name (default {DEFAULT_MODEL})
+  {ENV_WEB_URL:<22} a deployed web app to translate through instead (--web; wins over {ENV_URL})
+  HYMT_VERIFY_URL        the deployment 'hymt verify' checks (--url)
   HYMT_DEBUG=1           show tracebacks of internal errors
 """
 
