@@ -197,7 +197,9 @@ def test_a_changed_setting_is_applied_and_the_engine_restarts(host, rehearsal_ho
     assert "URIs: http://deb.debian.org/debian\n" in sources and "Suites: bookworm bookworm-updates\n" in sources
 
 
-def test_images_move_in_and_run_with_cpu_limits(host, rehearsal_host):
+@pytest.fixture(scope="module")
+def image_inside(host, rehearsal_host) -> str:
+    """The pinned Debian image, moved into the host's engine the way images reach it: docker save | docker load."""
     image = PINS["hymt_debian_image"]
     saved = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
     loaded = subprocess.run(
@@ -205,17 +207,21 @@ def test_images_move_in_and_run_with_cpu_limits(host, rehearsal_host):
     )
     saved.stdout.close()
     assert saved.wait() == 0 and loaded.returncode == 0, loaded.stderr
+    return image
+
+
+def test_images_move_in_and_run_with_cpu_limits(host, image_inside):
+    assert image_inside in host.check_output("docker image ls --format '{{.Repository}}:{{.Tag}}'").split()
     # CPU limits need the cpu controller the rehearsal host mounts at boot (cgroup v1).
     quota = host.check_output(
-        f"docker run --rm --cpus 0.5 {image} sh -c 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null "
+        f"docker run --rm --cpus 0.5 {image_inside} sh -c 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null "
         '|| cut -d" " -f1 /sys/fs/cgroup/cpu.max\''
     )
     assert quota == "50000"
 
 
-def test_the_firewall_role_refuses_a_port_published_past_ufw(host, rehearsal_host):
-    image = PINS["hymt_debian_image"]
-    host.check_output(f"docker run -d --name hymt-test-exposed -p 5000:5000 {image} sleep infinity")
+def test_the_firewall_role_refuses_a_port_published_past_ufw(host, rehearsal_host, image_inside):
+    host.check_output(f"docker run -d --name hymt-test-exposed -p 5000:5000 {image_inside} sleep infinity")
     try:
         run = run_playbook(ROOT / "tests/infra/playbooks/firewall.yml", rehearsal_host.inventory, timeout=600)
     finally:
