@@ -246,9 +246,9 @@ def _create(client, settings: HostSettings, public_key: str):
 
     labels = {LABEL: "true", "org.hymt.rehearsal-host.inventory": str(settings.inventory)}
     try:
-        client.volumes.get(settings.volume)
+        volume = client.volumes.get(settings.volume)
     except NotFound:
-        client.volumes.create(name=settings.volume, labels=labels)
+        volume = client.volumes.create(name=settings.volume, labels=labels)
     try:
         container = client.containers.create(
             settings.image,
@@ -268,6 +268,7 @@ def _create(client, settings: HostSettings, public_key: str):
             },
         )
     except ImageNotFound:
+        volume.remove(force=True)
         raise RehearsalHostError(
             f"the image {settings.image} is missing; build it with 'make rehearsal-host-image'."
         ) from None
@@ -277,8 +278,16 @@ def _create(client, settings: HostSettings, public_key: str):
         container.start()
     except APIError as error:
         container.remove(force=True)
+        volume.remove(force=True)
         if "port is already allocated" in str(error) or "address already in use" in str(error):
-            ports = f"SSH {settings.ssh_port}, HTTP {settings.http_port}, HTTPS {settings.https_port}"
+            ports = ", ".join(
+                f"{what} {port or 'any'}"
+                for what, port in (
+                    ("SSH", settings.ssh_port),
+                    ("HTTP", settings.http_port),
+                    ("HTTPS", settings.https_port),
+                )
+            )
             raise RehearsalHostError(
                 f"a port the rehearsal host asks for on {LOOPBACK} is taken ({ports}). Choose free ones, e.g. "
                 "'make rehearsal-host-up REHEARSAL_SSH_PORT=2223 REHEARSAL_HTTP_PORT=8081 REHEARSAL_HTTPS_PORT=8444'."
