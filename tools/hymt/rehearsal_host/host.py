@@ -129,11 +129,12 @@ def docker_client():
 
 
 def build_inputs_digest(base: str) -> str:
-    """A digest of what the image is built from: the base image's tag, the Dockerfile and the files it copies."""
+    """A digest of what the image is built from: the base image's tag, the Dockerfile and the files it copies
+    (its own and the staged extra CA bundle)."""
     digest = hashlib.sha256(base.encode())
-    build_dir = ROOT / Path(DOCKERFILE).parent
-    for path in sorted(p for p in build_dir.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(build_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for directory in (ROOT / Path(DOCKERFILE).parent, ROOT / "build/ca"):
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
