@@ -13,11 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from hymt_web import Settings
-from tests.browser.support import CHROMIUM, TranslatorPage, launch_chromium, screenshot
-from tests.conftest import require
+from tests.browser.support import TranslatorPage, chromium, screenshot
 from tests.support.fake_openai import FakeOpenAI, running
 from tests.web.server import serving
 
@@ -50,11 +49,8 @@ def fake(fake_model: FakeOpenAI) -> FakeOpenAI:
 
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    require(CHROMIUM.exists(), f"{CHROMIUM} is missing: run 'make browser' (installs Debian's chromium)")
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @dataclass

@@ -15,9 +15,11 @@ Never `playwright install`: it downloads browsers. Debian's chromium package is 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Browser, Locator, Page, Playwright, expect
+from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -29,6 +31,23 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium for the length of the block (a test that needs it is skipped off CI when it is missing).
+
+    Keep it package- or module-scoped: while a sync Playwright instance lives, async tests cannot start a loop.
+    """
+    from tests.conftest import require
+
+    require(CHROMIUM.exists(), f"{CHROMIUM} is missing: run 'make browser' (installs Debian's chromium)")
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def launch_chromium(playwright: Playwright) -> Browser:

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from tests.browser.support import CHROMIUM, TranslatorPage, launch_chromium, screenshot
-from tests.conftest import require
+from tests.browser.support import TranslatorPage, chromium, screenshot
 from tests.support.net import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,11 +23,8 @@ pytestmark = pytest.mark.stack
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    require(CHROMIUM.exists(), f"{CHROMIUM} is missing: run 'make browser'")
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

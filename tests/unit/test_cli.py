@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,30 +21,9 @@ from hymt.cli.translate import settings_from
 from hymt.core.languages import LANGUAGES
 from hymt.sdk.client import TranslationClient
 from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL
-from tests.support.fake_openai import FakeOpenAI
+from tests.unit.conftest import ENV_NAMES
 
 HYMT = Path(sys.executable).parent / "hymt"  # the console script of the venv running the tests
-ENV_NAMES = ("HYMT_UPSTREAM_URL", "HYMT_UPSTREAM_API_KEY", "HYMT_MODEL", "HYMT_WEB_URL", "HYMT_DEBUG")
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake(server: FakeOpenAI) -> Iterator[FakeOpenAI]:
-    server.reset()
-    yield server
-    server.reset()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

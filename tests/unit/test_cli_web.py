@@ -19,36 +19,16 @@ from hymt.cli.translate import web_settings_from, web_url_of
 from hymt.sdk.settings import DEFAULT_WEB_READ_TIMEOUT, WebSettings
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.web_deployment import deployment
+from tests.unit.conftest import ENV_NAMES
 from tests.web.server import free_port
 
 HYMT = Path(sys.executable).parent / "hymt"
-ENV_NAMES = ("HYMT_WEB_URL", "HYMT_UPSTREAM_URL", "HYMT_UPSTREAM_API_KEY", "HYMT_MODEL", "HYMT_DEBUG")
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")
 def gateway(server: FakeOpenAI) -> Iterator[str]:
     with deployment(server, max_chars=40) as url:
         yield url
-
-
-@pytest.fixture
-def fake(server: FakeOpenAI) -> Iterator[FakeOpenAI]:
-    server.reset()
-    yield server
-    server.reset()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -36,26 +36,6 @@ from tests.support.fake_openai import FakeOpenAI
 ENGLISH_PROMPT = "Translate the following segment into {}, without additional explanation.\n\n{}"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake(server: FakeOpenAI) -> Iterator[FakeOpenAI]:
-    server.reset()
-    yield server
-    server.reset()
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    """The waits the client asked for between retries (recorded, not slept)."""
-    return []
-
-
 @pytest.fixture
 def make_client(fake: FakeOpenAI, sleeps: list[float]):
     clients: list[TranslationClient] = []

@@ -37,30 +37,10 @@ from tests.web.server import free_port
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def gateway(server: FakeOpenAI) -> Iterator[str]:
     """The web app with its default settings in front of the fake server; its base URL."""
     with deployment(server) as url:
         yield url
-
-
-@pytest.fixture
-def fake(server: FakeOpenAI) -> Iterator[FakeOpenAI]:
-    server.reset()
-    yield server
-    server.reset()
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    """The waits the clients asked for between retries (recorded, not slept)."""
-    return []
 
 
 class CountingSession(requests.Session):

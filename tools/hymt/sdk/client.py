@@ -62,14 +62,7 @@ class TranslationClient:
     ):
         self.settings = settings if settings is not None else ClientSettings.from_env()
         s = self.settings
-        retry = RetryPolicy(
-            retries=s.retries,
-            base=s.backoff_base,
-            cap=s.backoff_max,
-            max_retry_after=s.max_retry_after,
-            sleep=sleep,
-            random=jitter,
-        )
+        retry = RetryPolicy.from_settings(s, sleep=sleep, random=jitter)
         self.transport = HttpTransport(
             s.base_url,
             api_key=s.api_key,

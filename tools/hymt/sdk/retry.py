@@ -10,6 +10,9 @@ from email.utils import parsedate_to_datetime
 
 # Statuses that mean "not now" rather than "no": the server is overloaded (429) or not ready yet (503).
 RETRY_STATUSES = frozenset({429, 503})
+# The defaults, named here because inside RetryPolicy "random" and "sleep" are its fields.
+_SLEEP = time.sleep
+_RANDOM = random.random
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,24 @@ class RetryPolicy:
     # Injectable for tests: how to wait, and the random source of the jitter (returns 0 <= x < 1).
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     random: Callable[[], float] = field(default=random.random, compare=False)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: object,
+        *,
+        sleep: Callable[[float], None] = _SLEEP,
+        random: Callable[[], float] = _RANDOM,
+    ) -> RetryPolicy:
+        """The policy of a client's settings (any object with retries, backoff_base, backoff_max, max_retry_after)."""
+        return cls(
+            retries=settings.retries,  # type: ignore[attr-defined]
+            base=settings.backoff_base,  # type: ignore[attr-defined]
+            cap=settings.backoff_max,  # type: ignore[attr-defined]
+            max_retry_after=settings.max_retry_after,  # type: ignore[attr-defined]
+            sleep=sleep,
+            random=random,
+        )
 
     def backoff(self, retry: int) -> float:
         """Seconds to wait before retry number `retry` (0 for the first): half fixed, half random ("equal jitter"),

@@ -94,14 +94,7 @@ class WebTranslationClient:
     ):
         self.settings = settings if settings is not None else WebSettings.from_env()
         s = self.settings
-        retry = RetryPolicy(
-            retries=s.retries,
-            base=s.backoff_base,
-            cap=s.backoff_max,
-            max_retry_after=s.max_retry_after,
-            sleep=sleep,
-            random=jitter,
-        )
+        retry = RetryPolicy.from_settings(s, sleep=sleep, random=jitter)
         self.transport = _DeploymentTransport(
             self,
             s.base_url,
