@@ -20,6 +20,68 @@ LSPCI_LINE = re.compile(
 )
 CUDA_VERSION = re.compile(r"CUDA Version:\s*(?P<version>\d+\.\d+)")
 GIB = 1024**3
+# PCI class of NVSwitch (0680, "Bridge"): HGX boards connect their GPUs through these, and then need NVIDIA Fabric
+# Manager running before CUDA works.
+NVSWITCH_CLASS = "0680"
+
+# NVIDIA GPU architectures by PCI device id (ranges of the ids NVIDIA assigned to each generation's chips, from the
+# PCI id database), oldest first, with the lowest compute capability of each. The driver role decides from these:
+# open kernel modules need Turing or newer (Blackwell requires them), the proprietary ones end at Volta, and the
+# vLLM images need compute capability 7.0 (CUDA 13 builds: 7.5). Ids outside every range are "unknown".
+ARCHITECTURE_RANGES = (
+    (0x06C0, 0x06FF, "Fermi"),
+    (0x0DC0, 0x0DFF, "Fermi"),
+    (0x0E00, 0x0E3F, "Fermi"),
+    (0x0FC0, 0x0FFF, "Kepler"),
+    (0x1000, 0x103F, "Kepler"),
+    (0x1040, 0x10FF, "Fermi"),
+    (0x1140, 0x117F, "Fermi"),
+    (0x1180, 0x12FF, "Kepler"),
+    (0x1340, 0x13FF, "Maxwell"),
+    (0x1400, 0x143F, "Maxwell"),
+    (0x1600, 0x167F, "Maxwell"),
+    (0x1780, 0x17FF, "Maxwell"),
+    (0x15F0, 0x15FF, "Pascal"),
+    (0x1B00, 0x1D7F, "Pascal"),
+    (0x1D80, 0x1DFF, "Volta"),
+    (0x1E00, 0x1FFF, "Turing"),
+    (0x2180, 0x21FF, "Turing"),
+    (0x2080, 0x20FF, "Ampere"),
+    (0x2200, 0x22FF, "Ampere"),
+    (0x2300, 0x23FF, "Hopper"),
+    (0x2400, 0x25FF, "Ampere"),
+    (0x2600, 0x28FF, "Ada Lovelace"),
+    (0x2900, 0x3FFF, "Blackwell"),
+)
+COMPUTE_CAPABILITY = {
+    "Fermi": "2.0",
+    "Kepler": "3.0",
+    "Maxwell": "5.0",
+    "Pascal": "6.0",
+    "Volta": "7.0",
+    "Turing": "7.5",
+    "Ampere": "8.0",
+    "Ada Lovelace": "8.9",
+    "Hopper": "9.0",
+    "Blackwell": "10.0",
+}
+
+
+def nvidia_architecture(device_id: str) -> str:
+    """The architecture of an NVIDIA GPU from its PCI device id ("2237" -> "Ampere"); "unknown" when not known."""
+    try:
+        number = int(str(device_id), 16)
+    except ValueError:
+        return "unknown"
+    for first, last, architecture in ARCHITECTURE_RANGES:
+        if first <= number <= last:
+            return architecture
+    return "unknown"
+
+
+def _with_architecture(gpu: dict) -> dict:
+    architecture = nvidia_architecture(gpu["device_id"])
+    return gpu | {"architecture": architecture, "compute_capability": COMPUTE_CAPABILITY.get(architecture, "")}
 
 
 def nvidia_gpus_from_lspci(output: str) -> list[dict]:
@@ -33,15 +95,27 @@ def nvidia_gpus_from_lspci(output: str) -> list[dict]:
             continue
         name = re.sub(r"^NVIDIA Corporation\s+", "", match["description"])
         gpus.append(
-            {
-                "slot": match["slot"],
-                "name": name,
-                "device_id": match["device"].lower(),
-                "memory_mb": None,
-                "source": "lspci",
-            }
+            _with_architecture(
+                {
+                    "slot": match["slot"],
+                    "name": name,
+                    "device_id": match["device"].lower(),
+                    "memory_mb": None,
+                    "source": "lspci",
+                }
+            )
         )
     return gpus
+
+
+def nvidia_nvswitch_count(output: str) -> int:
+    """How many NVSwitches `lspci -D -nn` lists (HGX boards: they need NVIDIA Fabric Manager)."""
+    count = 0
+    for line in (output or "").splitlines():
+        match = LSPCI_LINE.match(line.strip())
+        if match and match["vendor"].lower() == NVIDIA_VENDOR_ID and match["class_id"] == NVSWITCH_CLASS:
+            count += 1
+    return count
 
 
 def nvidia_gpus_from_sysfs(output: str) -> list[dict]:
@@ -60,13 +134,15 @@ def nvidia_gpus_from_sysfs(output: str) -> list[dict]:
             continue
         device_id = attributes.get("device", "")
         gpus.append(
-            {
-                "slot": slot,
-                "name": f"NVIDIA device {device_id}",
-                "device_id": device_id,
-                "memory_mb": None,
-                "source": "sysfs",
-            }
+            _with_architecture(
+                {
+                    "slot": slot,
+                    "name": f"NVIDIA device {device_id}",
+                    "device_id": device_id,
+                    "memory_mb": None,
+                    "source": "sysfs",
+                }
+            )
         )
     return gpus
 
@@ -97,6 +173,39 @@ def nvidia_cuda_version(output: str) -> str:
     """The highest CUDA version the driver supports, from the header of plain `nvidia-smi` ("" when absent)."""
     match = CUDA_VERSION.search(output or "")
     return match["version"] if match else ""
+
+
+def nvidia_smi_state(result: dict) -> dict:
+    """What a failed or successful nvidia-smi call (a registered command result) says about the driver.
+
+    state: "working" (it answered), "absent" (no nvidia-smi: no driver installed), "not-loaded" (installed, but the
+    kernel module is not loaded: not rebooted yet, blocked by Secure Boot, or built for another kernel), "mismatch"
+    (the libraries were upgraded while the old module stays loaded: a reboot is due), or "failing" (anything else);
+    error: what it printed.
+    """
+    result = result or {}
+    output = "\n".join(part for part in (result.get("stdout", ""), result.get("stderr", "")) if part).strip()
+    if result.get("rc") == 0:
+        return {"state": "working", "error": ""}
+    if result.get("rc") in (None, 2, 127) and ("No such file" in (result.get("msg") or output) or not output):
+        return {"state": "absent", "error": ""}
+    if "version mismatch" in output.lower():
+        return {"state": "mismatch", "error": output}
+    if "couldn't communicate with the NVIDIA driver" in output or "driver not loaded" in output.lower():
+        return {"state": "not-loaded", "error": output}
+    return {"state": "failing", "error": output}
+
+
+def secure_boot_enabled(efivar_base64: str) -> bool:
+    """Whether UEFI Secure Boot is on, from the SecureBoot EFI variable as slurp returns it (base64): four bytes of
+    attributes, then one byte that is 1 when Secure Boot is enforced."""
+    import base64
+
+    try:
+        data = base64.b64decode(efivar_base64 or "")
+    except ValueError:
+        return False
+    return len(data) >= 5 and data[4] == 1
 
 
 def is_wsl(proc_version: str) -> bool:
@@ -156,6 +265,10 @@ class FilterModule:
             "preflight_nvidia_gpus_from_sysfs": nvidia_gpus_from_sysfs,
             "preflight_nvidia_gpus_from_nvidia_smi": nvidia_gpus_from_nvidia_smi,
             "preflight_nvidia_cuda_version": nvidia_cuda_version,
+            "preflight_nvidia_architecture": nvidia_architecture,
+            "preflight_nvidia_nvswitch_count": nvidia_nvswitch_count,
+            "preflight_nvidia_smi_state": nvidia_smi_state,
+            "preflight_secure_boot_enabled": secure_boot_enabled,
             "preflight_is_wsl": is_wsl,
             "preflight_mounts_from_df": mounts_from_df,
             "preflight_disk_report": disk_report,
