@@ -60,8 +60,10 @@ def daemon_config(
     runtimes: dict | None = None,
     runtimes_from_roles: dict | None = None,
     extra_options: dict | None = None,
+    options_from_roles: dict | None = None,
 ) -> dict:
-    """daemon.json's content: the base dictionary, then each documented part, then the extra options."""
+    """daemon.json's content: the base dictionary, then each documented part, then the options other roles
+    contribute, then the extra options."""
     config = _merge({}, options or {})
     if registry_mirrors:
         config["registry-mirrors"] = list(registry_mirrors)
@@ -70,6 +72,7 @@ def daemon_config(
     all_runtimes = _merge(runtimes or {}, runtimes_from_roles or {})
     if all_runtimes:
         config["runtimes"] = _merge(config.get("runtimes", {}), all_runtimes)
+    config = _merge(config, options_from_roles or {})
     return _merge(config, extra_options or {})
 
 
