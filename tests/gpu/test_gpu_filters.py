@@ -251,3 +251,20 @@ def test_options_the_toolkit_contributes_reach_daemon_json_before_the_users_extr
     assert config["exec-opts"] == ["native.cgroupdriver=systemd"]  # the user's own setting wins
     assert config["runtimes"]["nvidia"]["path"] == "nvidia-container-runtime"
     assert docker.daemon_config_problems(config) == []
+
+
+def test_an_existing_daemon_json_is_read_even_when_broken():
+    def slurped(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    assert (
+        toolkit.read_daemon_json(slurped(recording("daemon-json-gpu-cloud-image.json")))["default-runtime"] == "nvidia"
+    )
+    assert toolkit.read_daemon_json(slurped('{"log-driver": "json-file",}')) == {"invalid": True}
+    assert toolkit.read_daemon_json(slurped("[]")) == {"invalid": True}
+    assert toolkit.read_daemon_json("") == {}
+    plan = toolkit.toolkit_plan(
+        {"gpus": [{"name": "NVIDIA A10G"}], "daemon_json": {"invalid": True}},
+        {"version": "1", "repository_url": "https://r", "key_url": "https://k", "cdi": True, "docker_major": 29},
+    )
+    assert any("is not a JSON object" in note for note in plan["notes"])

@@ -35,6 +35,18 @@ CDI_MIN_DOCKER = 25
 CGROUPFS_OPTION = "native.cgroupdriver=cgroupfs"
 
 
+def read_daemon_json(content_base64: str) -> dict:
+    """An existing daemon.json as slurp returns it: its settings, or {"invalid": True} when it is not a JSON object."""
+    import base64
+    import json
+
+    try:
+        settings = json.loads(base64.b64decode(content_base64 or "").decode() or "{}")
+    except ValueError:
+        return {"invalid": True}
+    return settings if isinstance(settings, dict) else {"invalid": True}
+
+
 def engine_major(dockerd_version_output: str) -> int:
     """The major version in `dockerd --version` output ("Docker version 29.7.2, build ..."); 0 if none."""
     match = re.search(r"version\s+v?(\d+)\.", dockerd_version_output or "")
@@ -101,7 +113,12 @@ def toolkit_plan(facts: dict, settings: dict) -> dict:
     # What the host's daemon.json has now (a cloud image's, or `nvidia-ctk runtime configure`'s) and the docker role,
     # writing the file from its parts, would drop.
     current = facts.get("daemon_json") or {}
-    if isinstance(current, dict):
+    if current.get("invalid") is True:
+        plan["notes"].append(
+            f"/etc/docker/daemon.json on {host} is not a JSON object (Docker would not start with it); the docker role "
+            "replaces it."
+        )
+    elif isinstance(current, dict):
         if current.get("default-runtime") == "nvidia" and not settings.get("default_runtime"):
             plan["notes"].append(
                 f"/etc/docker/daemon.json on {host} makes nvidia the default runtime; the docker role rewrites the "
@@ -179,4 +196,5 @@ class FilterModule:
             "nvidia_container_toolkit_plan": toolkit_plan,
             "nvidia_container_toolkit_advice": container_advice,
             "nvidia_container_toolkit_engine_major": engine_major,
+            "nvidia_container_toolkit_read_daemon_json": read_daemon_json,
         }
