@@ -5,9 +5,11 @@ Docker engine that lacks the toolkit, the engine's own error turned into advice)
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from tests.ansible.playbook import ROOT, run_playbook, write_inventory
@@ -31,27 +33,90 @@ def inventory(directory, hosts: dict) -> str:
     )
 
 
-def test_an_installed_driver_that_may_not_reboot_leaves_a_marker_and_says_what_to_do(tmp_path):
-    marker = tmp_path / "state" / "nvidia-driver-reboot-pending"
-    plan = {
-        "action": "install",
-        "reason": "Installing NVIDIA driver branch 580 on gpu-1.",
-        "reboot_allowed": False,
-        "reboot_advice": "Reboot gpu-1, then run the playbook again (test).",
+PLAN = {
+    "action": "install",
+    "reason": "Installing NVIDIA driver branch 580 on the host.",
+    "reboot_allowed": False,
+    "reboot_advice": "Reboot the host, then run the playbook again (test).",
+    "image": PINS["hymt_vllm_image"],
+}
+UBUNTU = {
+    "preflight_distribution": "Ubuntu",
+    "preflight_kernel_release": "6.8.0-1021-aws",
+    "preflight_secure_boot": False,
+}
+A10G = {"name": "NVIDIA A10G", "memory_mb": 23028, "bus_id": "00000000:00:1E.0", "uuid": "GPU-0"}
+
+
+@pytest.fixture(scope="module")
+def reboot_step(tmp_path_factory):
+    """One run of the driver role's reboot step, a host per case; the installed driver is the stand-in nvidia-smi."""
+    directory = tmp_path_factory.mktemp("driver-reboot")
+    configs = {
+        "answers": {"driver_version": "580.95.05", "gpus": [A10G]},
+        "too-old": {"driver_version": "575.64.05", "cuda_version": "12.9", "gpus": [A10G]},
+        "not-loaded": {"gpus": [A10G], "loaded_marker": str(directory / "never-loaded")},
+        "mismatch": {"driver_version": "580.105.08", "gpus": [A10G], "state": "mismatch"},
     }
+    hosts = {"may-not-reboot": {"nvidia_driver_plan": PLAN, "__nvidia_driver_changed": True}}
+    for name, config in configs.items():
+        (directory / f"{name}.json").write_text(json.dumps(config))
+        hosts[name] = UBUNTU | {
+            "nvidia_driver_plan": PLAN,
+            "standin_bin": str(HERE / "standin_bin"),
+            "standin_config": str(directory / f"{name}.json"),
+            # How long to wait for nvidia-smi: one try is enough for a program that answers at once.
+            "nvidia_driver_answer_timeout": 1,
+        }
+    # The role's own variable outranks host variables: only extra vars move the marker off this machine's /var/lib.
+    markers = directory / "markers"
     run = run_playbook(
         HERE / "playbooks/driver-reboot.yml",
-        inventory(tmp_path, {"gpu-1": {}}),
-        extra_vars={
-            "nvidia_driver_plan": plan,
-            "__nvidia_driver_changed": True,
-            "__nvidia_driver_reboot_marker": str(marker),
-        },
-        timeout=120,
+        inventory(directory, hosts),
+        extra_vars={"__nvidia_driver_reboot_marker": f"{markers}/{{{{ inventory_hostname }}}}"},
+        timeout=300,
     )
-    assert run.failure_messages("gpu-1") == [plan["reboot_advice"]], run.explain("gpu-1")
+    return run, markers
+
+
+def test_an_installed_driver_that_may_not_reboot_leaves_a_marker_and_says_what_to_do(reboot_step):
+    run, markers = reboot_step
+    assert run.failure_messages("may-not-reboot") == [PLAN["reboot_advice"]], run.explain("may-not-reboot")
     # The next run finds the marker and reboots (when allowed) even though nothing changes then.
-    assert marker.read_text() == plan["reason"] + "\n"
+    assert (markers / "may-not-reboot").read_text() == PLAN["reason"] + "\n"
+    # Hosts whose driver was checked leave none.
+    assert sorted(path.name for path in markers.iterdir()) == ["may-not-reboot"]
+
+
+def test_a_driver_that_answers_after_installing_passes_the_check(reboot_step):
+    run, _ = reboot_step
+    assert run.succeeded("answers"), run.explain("answers")
+    assert "NVIDIA driver 580.95.05 answers." in run.messages("answers")
+    recorded = [
+        r
+        for r in run.results
+        if r.host == "answers" and "nvidia_driver_installed_version" in r.result.get("ansible_facts", {})
+    ]
+    assert recorded and recorded[0].result["ansible_facts"]["nvidia_driver_installed_version"] == "580.95.05"
+
+
+@pytest.mark.parametrize(
+    ("host", "words"),
+    [
+        ("too-old", ["driver 575.64.05 is older than 580.95.05", "stale mirror"]),
+        (
+            "not-loaded",
+            ["nvidia-smi does not answer", "couldn't communicate", "sudo modprobe nvidia", "6.8.0-1021-aws"],
+        ),
+        ("mismatch", ["Driver/library version mismatch", "reboot the host"]),
+    ],
+)
+def test_a_driver_that_does_not_work_after_installing_stops_the_run_with_advice(reboot_step, host, words):
+    run, _ = reboot_step
+    failures = run.failure_messages(host)
+    assert len(failures) == 1, run.explain(host)
+    for word in words:
+        assert word in failures[0], f"{word!r} is not in: {failures[0]}"
 
 
 def test_without_a_gpu_device_the_proof_is_skipped_saying_why(tmp_path):
