@@ -163,7 +163,7 @@ def test_an_unrecognised_ubuntu_kernel_stops_the_install_saying_why():
     }
     settings = {
         "branch": "580",
-        "image": "vllm/vllm-openai:v0",
+        "image": "example/vllm:test",
         "cuda13_driver_min": "580.95.05",
         "cu129_driver_min": "575.51.03",
         "cu129_datacenter_branches": ["570"],
