@@ -159,6 +159,16 @@ provision-rehearsal: rehearsal-host-up ## Provision the rehearsal host (started 
 
 TEST_PREREQS += rehearsal-host-image
 
+##@ GPU-path proofs
+# The GPU paths (Docker CE, the NVIDIA driver and Container Toolkit) are proven without a GPU against stand-ins of
+# Docker's, NVIDIA's and the distributions' apt repositories, built, signed and served inside the tests
+# (docs/standin-repositories.md). This image builds and serves them.
+.PHONY: gpu-repo-image
+gpu-repo-image: $(VENV_STAMP) standins stage-ca ## Build the tools image of the GPU-path tests' stand-in apt repositories
+	$(BIN)/python -c 'from tests.gpu.apt_repo import build_image; print("stand-in repository image:", build_image())'
+
+TEST_PREREQS += gpu-repo-image
+
 ##@ Quality
 .PHONY: lint
 lint: $(VENV_STAMP) ## Ruff, yamllint and ansible-lint
