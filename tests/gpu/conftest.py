@@ -266,9 +266,10 @@ def gpu_hosts(apt_repo, tmp_path_factory) -> dict[str, GpuHost]:
 
 
 @pytest.fixture(scope="session")
-def provisioned_again(gpu_hosts) -> dict[str, Converge]:
-    """provision.yml once more on both hosts (side by side), after the tests that only look."""
-    return _in_parallel(gpu_hosts, lambda host: host.converge())
+def provisioned_again(gpu_hosts) -> dict[str, dict[str, Converge]]:
+    """provision.yml once more on both hosts (side by side), after the tests that only look: a run, and a check run
+    with --diff."""
+    return _in_parallel(gpu_hosts, lambda host: {"run": host.converge(), "check": host.converge(check=True, diff=True)})
 
 
 @pytest.fixture(scope="session")

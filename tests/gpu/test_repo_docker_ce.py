@@ -122,10 +122,17 @@ def test_compose_answers_as_the_pinned_plugin_and_runs(gpu_host):
 
 
 def test_provisioning_again_changes_nothing(gpu_host, provisioned_again):
-    again = provisioned_again[gpu_host.tag]
+    again = provisioned_again[gpu_host.tag]["run"]
     assert again.run.returncode == 0, again.run.explain()
     assert again.run.changed_count(gpu_host.name) == 0, again.run.explain()
-    print(f"re-run ({gpu_host.name}): {again.seconds:.0f} s")
+    print(f"re-run ({gpu_host.tag} host): {again.seconds:.0f} s")
+
+
+def test_a_check_run_reports_nothing_to_change(gpu_host, provisioned_again):
+    checked = provisioned_again[gpu_host.tag]["check"]
+    assert checked.run.returncode == 0, checked.run.explain()
+    assert checked.run.changed_count(gpu_host.name) == 0, checked.run.explain()
+    print(f"check run ({gpu_host.tag} host): {checked.seconds:.0f} s")
 
 
 def test_a_pin_the_repository_does_not_have_fails(debian_host, apt_repo):
