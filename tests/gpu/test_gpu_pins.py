@@ -3,42 +3,22 @@
 from __future__ import annotations
 
 import re
-import subprocess
 
 import yaml
 
 from tests.ansible.playbook import ROOT
+from tests.support.repo_files import text_files
 
 PINS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
 CUDA_IMAGES = PINS["hymt_cuda_base_images"]
 MENTION = re.compile(r"(?<![\w/.-])nvidia/cuda:(?P<tag>\d[\w.+-]*)")
 
 
-def tracked_text() -> dict[str, str]:
-    names = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    texts = {}
-    for name in names:
-        path = ROOT / name
-        if name == "inventory/group_vars/all/versions.yml" or not path.is_file():
-            continue
-        try:
-            texts[name] = path.read_text()
-        except (UnicodeDecodeError, OSError):
-            continue
-    return texts
-
-
 def test_every_cuda_base_image_mentioned_is_a_pinned_one():
     pinned = {image.split(":", 1)[1] for image in CUDA_IMAGES.values()}
     wrong = [
         f"{name}: {match.group()}"
-        for name, text in tracked_text().items()
+        for name, text in text_files().items()
         for match in MENTION.finditer(text)
         if match.group("tag") not in pinned
     ]

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-PINS_FILE = ROOT / "inventory/group_vars/all/versions.yml"
+from tests.support.repo_files import PINS_FILE, ROOT, text_files
+
 PINS: dict[str, str] = yaml.safe_load(PINS_FILE.read_text())
 # Pinned images: "repository:tag" values of the pins file.
 IMAGES = {
@@ -18,27 +16,7 @@ IMAGES = {
 }
 
 
-def tracked_text_files() -> list[Path]:
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    files = []
-    for name in listed:
-        path = ROOT / name
-        if path == PINS_FILE or not path.is_file() or path.suffix in {".png", ".whl", ".gz", ".safetensors"}:
-            continue
-        try:
-            files.append((path, path.read_text()))
-        except (UnicodeDecodeError, OSError):
-            continue
-    return files
-
-
-FILES = tracked_text_files()
+FILES = list(text_files().items())
 
 
 def test_pins_file_pins_images_exactly():
