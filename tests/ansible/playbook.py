@@ -84,6 +84,14 @@ class PlaybookRun:
         """Every message a task printed (debug, assert, fail), in order."""
         return [r.message for r in self._of(host) if r.message]
 
+    def refusal(self, host: str) -> str:
+        """The one message with which the run stopped for `host` (an assertion fails when it ran to the end or
+        stopped more than once)."""
+        assert not self.succeeded(host), f"{host}: the run passed\n{self.explain(host)}"
+        failures = self.failure_messages(host)
+        assert len(failures) == 1, self.explain(host)
+        return failures[0]
+
     def succeeded(self, host: str) -> bool:
         """The host ran to the end: it is in the recap, without failures and reachable."""
         stats = self.stats.get(host)

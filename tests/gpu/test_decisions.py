@@ -153,11 +153,7 @@ def succeeded(runs: CaseRunner, name: str) -> list[str]:
 
 def refused(runs: CaseRunner, name: str) -> str:
     """The run stopped for this host with one message; that message."""
-    run = runs.result(name)
-    assert not run.succeeded(name), f"{name}: the run passed\n{run.explain(name)}"
-    failures = run.failure_messages(name)
-    assert len(failures) == 1, run.explain(name)
-    return failures[0]
+    return runs.result(name).refusal(name)
 
 
 def said(messages: list[str], *words: str) -> bool:
