@@ -65,6 +65,8 @@ TORCH_CPU_WHEEL = $(firstword $(wildcard $(addsuffix /torch-$(HYMT_TORCH_CPU_VER
 HYMT_TORCH_SOURCE ?= $(if $(TORCH_CPU_WHEEL),build/wheels,https://download.pytorch.org/whl/cpu)
 # A PyPI mirror for the image build (e.g. https://mirrors.ustc.edu.cn/pypi/simple); empty for PyPI itself.
 HYMT_PIP_INDEX_URL ?=
+# Where the rehearsal model is generated and what `make rehearse` serves (tools/scripts/rehearse reads it as
+# HYMT_REHEARSAL_MODEL_DIR).
 REHEARSAL_MODEL_DIR ?= .hymt/models/hymt-rehearsal
 
 .PHONY: vllm-cpu-image
@@ -106,7 +108,7 @@ browser: ## Install Debian's Chromium and a CJK font for the browser tests, when
 	fi
 
 .PHONY: web
-web: $(VENV_STAMP) ## Run the web app here (HOST, PORT; HYMT_UPSTREAM_URL, HYMT_MODEL ... from the environment)
+web: $(VENV_STAMP) ## Run the web app here (HOST, PORT; HYMT_UPSTREAM_URL, HYMT_SERVED_MODEL ... from the environment)
 	$(BIN)/hymt web $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 TEST_PREREQS += web-image browser
@@ -116,7 +118,7 @@ TEST_PREREQS += web-image browser
 # (vLLM's CPU build serving the rehearsal model). HYMT_HTTP_PORT=... picks another port than 8088.
 .PHONY: rehearse
 rehearse: $(VENV_STAMP) docker standins web-image vllm-cpu-image rehearsal-model ## Rehearse the deployment here (no GPU): build, start, verify, print the URL
-	tools/scripts/rehearse up
+	HYMT_REHEARSAL_MODEL_DIR="$(abspath $(REHEARSAL_MODEL_DIR))" tools/scripts/rehearse up
 
 .PHONY: rehearse-down
 rehearse-down: ## Remove everything make rehearse started (containers, networks, volumes)

@@ -209,7 +209,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/api/info")
     async def info() -> dict[str, object]:
         return {
-            "model": settings.model,
+            "model": settings.served_model,
             "profile": settings.profile,
             "max_chars": settings.max_chars,
             "version": __version__,
@@ -278,7 +278,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         problem = await upstream_of(request).readiness()
         if problem is not None:
             return error_response(503, problem.code, problem.message)
-        return JSONResponse({"status": "ready", "model": settings.model})
+        return JSONResponse({"status": "ready", "model": settings.served_model})
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_page() -> Response:

@@ -4,54 +4,56 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
+from dataclasses import fields
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
+from hymt.core.exit import ExitStatus
+
+
+def _default(name: str) -> object:
+    from hymt_web.settings import Settings
+
+    return next(item.default for item in fields(Settings) if item.name == name)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """--host and --port; unset, they come from the settings (HYMT_WEB_HOST, HYMT_WEB_PORT, then the defaults)."""
     parser.add_argument(
-        "--host",
-        default=os.environ.get("HYMT_WEB_HOST", DEFAULT_HOST),
-        help=f"address to listen on (default: $HYMT_WEB_HOST or {DEFAULT_HOST}; 0.0.0.0 in a container)",
+        "--host", default=None, help=f"address to listen on (default: $HYMT_WEB_HOST or {_default('host')})"
     )
     parser.add_argument(
-        "--port",
-        type=int,
-        default=os.environ.get("HYMT_WEB_PORT", str(DEFAULT_PORT)),  # argparse converts (and checks) it
-        help=f"port to listen on (default: $HYMT_WEB_PORT or {DEFAULT_PORT})",
+        "--port", type=int, default=None, help=f"port to listen on (default: $HYMT_WEB_PORT or {_default('port')})"
     )
 
 
-def serve(host: str, port: int) -> int:
-    """Serve the app configured from the environment until interrupted; 2 with a clear message on bad settings."""
+def serve(host: str | None = None, port: int | None = None) -> int:
+    """Serve the app configured from the environment until interrupted; a usage status with a clear message on bad
+    settings."""
     import uvicorn
 
     from hymt_web.app import create_app
     from hymt_web.settings import Settings, SettingsError
 
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(host=host, port=port)
     except SettingsError as exc:
         print(f"hymt web: {exc}", file=sys.stderr)
-        return 2
+        return ExitStatus.USAGE
     print(
-        f"hymt web: serving on http://{host}:{port}/ with {settings.model!r} at {settings.upstream_url} "
-        f"(profile {settings.profile})",
+        f"hymt web: serving on http://{settings.host}:{settings.port}/ with {settings.served_model!r} at "
+        f"{settings.upstream_url} (profile {settings.profile})",
         file=sys.stderr,
         flush=True,
     )
     config = uvicorn.Config(
         create_app(settings),
-        host=host,
-        port=port,
+        host=settings.host,
+        port=settings.port,
         server_header=False,
         timeout_graceful_shutdown=10,
-        log_level=os.environ.get("HYMT_LOG_LEVEL", "info").lower(),
+        log_level=settings.log_level,
     )
     # uvicorn re-raises Ctrl-C after its graceful shutdown: for a server that is the normal way to stop.
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run()
-    return 0
+    return ExitStatus.OK

@@ -1,23 +1,16 @@
-"""The gateway's configuration: one typed place, read from the environment (unset or empty -> the default).
+"""The web app's configuration: one typed place, read from the environment (unset or empty -> the default).
 
-HYMT_UPSTREAM_URL       the OpenAI-compatible base URL ending in /v1 (default http://127.0.0.1:8000/v1)
-HYMT_UPSTREAM_API_KEY   sent as "Authorization: Bearer ..." (vLLM's --api-key; default none)
-HYMT_MODEL              the served model name, vLLM's --served-model-name (default Hunyuan-MT-7B)
-HYMT_PROFILE            gpu or rehearsal; the page warns that rehearsal answers are noise (default gpu)
-HYMT_MAX_CHARS          the longest text one request may carry (default 5000)
-HYMT_MAX_IN_FLIGHT      translations at once; more get 429 with Retry-After (default 64)
-HYMT_CHUNK_CONCURRENCY  upstream requests at once for the pieces of one long text (default 4)
-HYMT_CHUNK_TOKENS       estimated input tokens per upstream request (default 1000)
-HYMT_CONNECT_TIMEOUT    seconds to connect to the upstream (default 5)
-HYMT_READ_TIMEOUT       seconds the upstream may stay silent: before its answer, or between two stream pieces (120)
-HYMT_REQUEST_TIMEOUT    seconds one whole translation may take (default 300)
+Every setting is a field of `Settings` below; its environment variable is HYMT_ + the field's name in capitals, except
+where the field's metadata names another (host and port: HYMT_WEB_HOST, HYMT_WEB_PORT). docs/web.md lists them all.
+The defaults are stated here only: the page reads the text limit from /api/info, compose passes an empty value for
+what the operator left unset, and the image sets only what differs in a container (HYMT_WEB_HOST=0.0.0.0).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +18,11 @@ from hymt.core.chunking import DEFAULT_BUDGET
 from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL
 
 PROFILES = ("gpu", "rehearsal")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+def _env(name: str) -> dict[str, str]:
+    return {"env": name}
 
 
 class SettingsError(ValueError):
@@ -37,18 +35,21 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    # The SDK reads the same three variables with the same defaults, so one environment configures both.
-    upstream_url: str = DEFAULT_URL
-    upstream_api_key: str | None = None
-    model: str = DEFAULT_MODEL
-    profile: str = "gpu"
-    max_chars: int = 5000
-    max_in_flight: int = 64
-    chunk_concurrency: int = 4
-    chunk_tokens: int = DEFAULT_BUDGET
-    connect_timeout: float = 5.0
-    read_timeout: float = 120.0
-    request_timeout: float = 300.0
+    # The SDK reads the same upstream variables with the same defaults, so one environment configures both.
+    upstream_url: str = DEFAULT_URL  # the OpenAI-compatible base URL ending in /v1
+    api_key: str | None = None  # vLLM's --api-key, sent as "Authorization: Bearer ..."
+    served_model: str = DEFAULT_MODEL  # vLLM's --served-model-name
+    profile: str = "gpu"  # gpu or rehearsal; the page warns that rehearsal answers are noise
+    max_chars: int = 5000  # the longest text one request may carry
+    max_in_flight: int = 64  # translations at once; more get 429 with Retry-After
+    chunk_concurrency: int = 4  # upstream requests at once for the pieces of one long text
+    chunk_tokens: int = DEFAULT_BUDGET  # estimated input tokens per upstream request
+    connect_timeout: float = 5.0  # seconds to connect to the upstream
+    read_timeout: float = 120.0  # seconds the upstream may stay silent: before its answer, or between two pieces
+    request_timeout: float = 300.0  # seconds one whole translation may take
+    host: str = field(default="127.0.0.1", metadata=_env("HYMT_WEB_HOST"))  # the address to listen on
+    port: int = field(default=8000, metadata=_env("HYMT_WEB_PORT"))  # the port to listen on (the stack's proxy's)
+    log_level: str = "info"  # uvicorn's log level
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -69,10 +70,14 @@ class Settings:
                 f"HYMT_UPSTREAM_URL={self.upstream_url!r}: give the OpenAI-compatible base URL, "
                 "http(s)://host:port/v1 (e.g. http://vllm:8000/v1)"
             )
-        if not self.model.strip():
-            found.append("HYMT_MODEL is empty: give the served model name (vLLM's --served-model-name)")
+        if not self.served_model.strip():
+            found.append("HYMT_SERVED_MODEL is empty: give the served model name (vLLM's --served-model-name)")
         if self.profile not in PROFILES:
             found.append(f"HYMT_PROFILE={self.profile!r}: use one of {', '.join(PROFILES)}")
+        if not 0 < self.port < 65536:
+            found.append(f"HYMT_WEB_PORT={self.port}: must be a port number (1-65535)")
+        if self.log_level not in LOG_LEVELS:
+            found.append(f"HYMT_LOG_LEVEL={self.log_level!r}: use one of {', '.join(LOG_LEVELS)}")
         for name in ("max_chars", "max_in_flight", "chunk_concurrency", "chunk_tokens"):
             if getattr(self, name) < 1:
                 found.append(f"{_env_name(name)}={getattr(self, name)}: must be at least 1")
@@ -82,21 +87,23 @@ class Settings:
         return found
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from HYMT_* variables (unset or empty ones keep their defaults); SettingsError names bad ones."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from HYMT_* variables (unset or empty ones keep their defaults), then `overrides` (command-line
+        options; None means not given); SettingsError names every bad value."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         problems = []
-        for field in fields(cls):
-            raw = environ.get(_env_name(field.name), "").strip()
+        for item in fields(cls):
+            raw = environ.get(_env_name(item.name), "").strip()
             if not raw:
                 continue
-            convert = _CONVERTERS.get(field.name, str)
+            convert = _CONVERTERS.get(item.name, str)
             try:
-                values[field.name] = convert(raw)
+                values[item.name] = convert(raw)
             except ValueError:
                 kind = "a whole number" if convert is int else "a number"
-                problems.append(f"{_env_name(field.name)}={raw!r}: must be {kind}")
+                problems.append(f"{_env_name(item.name)}={raw!r}: must be {kind}")
+        values.update({name: value for name, value in overrides.items() if value is not None})
         try:
             settings = cls(**values)
         except SettingsError as invalid:
@@ -107,11 +114,17 @@ class Settings:
 
 
 def _env_name(field_name: str) -> str:
+    """The environment variable of a field: its metadata's, or HYMT_ + the name in capitals."""
+    for item in fields(Settings):
+        if item.name == field_name and "env" in item.metadata:
+            return item.metadata["env"]
     return "HYMT_" + field_name.upper()
 
 
 _CONVERTERS: dict[str, Callable[[str], Any]] = {
     "max_chars": int,
+    "port": int,
+    "log_level": str.lower,
     "max_in_flight": int,
     "chunk_concurrency": int,
     "chunk_tokens": int,

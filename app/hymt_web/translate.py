@@ -68,9 +68,9 @@ def prepare(settings: Settings, text: str, target: str, source: str = AUTO) -> J
         )
     source = resolve_source(text, source)
     plan = split_text(text, settings.chunk_tokens)
-    family = ModelFamily.for_model(settings.model)
+    family = ModelFamily.for_model(settings.served_model)
     bodies = tuple(
-        chat_request(build_prompt(segment, target, source, family), settings.model, source_text=segment)
+        chat_request(build_prompt(segment, target, source, family), settings.served_model, source_text=segment)
         for segment in plan.segments
     )
     return Job(source=source, target=target, plan=plan, bodies=bodies, started=started)
@@ -108,7 +108,7 @@ async def translate(upstream: Upstream, job: Job) -> dict[str, object]:
         if failures:
             raise failures[0] from None
         raise
-    return job.result(settings.model, [task.result() for task in tasks])
+    return job.result(settings.served_model, [task.result() for task in tasks])
 
 
 class _End:
@@ -148,7 +148,7 @@ class StreamingTranslation:
             task.cancel()
 
     def result(self) -> dict[str, object]:
-        return self.job.result(self.upstream.settings.model, self._answers)
+        return self.job.result(self.upstream.settings.served_model, self._answers)
 
     async def deltas(self) -> AsyncIterator[str]:
         """The translation in pieces, in order; raises GatewayError when the upstream fails."""

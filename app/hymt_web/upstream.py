@@ -25,7 +25,7 @@ _READINESS_TTL = 2.0
 
 
 def make_client(settings: Settings) -> httpx.AsyncClient:
-    headers = {"Authorization": f"Bearer {settings.upstream_api_key}"} if settings.upstream_api_key else {}
+    headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
     connections = settings.max_in_flight * settings.chunk_concurrency
     return httpx.AsyncClient(
         base_url=settings.upstream_url + "/",
@@ -71,11 +71,13 @@ class Upstream:
         status = response.status_code
         if status in (401, 403):
             return self._failed(
-                errors.upstream_error("the model server refused the gateway's API key; check HYMT_UPSTREAM_API_KEY")
+                errors.upstream_error("the model server refused the gateway's API key; check HYMT_API_KEY")
             )
         if status == 404:
             return self._failed(
-                errors.upstream_error(f"the model server does not serve {self.settings.model!r}; check HYMT_MODEL")
+                errors.upstream_error(
+                    f"the model server does not serve {self.settings.served_model!r}; check HYMT_SERVED_MODEL"
+                )
             )
         if status == 503:
             return self._failed(errors.upstream_not_ready(f"the model server answered 503: {detail}"))
@@ -160,15 +162,16 @@ class Upstream:
         except httpx.TransportError:
             return errors.upstream_unreachable(f"the connection to {self.settings.upstream_url} broke off")
         if models.status_code in (401, 403):
-            return errors.upstream_error("the model server refused the gateway's API key; check HYMT_UPSTREAM_API_KEY")
+            return errors.upstream_error("the model server refused the gateway's API key; check HYMT_API_KEY")
         try:
             served = [entry["id"] for entry in models.json()["data"]]
         except (ValueError, KeyError, TypeError) as exc:
             return errors.upstream_not_ready(f"/v1/models answered {models.status_code} without a model list ({exc})")
-        if self.settings.model not in served:
+        if self.settings.served_model not in served:
             listed = ", ".join(served) or "none"
             return errors.upstream_not_ready(
-                f"the model server does not list {self.settings.model!r} (it serves: {listed}); check HYMT_MODEL"
+                f"the model server does not list {self.settings.served_model!r} (it serves: {listed}); "
+                "check HYMT_SERVED_MODEL"
             )
         return None
 

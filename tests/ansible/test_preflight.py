@@ -18,7 +18,7 @@ CASES = {
     "unknown-profile": Case(host_vars={"hymt_profile": "staging"}),
     "host-in-no-group": Case(groups=()),
     "no-gpu-hosts": Case(groups=("edge",), alone=True),
-    "unknown-model": Case(host_vars={"hymt_model": "tencent/Hunyuan-MT-70B"}),
+    "unknown-model": Case(host_vars={"hymt_model_id": "tencent/Hunyuan-MT-70B"}),
     "unknown-image-variant": Case(host_vars={"hymt_vllm_image_variant": "-cu118"}),
     "unsupported-os": Case(facts={"preflight_distribution": "Ubuntu", "preflight_release": "20.04"}),
     "unsupported-architecture": Case(facts={"preflight_architecture": "aarch64"}),
@@ -45,7 +45,7 @@ EXPECTED_FAILURES = {
     "host-in-no-group": ["host-in-no-group is in neither the gpu_hosts group", "edge group", "cloud.example.yml"],
     "no-gpu-hosts": ["gpu_hosts group is empty", "Add the GPU server to gpu_hosts"],
     "unknown-model": [
-        "hymt_model is 'tencent/Hunyuan-MT-70B'",
+        "hymt_model_id is 'tencent/Hunyuan-MT-70B'",
         "tencent/Hunyuan-MT-7B",
         "preflight_model_requirements",
     ],

@@ -36,7 +36,7 @@ def fake_model() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture(scope="package")
 def web_url(fake_model: FakeOpenAI) -> Iterator[str]:
-    settings = Settings(upstream_url=fake_model.url, model=fake_model.behaviour.model, max_chars=MAX_CHARS)
+    settings = Settings(upstream_url=fake_model.url, served_model=fake_model.behaviour.model, max_chars=MAX_CHARS)
     with serving(settings) as url:
         yield url
 

@@ -129,7 +129,7 @@ def test_a_banner_shows_while_the_model_loads_and_clears_by_itself(browser, requ
     context = browser.new_context(locale="en-US")
     try:
         # A gateway of its own: the shared one may still hold a readiness answer from before the model "went down".
-        with serving(Settings(upstream_url=fake.url, model=fake.behaviour.model)) as url:
+        with serving(Settings(upstream_url=fake.url, served_model=fake.behaviour.model)) as url:
             for translator in open_translator(request, context, url):
                 translator.open()
                 expect(translator.banner).to_be_visible()

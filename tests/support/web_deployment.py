@@ -16,7 +16,7 @@ from tests.web.server import serving
 
 
 def gateway_settings(fake: FakeOpenAI, **overrides: object) -> Settings:
-    values: dict[str, object] = {"upstream_url": fake.url, "model": fake.behaviour.model}
+    values: dict[str, object] = {"upstream_url": fake.url, "served_model": fake.behaviour.model}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

@@ -54,7 +54,7 @@ def test_help_documents_exit_codes_and_environment(capsys):
     assert code == 0
     for line in ("0    success", "1    the translation failed", "2    usage error", "130  interrupted"):
         assert line in out
-    for name in ("HYMT_UPSTREAM_URL", "HYMT_UPSTREAM_API_KEY", "HYMT_MODEL"):
+    for name in ("HYMT_UPSTREAM_URL", "HYMT_API_KEY", "HYMT_SERVED_MODEL"):
         assert name in out
     assert "languages" in out and "translate" in out
 
@@ -170,8 +170,8 @@ def test_environment_gives_the_defaults(capsys, fake, monkeypatch):
     fake.behaviour.model = "served-name"
     fake.behaviour.api_key = "s3cret"
     monkeypatch.setenv("HYMT_UPSTREAM_URL", fake.url)
-    monkeypatch.setenv("HYMT_UPSTREAM_API_KEY", "s3cret")
-    monkeypatch.setenv("HYMT_MODEL", "served-name")
+    monkeypatch.setenv("HYMT_API_KEY", "s3cret")
+    monkeypatch.setenv("HYMT_SERVED_MODEL", "served-name")
     code, _, _ = run(capsys, "translate", "Hallo", "--to", "en", "--from", "de")
     assert code == 0
     assert fake.chat_requests()[0]["model"] == "served-name"
@@ -180,7 +180,7 @@ def test_environment_gives_the_defaults(capsys, fake, monkeypatch):
 
 def test_options_win_over_the_environment(capsys, fake, monkeypatch):
     monkeypatch.setenv("HYMT_UPSTREAM_URL", closed_port_url())
-    monkeypatch.setenv("HYMT_MODEL", "elsewhere")
+    monkeypatch.setenv("HYMT_SERVED_MODEL", "elsewhere")
     code, _, _ = run(capsys, "translate", "Hallo", "--to", "en", "--url", fake.url, "--model", "Hunyuan-MT-7B")
     assert code == 0
     assert fake.chat_requests()[0]["model"] == "Hunyuan-MT-7B"

@@ -130,8 +130,8 @@ def test_openai_only_options_are_refused_in_web_mode(capsys, fake, gateway, monk
 
 def test_openai_variables_are_ignored_in_web_mode(capsys, fake, gateway, monkeypatch):
     # An operator's environment file sets them for the web app itself; they mean nothing to --web.
-    monkeypatch.setenv("HYMT_MODEL", "something-else")
-    monkeypatch.setenv("HYMT_UPSTREAM_API_KEY", "for-vllm")
+    monkeypatch.setenv("HYMT_SERVED_MODEL", "something-else")
+    monkeypatch.setenv("HYMT_API_KEY", "for-vllm")
     code, out, _ = run(capsys, "translate", "Hallo", "--to", "en", "--from", "de", "--web", gateway, "--json")
     assert code == 0
     assert json.loads(out)["model"] == "Hunyuan-MT-7B"

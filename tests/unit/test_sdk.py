@@ -482,7 +482,7 @@ def test_missing_api_key(fake, make_client):
     with pytest.raises(Unauthorized) as caught:
         make_client().translate("Hallo", "en", "de")
     assert "needs an API key" in str(caught.value)
-    assert "HYMT_UPSTREAM_API_KEY" in caught.value.hint
+    assert "HYMT_API_KEY" in caught.value.hint
 
 
 def test_wrong_api_key(fake, make_client):
@@ -499,7 +499,7 @@ def test_unknown_model_lists_the_served_ones(fake, make_client):
     assert str(error) == (
         f"the server at {fake.url} does not serve a model named 'Hunyuan-MT-7B-typo'; it serves: Hunyuan-MT-7B"
     )
-    assert error.hint.startswith("pass --model Hunyuan-MT-7B or set HYMT_MODEL")
+    assert error.hint.startswith("pass --model Hunyuan-MT-7B or set HYMT_SERVED_MODEL")
     assert [r.path for r in fake.requests if r.method == "GET"] == ["/v1/models"]
 
 
@@ -554,20 +554,20 @@ def test_invalid_requests_are_refused_before_sending(fake, make_client, text, ta
 
 # -- settings ----------------------------------------------------------------------------------------------------------
 def test_settings_come_from_the_environment():
-    env = {"HYMT_UPSTREAM_URL": "http://gpu:8000/v1/", "HYMT_UPSTREAM_API_KEY": "k", "HYMT_MODEL": "HY-MT1.5-7B"}
+    env = {"HYMT_UPSTREAM_URL": "http://gpu:8000/v1/", "HYMT_API_KEY": "k", "HYMT_SERVED_MODEL": "HY-MT1.5-7B"}
     settings = ClientSettings.from_env(env)
     assert (settings.base_url, settings.api_key, settings.model) == ("http://gpu:8000/v1", "k", "HY-MT1.5-7B")
     assert settings.prompt_family == "hy-mt1.5"
 
 
 def test_options_win_over_the_environment_and_none_means_not_given():
-    env = {"HYMT_UPSTREAM_URL": "http://gpu:8000/v1", "HYMT_MODEL": "a"}
+    env = {"HYMT_UPSTREAM_URL": "http://gpu:8000/v1", "HYMT_SERVED_MODEL": "a"}
     settings = ClientSettings.from_env(env, model="b", base_url=None, read_timeout=7)
     assert (settings.base_url, settings.model, settings.read_timeout) == ("http://gpu:8000/v1", "b", 7)
 
 
 def test_defaults_without_environment():
-    settings = ClientSettings.from_env({"HYMT_UPSTREAM_API_KEY": "  "})
+    settings = ClientSettings.from_env({"HYMT_API_KEY": "  "})
     assert (settings.base_url, settings.api_key, settings.model) == (DEFAULT_URL, None, DEFAULT_MODEL)
     assert settings.prompt_family == "hunyuan-mt"
     assert settings.timeout == (5.0, 120.0)

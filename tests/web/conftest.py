@@ -11,6 +11,7 @@ import pytest
 
 from hymt_web import Settings, create_app
 from tests.support.fake_openai import FakeOpenAI, running
+from tests.support.web_deployment import gateway_settings
 
 
 @pytest.fixture
@@ -31,10 +32,8 @@ def fake(fake_server: FakeOpenAI) -> FakeOpenAI:
     return fake_server
 
 
-def settings_for(fake: FakeOpenAI, **overrides: object) -> Settings:
-    values: dict[str, object] = {"upstream_url": fake.url, "model": fake.behaviour.model}
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+# The gateway's settings for a test against `fake` (tests/support has the one definition).
+settings_for = gateway_settings
 
 
 @asynccontextmanager

@@ -120,27 +120,27 @@ async def test_a_dropped_upstream_connection_gets_502(fake):
 
 
 async def test_a_model_the_upstream_does_not_serve_gets_502_naming_the_setting(fake):
-    async with gateway(settings_for(fake, model="some/other-model")) as client:
+    async with gateway(settings_for(fake, served_model="some/other-model")) as client:
         response = await client.post("/api/translate", json={"text": "Hello", "target": "fr"})
     message = assert_error(response, 502, "upstream_error")["message"]
-    assert "'some/other-model'" in message and "HYMT_MODEL" in message
+    assert "'some/other-model'" in message and "HYMT_SERVED_MODEL" in message
 
 
 async def test_the_api_key_is_sent_and_a_refused_one_gets_502_naming_the_setting(fake):
     fake.behaviour.api_key = "s3cret"
-    async with gateway(settings_for(fake, upstream_api_key="s3cret")) as client:
+    async with gateway(settings_for(fake, api_key="s3cret")) as client:
         good = await client.post("/api/translate", json={"text": "Hello", "target": "fr"})
-    async with gateway(settings_for(fake, upstream_api_key="wrong")) as client:
+    async with gateway(settings_for(fake, api_key="wrong")) as client:
         refused = await client.post("/api/translate", json={"text": "Hello", "target": "fr"})
     assert good.status_code == 200
-    assert "HYMT_UPSTREAM_API_KEY" in assert_error(refused, 502, "upstream_error")["message"]
+    assert "HYMT_API_KEY" in assert_error(refused, 502, "upstream_error")["message"]
     assert "s3cret" not in refused.text and "wrong" not in refused.text
 
 
 @pytest.mark.parametrize("route", ROUTES)
 async def test_an_unreachable_upstream_gets_503(route):
     closed = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
-    async with gateway(Settings(upstream_url=closed, model="m")) as client:
+    async with gateway(Settings(upstream_url=closed, served_model="m")) as client:
         response = await client.post(route, json={"text": "Hello", "target": "fr"})
     assert "cannot be reached" in assert_error(response, 503, "upstream_unreachable")["message"]
 

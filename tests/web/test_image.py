@@ -66,7 +66,7 @@ def stack(web_image) -> Iterator[dict[str, str]]:
             "--publish", "127.0.0.1::8000",
             "--health-interval", "1s",  # the image's own check, asked more often than its 15 s
             "--env", f"HYMT_UPSTREAM_URL=http://{fake}:8099/v1",
-            "--env", "HYMT_MODEL=Hunyuan-MT-7B",
+            "--env", "HYMT_SERVED_MODEL=Hunyuan-MT-7B",
             "--env", "HYMT_PROFILE=rehearsal",
             web_image,
         )  # fmt: skip

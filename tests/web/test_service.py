@@ -67,7 +67,7 @@ async def test_readyz_is_503_while_the_model_loads(fake):
 
 
 async def test_readyz_is_503_when_the_model_is_not_listed(fake):
-    async with gateway(settings_for(fake, model="tencent/Hunyuan-MT-7B-fp8")) as client:
+    async with gateway(settings_for(fake, served_model="tencent/Hunyuan-MT-7B-fp8")) as client:
         response = await client.get("/readyz")
     assert response.status_code == 503
     error = response.json()["error"]
@@ -92,12 +92,12 @@ async def test_readyz_probes_are_shared_so_many_open_pages_do_not_flood_the_mode
 
 async def test_readyz_sends_the_api_key_to_the_model_list(fake):
     fake.behaviour.api_key = "k"
-    async with gateway(settings_for(fake, upstream_api_key="k")) as client:
+    async with gateway(settings_for(fake, api_key="k")) as client:
         good = await client.get("/readyz")
     async with gateway(settings_for(fake)) as client:
         keyless = await client.get("/readyz")
     assert good.status_code == 200
-    assert keyless.status_code == 503 and "HYMT_UPSTREAM_API_KEY" in keyless.json()["error"]["message"]
+    assert keyless.status_code == 503 and "HYMT_API_KEY" in keyless.json()["error"]["message"]
 
 
 def sample(metrics: str, name: str, **labels: str) -> float:
@@ -137,8 +137,8 @@ def test_settings_come_from_the_environment():
     settings = Settings.from_env(
         {
             "HYMT_UPSTREAM_URL": "http://vllm:8000/v1/",
-            "HYMT_UPSTREAM_API_KEY": "key",
-            "HYMT_MODEL": "tencent/Hunyuan-MT-7B-fp8",
+            "HYMT_API_KEY": "key",
+            "HYMT_SERVED_MODEL": "tencent/Hunyuan-MT-7B-fp8",
             "HYMT_PROFILE": "Rehearsal",
             "HYMT_MAX_CHARS": "800",
             "HYMT_MAX_IN_FLIGHT": "3",
@@ -148,7 +148,7 @@ def test_settings_come_from_the_environment():
     )
     assert settings.upstream_url == "http://vllm:8000/v1"
     assert settings.upstream_root == "http://vllm:8000"
-    assert (settings.upstream_api_key, settings.model, settings.profile) == (
+    assert (settings.api_key, settings.served_model, settings.profile) == (
         "key",
         "tencent/Hunyuan-MT-7B-fp8",
         "rehearsal",
@@ -197,7 +197,12 @@ def test_hymt_web_refuses_bad_settings_in_words():
 
 def test_hymt_web_serves_the_page_and_api_configured_from_the_environment(fake):
     port = free_port()
-    env = {**os.environ, "HYMT_UPSTREAM_URL": fake.url, "HYMT_MODEL": fake.behaviour.model, "HYMT_MAX_CHARS": "777"}
+    env = {
+        **os.environ,
+        "HYMT_UPSTREAM_URL": fake.url,
+        "HYMT_SERVED_MODEL": fake.behaviour.model,
+        "HYMT_MAX_CHARS": "777",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "hymt.cli.main", "web", "--host", "127.0.0.1", "--port", str(port)],
         env=env,

@@ -125,7 +125,7 @@
     ui: "en",
     languages: [],
     byCode: new Map(),
-    maxChars: 5000,
+    maxChars: null, // the deployment's limit, from /api/info (the web app's settings are its one source)
     info: null,
     source: "auto",
     target: "",
@@ -370,8 +370,8 @@
   function updateCounter() {
     const count = charCount($("text").value);
     const counter = $("counter");
-    counter.textContent = t("counter", { count, max: state.maxChars });
-    counter.classList.toggle("over", count > state.maxChars);
+    counter.textContent = t("counter", { count, max: state.maxChars ?? "…" });
+    counter.classList.toggle("over", state.maxChars !== null && count > state.maxChars);
   }
 
   function swapSource() {
@@ -481,7 +481,7 @@
       return;
     }
     const count = charCount(text);
-    if (count > state.maxChars) {
+    if (state.maxChars !== null && count > state.maxChars) {
       showError("text_too_long", "", { count, max: state.maxChars });
       return;
     }

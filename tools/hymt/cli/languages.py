@@ -7,7 +7,7 @@ import json
 import sys
 import unicodedata
 
-from hymt.cli.output import EXIT_OK
+from hymt.core.exit import ExitStatus
 from hymt.core.languages import LANGUAGES
 
 JSON_FIELDS = ("code", "name_en", "name_zh", "native", "rtl")
@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         rows = [{name: getattr(lang, name) for name in JSON_FIELDS} for lang in LANGUAGES]
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
-        return EXIT_OK
+        return ExitStatus.OK
     header = ("CODE", "ENGLISH", "CHINESE", "DIRECTION", "NATIVE")
     rows = [(lang.code, lang.name_en, lang.name_zh, "rtl" if lang.rtl else "ltr", lang.native) for lang in LANGUAGES]
     widths = [max(_width(row[i]) for row in (header, *rows)) for i in range(len(header))]
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         # The native name goes last: right-to-left names would otherwise disturb the columns after them.
         cells = [cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row[:-1])]
         sys.stdout.write("  ".join([*cells, row[-1]]) + "\n")
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def _width(text: str) -> int:

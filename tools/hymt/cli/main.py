@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from hymt import __version__
-from hymt.cli.output import EXIT_BROKEN_PIPE, EXIT_FAILURE, EXIT_INTERRUPTED, report
+from hymt.cli.output import report
+from hymt.core.exit import ExitStatus
 from hymt.sdk.errors import HymtError
 from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL, ENV_API_KEY, ENV_MODEL, ENV_URL, ENV_WEB_URL
 
@@ -62,10 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # argparse: --help, --version (0) and usage errors (2)
-            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+            return exc.code if isinstance(exc.code, int) else (ExitStatus.OK if exc.code is None else ExitStatus.USAGE)
         if args.command is None:
             parser.print_help(sys.stderr)
-            return 2
+            return ExitStatus.USAGE
         code = args.handler(args)
         sys.stdout.flush()  # here, so that a closed pipe is noticed while we can still handle it
         return code
@@ -74,21 +75,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("\nhymt: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return ExitStatus.INTERRUPTED
     except BrokenPipeError:
         _discard_stdout()
-        return EXIT_BROKEN_PIPE
+        return ExitStatus.BROKEN_PIPE
     except UnicodeEncodeError:
         encoding = getattr(sys.stdout, "encoding", None) or "unknown"
         print(f"hymt: error: the output cannot show these characters in the {encoding} encoding", file=sys.stderr)
         print("hymt: hint: use a UTF-8 locale (export LANG=C.UTF-8), or PYTHONIOENCODING=utf-8", file=sys.stderr)
-        return EXIT_FAILURE
+        return ExitStatus.FAILURE
     except Exception as exc:
         if os.environ.get("HYMT_DEBUG"):
             raise
         print(f"hymt: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("hymt: hint: run again with HYMT_DEBUG=1 for the details, and report it", file=sys.stderr)
-        return EXIT_FAILURE
+        return ExitStatus.FAILURE
 
 
 def _module_exists(name: str) -> bool:

@@ -9,7 +9,8 @@ import os
 import sys
 from collections.abc import Mapping
 
-from hymt.cli.output import EXIT_OK, warn
+from hymt.cli.output import warn
+from hymt.core.exit import ExitStatus
 from hymt.core.languages import AUTO
 from hymt.core.prompts import ModelFamily
 from hymt.sdk.client import TranslationClient
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 _write(_line(result.text))
             _warn_if_truncated(result)
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def settings_from(args: argparse.Namespace) -> ClientSettings:

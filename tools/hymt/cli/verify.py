@@ -6,7 +6,8 @@ import argparse
 import os
 import sys
 
-from hymt.verify.result import EXIT_COULD_NOT_RUN, exit_code, render_json, render_text
+from hymt.core.exit import ExitStatus
+from hymt.verify.result import exit_code, render_json, render_text
 from hymt.verify.runner import CouldNotRun, verify_http
 
 
@@ -35,15 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.url:
         print("hymt verify: error: give the deployment's URL with --url (or set HYMT_VERIFY_URL)", file=sys.stderr)
-        return EXIT_COULD_NOT_RUN
+        return ExitStatus.USAGE
     if not args.url.startswith(("http://", "https://")):
         print(f"hymt verify: error: --url must start with http:// or https://, got {args.url!r}", file=sys.stderr)
-        return EXIT_COULD_NOT_RUN
+        return ExitStatus.USAGE
     try:
         probe, results = verify_http(args.url, timeout=args.timeout, wait=args.wait)
     except CouldNotRun as exc:
         print(f"hymt verify: error: {exc}", file=sys.stderr)
-        return EXIT_COULD_NOT_RUN
+        return ExitStatus.USAGE
     if args.json:
         print(render_json(results, args.url, probe.info))
     else:

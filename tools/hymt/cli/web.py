@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from hymt.core.exit import ExitStatus
+
 DESCRIPTION = """\
 Serve the translation page and its /api on this machine, in front of an OpenAI-compatible server (vLLM).
-Configured from the environment, as in the image: HYMT_UPSTREAM_URL (base URL ending in /v1), HYMT_UPSTREAM_API_KEY,
-HYMT_MODEL, HYMT_PROFILE (gpu|rehearsal), HYMT_MAX_CHARS, HYMT_MAX_IN_FLIGHT, HYMT_CONNECT_TIMEOUT,
+Configured from the environment, as in the image: HYMT_UPSTREAM_URL (base URL ending in /v1), HYMT_API_KEY,
+HYMT_SERVED_MODEL, HYMT_PROFILE (gpu|rehearsal), HYMT_MAX_CHARS, HYMT_MAX_IN_FLIGHT, HYMT_CONNECT_TIMEOUT,
 HYMT_READ_TIMEOUT, HYMT_REQUEST_TIMEOUT."""
 
 _MISSING_EXTRA = "hymt web needs the web extra: pip install 'hymt[web]' (or 'make setup' in a checkout)"
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         from hymt_web.server import serve
     except ImportError as exc:
         print(f"{_MISSING_EXTRA} ({exc})", file=sys.stderr)
-        return 2
+        return ExitStatus.USAGE
     return serve(args.host, args.port)
 
 

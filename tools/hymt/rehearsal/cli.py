@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from hymt.core.exit import ExitStatus
 from hymt.rehearsal.generate import RehearsalModelError, generate
 
 DESCRIPTION = (
@@ -26,10 +27,10 @@ def run(args: argparse.Namespace) -> int:
         model = generate(args.out, force=args.force)
     except RehearsalModelError as error:
         print(f"hymt rehearsal-model: error: {error}", file=sys.stderr)
-        return 2
+        return ExitStatus.USAGE
     state = "generated" if model.generated else "already complete, left as it is"
     print(f"rehearsal model {state}: {model.path} ({model.size_bytes / 1e6:.1f} MB)")
-    return 0
+    return ExitStatus.OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,7 +46,7 @@ class TranslationClient:
     >>> with TranslationClient(ClientSettings(base_url="http://127.0.0.1:8000/v1")) as client:
     ...     client.translate("Guten Morgen", "en").text
 
-    Without settings, they come from HYMT_UPSTREAM_URL, HYMT_UPSTREAM_API_KEY and HYMT_MODEL. `session`, `sleep`,
+    Without settings, they come from HYMT_UPSTREAM_URL, HYMT_API_KEY and HYMT_SERVED_MODEL. `session`, `sleep`,
     `jitter` and `clock` are there for tests (and for callers who bring their own `requests.Session`). Safe to use
     from several threads.
     """

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
+from hymt.core.exit import ExitStatus
 
 _URL_HINT = "set --url or HYMT_UPSTREAM_URL to the server's OpenAI-compatible base URL (it ends in /v1)"
 
@@ -18,7 +17,7 @@ _URL_HINT = "set --url or HYMT_UPSTREAM_URL to the server's OpenAI-compatible ba
 class HymtError(Exception):
     """Base of every error the SDK raises."""
 
-    exit_code = EXIT_FAILURE
+    exit_code = ExitStatus.FAILURE
 
     def __init__(self, message: str, hint: str = ""):
         super().__init__(message)
@@ -32,7 +31,7 @@ class HymtError(Exception):
 class InvalidRequest(HymtError):
     """The request cannot be sent as it is: unknown language, empty text, target equal to source, bad setting."""
 
-    exit_code = EXIT_USAGE
+    exit_code = ExitStatus.USAGE
 
 
 class TextTooLong(InvalidRequest):
@@ -107,9 +106,7 @@ class Unauthorized(HymtError):
                 if key_given
                 else f"the translation server at {url} needs an API key"
             )
-        super().__init__(
-            message, hint or "pass --api-key or set HYMT_UPSTREAM_API_KEY to the key the server was started with"
-        )
+        super().__init__(message, hint or "pass --api-key or set HYMT_API_KEY to the key the server was started with")
 
 
 class ModelNotFound(HymtError):
@@ -122,10 +119,10 @@ class ModelNotFound(HymtError):
         if self.available:
             served = ", ".join(self.available)
             message = f"the server at {url} does not serve a model named {model!r}; it serves: {served}"
-            hint = f"pass --model {self.available[0]} or set HYMT_MODEL to one of the served names"
+            hint = f"pass --model {self.available[0]} or set HYMT_SERVED_MODEL to one of the served names"
         else:
             message = f"the server at {url} does not serve a model named {model!r} and lists no models"
-            hint = "check the server's --served-model-name, then pass --model or set HYMT_MODEL to it"
+            hint = "check the server's --served-model-name, then pass --model or set HYMT_SERVED_MODEL to it"
         super().__init__(message, hint)
 
 

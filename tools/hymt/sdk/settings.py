@@ -17,8 +17,8 @@ from hymt.sdk.errors import InvalidRequest
 
 # The same variable names the web app reads, so one environment configures both.
 ENV_URL = "HYMT_UPSTREAM_URL"
-ENV_API_KEY = "HYMT_UPSTREAM_API_KEY"
-ENV_MODEL = "HYMT_MODEL"
+ENV_API_KEY = "HYMT_API_KEY"
+ENV_MODEL = "HYMT_SERVED_MODEL"
 
 # Read only by clients (the web app never reads it), so it can sit in the same environment as the three above.
 ENV_WEB_URL = "HYMT_WEB_URL"
@@ -67,7 +67,9 @@ class ClientSettings:
         set_(self, "api_key", (self.api_key or "").strip() or None)
         model = (self.model or "").strip()
         if not model:
-            raise InvalidRequest("the model name is empty", "pass --model or set HYMT_MODEL to the served model name")
+            raise InvalidRequest(
+                "the model name is empty", "pass --model or set HYMT_SERVED_MODEL to the served model name"
+            )
         set_(self, "model", model)
         if isinstance(self.family, str) and not isinstance(self.family, ModelFamily):
             try:
@@ -95,7 +97,7 @@ class ClientSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ClientSettings:
-        """Settings from HYMT_UPSTREAM_URL, HYMT_UPSTREAM_API_KEY and HYMT_MODEL, then the defaults.
+        """Settings from HYMT_UPSTREAM_URL, HYMT_API_KEY and HYMT_SERVED_MODEL, then the defaults.
 
         Keyword overrides win over the environment; an override of None means "not given".
         """

@@ -7,6 +7,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from hymt.core.exit import ExitStatus
+
 
 class Status(enum.StrEnum):
     PASS = "pass"
@@ -38,14 +40,9 @@ class CheckSkipped(Exception):
     """Raised by a check that cannot judge here; the message says why (it is never reported as passed)."""
 
 
-# Exit codes of `hymt verify`.
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_COULD_NOT_RUN = 2
-
-
-def exit_code(results: Sequence[CheckResult]) -> int:
-    return EXIT_FAILED if any(r.status is Status.FAIL for r in results) else EXIT_OK
+def exit_code(results: Sequence[CheckResult]) -> ExitStatus:
+    """`hymt verify`'s status: FAILURE when any check failed (USAGE, when it cannot run, is the command's)."""
+    return ExitStatus.FAILURE if any(r.status is Status.FAIL for r in results) else ExitStatus.OK
 
 
 def render_text(results: Sequence[CheckResult], target: str, color: bool = False) -> str:
@@ -66,7 +63,7 @@ def render_json(results: Sequence[CheckResult], target: str, info: dict | None =
     return json.dumps(
         {
             "target": target,
-            "ok": exit_code(results) == EXIT_OK,
+            "ok": exit_code(results) == ExitStatus.OK,
             "info": info or {},
             "checks": [r.as_dict() for r in results],
         },

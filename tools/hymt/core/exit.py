@@ -1,0 +1,17 @@
+"""The exit statuses of every hymt command (`hymt translate`, `hymt verify`, `hymt web`, the rehearsal tools ...)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    # The work failed: the translation did not come back, or a check of `hymt verify` failed.
+    FAILURE = 1
+    # The command cannot run as asked: a bad option, value or setting the user can fix before trying again.
+    USAGE = 2
+    # Ctrl-C.
+    INTERRUPTED = 130
+    # The reader of the output went away (e.g. '| head'): what a shell reports for a process killed by SIGPIPE.
+    BROKEN_PIPE = 141
