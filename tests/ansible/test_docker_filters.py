@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ansible.filters import load_filters
-
-docker = load_filters("docker", "docker_filters")
+from hymt import hostfacts
+from hymt.provision import docker_daemon as docker
 
 DEFAULT_OPTIONS = {"log-driver": "json-file", "log-opts": {"max-size": "50m", "max-file": "5"}, "live-restore": True}
 NVIDIA = {"nvidia": {"path": "nvidia-container-runtime", "runtimeArgs": []}}
@@ -83,4 +82,4 @@ def test_what_nvidia_ctk_writes_is_accepted():
     ],
 )
 def test_the_engine_version_decides_whether_dockerd_can_validate(output, major):
-    assert docker.engine_major_version(output) == major
+    assert hostfacts.engine_major_version(output) == major

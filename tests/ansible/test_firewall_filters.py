@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ansible.filters import load_filters
-
-firewall = load_filters("firewall", "firewall_filters")
+from hymt.provision import firewall
 
 
 def test_loopback_ports_stay_private_and_public_ones_are_listed():

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from tests.ansible.filters import data, load_filters
-
-preflight = load_filters("preflight", "preflight_filters")
+from hymt import hostfacts
+from hymt.provision import preflight
+from tests.ansible.filters import data
 
 
 def test_lspci_finds_the_datacenter_gpu_of_a_cloud_vm_and_not_its_display_adapter():
-    gpus = preflight.nvidia_gpus_from_lspci(data("lspci-a10g-cloud-vm.txt"))
+    gpus = hostfacts.nvidia_gpus_from_lspci(data("lspci-a10g-cloud-vm.txt"))
     assert [(gpu["slot"], gpu["name"], gpu["device_id"]) for gpu in gpus] == [
         ("0000:00:1e.0", "GA102GL [A10G]", "2237")
     ]
@@ -16,13 +16,13 @@ def test_lspci_finds_the_datacenter_gpu_of_a_cloud_vm_and_not_its_display_adapte
 
 
 def test_lspci_counts_a_consumer_card_once_not_its_audio_function():
-    gpus = preflight.nvidia_gpus_from_lspci(data("lspci-rtx4090-workstation.txt"))
+    gpus = hostfacts.nvidia_gpus_from_lspci(data("lspci-rtx4090-workstation.txt"))
     assert [gpu["name"] for gpu in gpus] == ["AD102 [GeForce RTX 4090]"]
 
 
 def test_lspci_without_nvidia_finds_nothing():
-    assert preflight.nvidia_gpus_from_lspci("0000:00:02.0 VGA compatible controller [0300]: Intel [8086:46a6]\n") == []
-    assert preflight.nvidia_gpus_from_lspci("") == []
+    assert hostfacts.nvidia_gpus_from_lspci("0000:00:02.0 VGA compatible controller [0300]: Intel [8086:46a6]\n") == []
+    assert hostfacts.nvidia_gpus_from_lspci("") == []
 
 
 def test_sysfs_finds_gpus_by_vendor_and_display_class():
@@ -37,12 +37,12 @@ def test_sysfs_finds_gpus_by_vendor_and_display_class():
             "/sys/bus/pci/devices/0000:00:05.0/class:0x020000",
         ]
     )
-    gpus = preflight.nvidia_gpus_from_sysfs(listing)
+    gpus = hostfacts.nvidia_gpus_from_sysfs(listing)
     assert [(gpu["slot"], gpu["device_id"]) for gpu in gpus] == [("0000:00:1e.0", "2237")]
 
 
 def test_nvidia_smi_query_gives_names_memory_and_driver():
-    gpus = preflight.nvidia_gpus_from_nvidia_smi(data("nvidia-smi-query-2xh100.csv"))
+    gpus = hostfacts.nvidia_gpus_from_nvidia_smi(data("nvidia-smi-query-2xh100.csv"))
     assert [(gpu["index"], gpu["name"], gpu["memory_mb"], gpu["driver_version"]) for gpu in gpus] == [
         (0, "NVIDIA H100 80GB HBM3", 81559, "570.133.20"),
         (1, "NVIDIA H100 80GB HBM3", 81559, "570.133.20"),
@@ -52,12 +52,12 @@ def test_nvidia_smi_query_gives_names_memory_and_driver():
 
 def test_nvidia_smi_errors_are_not_gpus():
     failed = "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver."
-    assert preflight.nvidia_gpus_from_nvidia_smi(failed) == []
+    assert hostfacts.nvidia_gpus_from_nvidia_smi(failed) == []
 
 
 def test_the_drivers_cuda_version_comes_from_the_header():
-    assert preflight.nvidia_cuda_version(data("nvidia-smi-a10g.txt")) == "13.0"
-    assert preflight.nvidia_cuda_version("") == ""
+    assert hostfacts.nvidia_cuda_version(data("nvidia-smi-a10g.txt")) == "13.0"
+    assert hostfacts.nvidia_cuda_version("") == ""
 
 
 def test_wsl_is_recognised_by_its_kernel():

@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.ansible.filters import load_filters
+from hymt import hostfacts
+from hymt.provision import preflight
 
 DATA = Path(__file__).resolve().parent / "data"
 ANSIBLE_DATA = Path(__file__).resolve().parents[1] / "ansible" / "data"
-preflight = load_filters("preflight", "preflight_filters")
 
 # nvidia-smi's result when it is not installed, as Ansible's command module registers it.
 NO_NVIDIA_SMI = {"rc": 2, "stdout": "", "stderr": "", "msg": "[Errno 2] No such file or directory: b'nvidia-smi'"}
@@ -61,8 +61,8 @@ class Machine:
         lspci = recording(self.lspci) if self.lspci else ""
         result = self.nvidia_smi_result()
         answering = result["rc"] == 0
-        smi_gpus = preflight.nvidia_gpus_from_nvidia_smi(result["stdout"]) if answering else []
-        state = preflight.nvidia_smi_state(result)
+        smi_gpus = hostfacts.nvidia_gpus_from_nvidia_smi(result["stdout"]) if answering else []
+        state = hostfacts.nvidia_smi_state(result)
         return {
             "preflight_distribution": self.distribution,
             "preflight_os_family": "Debian",
@@ -71,11 +71,11 @@ class Machine:
             "preflight_architecture": "x86_64",
             "preflight_kernel_release": self.kernel_release,
             "preflight_is_wsl": preflight.is_wsl(recording(self.proc_version)),
-            "preflight_nvidia_gpus": smi_gpus if answering else preflight.nvidia_gpus_from_lspci(lspci),
-            "preflight_nvidia_pci_gpus": preflight.nvidia_gpus_from_lspci(lspci),
-            "preflight_nvidia_nvswitches": preflight.nvidia_nvswitch_count(lspci),
+            "preflight_nvidia_gpus": smi_gpus if answering else hostfacts.nvidia_gpus_from_lspci(lspci),
+            "preflight_nvidia_pci_gpus": hostfacts.nvidia_gpus_from_lspci(lspci),
+            "preflight_nvidia_nvswitches": hostfacts.nvidia_nvswitch_count(lspci),
             "preflight_nvidia_driver_version": smi_gpus[0]["driver_version"] if smi_gpus else "",
-            "preflight_nvidia_cuda_version": preflight.nvidia_cuda_version(
+            "preflight_nvidia_cuda_version": hostfacts.nvidia_cuda_version(
                 recording(self.nvidia_smi) if answering and self.nvidia_smi else ""
             ),
             "preflight_nvidia_smi_state": state["state"],

@@ -11,14 +11,12 @@ import base64
 
 import pytest
 
-from tests.ansible.filters import load_filters
+from hymt import hostfacts
+from hymt.provision import docker_daemon as docker
+from hymt.provision import nvidia_container_toolkit as toolkit
+from hymt.provision import nvidia_driver as driver
+from hymt.provision import preflight
 from tests.gpu.machines import MACHINES, NO_NVIDIA_SMI, recording
-
-preflight = load_filters("preflight", "preflight_filters")
-driver = load_filters("nvidia_driver", "nvidia_driver_filters")
-toolkit = load_filters("nvidia_container_toolkit", "nvidia_container_toolkit_filters")
-docker = load_filters("docker", "docker_filters")
-
 
 # ---- preflight: GPUs on the PCI bus ---------------------------------------------------------------------------------
 
@@ -41,21 +39,21 @@ docker = load_filters("docker", "docker_filters")
     ],
 )
 def test_each_gpu_gets_its_architecture_from_its_pci_id(lspci, expected):
-    gpus = preflight.nvidia_gpus_from_lspci(recording(lspci))
+    gpus = hostfacts.nvidia_gpus_from_lspci(recording(lspci))
     assert [(gpu["device_id"], gpu["architecture"], gpu["compute_capability"]) for gpu in gpus] == expected
 
 
 def test_an_hgx_board_shows_eight_gpus_and_four_nvswitches_that_are_not_gpus():
     output = recording("lspci-8xh100-hgx.txt")
-    gpus = preflight.nvidia_gpus_from_lspci(output)
+    gpus = hostfacts.nvidia_gpus_from_lspci(output)
     assert len(gpus) == 8
     assert {gpu["architecture"] for gpu in gpus} == {"Hopper"}
-    assert preflight.nvidia_nvswitch_count(output) == 4
-    assert preflight.nvidia_nvswitch_count(recording("lspci-a10g-cloud-vm.txt")) == 0
+    assert hostfacts.nvidia_nvswitch_count(output) == 4
+    assert hostfacts.nvidia_nvswitch_count(recording("lspci-a10g-cloud-vm.txt")) == 0
 
 
 def test_wsl_shows_no_nvidia_device_on_the_pci_bus():
-    assert preflight.nvidia_gpus_from_lspci(recording("lspci-wsl2.txt")) == []
+    assert hostfacts.nvidia_gpus_from_lspci(recording("lspci-wsl2.txt")) == []
 
 
 def test_sysfs_listings_get_architectures_too():
@@ -66,7 +64,7 @@ def test_sysfs_listings_get_architectures_too():
             "/sys/bus/pci/devices/0000:00:1e.0/device:0x27b8",
         ]
     )
-    assert preflight.nvidia_gpus_from_sysfs(listing)[0]["architecture"] == "Ada Lovelace"
+    assert hostfacts.nvidia_gpus_from_sysfs(listing)[0]["architecture"] == "Ada Lovelace"
 
 
 @pytest.mark.parametrize(
@@ -76,7 +74,7 @@ def test_sysfs_listings_get_architectures_too():
 )  # fmt: skip
 def test_datacenter_ids_by_generation(device_id, architecture):
     # M60, M40, V100S, GTX 1660 Ti (TU116), A100, H100 SXM, H200, L40S, B200.
-    assert preflight.nvidia_architecture(device_id) == architecture
+    assert hostfacts.nvidia_architecture(device_id) == architecture
 
 
 # ---- preflight: what nvidia-smi's answer says about the driver -----------------------------------------------------
@@ -93,7 +91,7 @@ def test_datacenter_ids_by_generation(device_id, architecture):
     ],
 )
 def test_nvidia_smis_state(result, state):
-    found = preflight.nvidia_smi_state(result)
+    found = hostfacts.nvidia_smi_state(result)
     assert found["state"] == state
     assert bool(found["error"]) == (state not in ("working", "absent"))
 
@@ -128,7 +126,7 @@ def test_the_kernel_release_of_each_recorded_machine():
     ],
 )
 def test_driver_versions_compare_numerically(version, minimum, expected):
-    assert driver.version_at_least(version, minimum) is expected
+    assert hostfacts.version_at_least(version, minimum) is expected
 
 
 @pytest.mark.parametrize(
@@ -234,9 +232,9 @@ def test_each_stock_error_gets_its_advice(output):
 
 
 def test_the_engine_version_is_read_from_dockerd():
-    assert toolkit.engine_major("Docker version 20.10.24+dfsg1, build 297e128") == 20
-    assert toolkit.engine_major("Docker version 29.7.2, build 1a2b3c4") == 29
-    assert toolkit.engine_major("") == 0
+    assert hostfacts.engine_major_version("Docker version 20.10.24+dfsg1, build 297e128") == 20
+    assert hostfacts.engine_major_version("Docker version 29.7.2, build 1a2b3c4") == 29
+    assert hostfacts.engine_major_version("") == 0
 
 
 def test_options_the_toolkit_contributes_reach_daemon_json_before_the_users_extra_options():

@@ -1,9 +1,9 @@
-"""Filters of the docker role: merge daemon.json from its parts, and check its structure.
+"""The docker role's daemon.json: merged from its parts, and its structure checked.
 
 Engines from 23 on validate a configuration themselves (dockerd --validate). Older ones, such as Debian 12's
 docker.io 20.10, only fail when they start: a misspelt key or a number where a string belongs stops the engine on the
 next restart. The structural check catches those mistakes before the file is written, on every engine.
-Unit-tested in tests/ansible/test_docker_filters.py.
+Unit-tested in tests/ansible/test_docker_filters.py; the role reaches it through tools/ansible/filter_plugins/docker.py.
 """
 
 from __future__ import annotations
@@ -135,21 +135,3 @@ def daemon_config_problems(config) -> list[str]:
     if not isinstance(features, dict) or not all(isinstance(value, bool) for value in features.values()):
         problems.append(f'"features" must be an object of name -> true/false, not {features!r}')
     return problems
-
-
-def engine_major_version(output: str) -> int:
-    """The major version in `dockerd --version` output ("Docker version 20.10.24+dfsg1, build ..."); 0 if none."""
-    for word in (output or "").replace(",", " ").split():
-        head = word.split(".", 1)[0]
-        if "." in word and head.isdigit():
-            return int(head)
-    return 0
-
-
-class FilterModule:
-    def filters(self):
-        return {
-            "docker_daemon_config": daemon_config,
-            "docker_daemon_config_problems": daemon_config_problems,
-            "docker_engine_major_version": engine_major_version,
-        }

@@ -1,17 +1,28 @@
-"""Filters that turn what the preflight role observed on a host into facts.
+"""What the project knows about GPU hosts and their Docker engines, in one place: the roles' filter plugins
+(tools/ansible/filter_plugins/) and `hymt verify` read the same tables and parsers.
 
-Parsing lives here, in plain Python, so that recorded outputs of real machines (lspci, nvidia-smi, /proc/version,
-mount tables) can be unit-tested without the hardware (tests/ansible/test_preflight_filters.py).
+- NVIDIA GPU architectures: PCI device id ranges, each architecture's lowest compute capability, which kernel modules
+  it can use and the last driver branch that supports it (NVIDIA's driver documentation; docs/gpu-host.md).
+- Parsers of what hosts print: `lspci -D -nn`, sysfs PCI attributes, `nvidia-smi` (its query output, its header's CUDA
+  version, its failures), `dockerd --version`.
+- Comparisons: driver versions against a floor (hymt_vllm_cuda_driver_min ...), compute capabilities.
+- Debian's names for the processor architectures.
+
+Plain Python, tested on recorded outputs of real machines (tests/ansible/data, tests/gpu/data).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 NVIDIA_VENDOR_ID = "10de"
 # PCI display controllers: 0300 VGA compatible, 0302 3D controller (datacenter GPUs). NVIDIA's audio functions,
 # USB controllers and NVSwitches carry the vendor id too, but are not GPUs.
 DISPLAY_CLASS_PREFIX = "03"
+# PCI class of NVSwitch (0680, "Bridge"): HGX boards connect their GPUs through these, and then need NVIDIA Fabric
+# Manager running before CUDA works.
+NVSWITCH_CLASS = "0680"
 
 # `lspci -D -nn`: "0000:01:00.0 3D controller [0302]: NVIDIA Corporation GA102GL [A10] [10de:2236] (rev a1)"
 LSPCI_LINE = re.compile(
@@ -19,15 +30,35 @@ LSPCI_LINE = re.compile(
     r"\s+\[(?P<vendor>[0-9a-fA-F]{4}):(?P<device>[0-9a-fA-F]{4})\](?:\s+\(rev\s+(?P<revision>[0-9a-fA-F]+)\))?\s*$"
 )
 CUDA_VERSION = re.compile(r"CUDA Version:\s*(?P<version>\d+\.\d+)")
-GIB = 1024**3
-# PCI class of NVSwitch (0680, "Bridge"): HGX boards connect their GPUs through these, and then need NVIDIA Fabric
-# Manager running before CUDA works.
-NVSWITCH_CLASS = "0680"
 
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    compute_capability: str  # the lowest of the generation's chips
+    # Kernel modules: "open" (open only: Blackwell), "either" (Turing to Hopper), "proprietary" (Maxwell to Volta).
+    kernel_modules: str
+    last_branch: int | None = None  # the last driver branch that supports it (None: every current branch)
+
+
+# Oldest first.
+ARCHITECTURES = {
+    a.name: a
+    for a in (
+        Architecture("Fermi", "2.0", "proprietary", 390),
+        Architecture("Kepler", "3.0", "proprietary", 470),
+        Architecture("Maxwell", "5.0", "proprietary", 580),
+        Architecture("Pascal", "6.0", "proprietary", 580),
+        Architecture("Volta", "7.0", "proprietary", 580),
+        Architecture("Turing", "7.5", "either"),
+        Architecture("Ampere", "8.0", "either"),
+        Architecture("Ada Lovelace", "8.9", "either"),
+        Architecture("Hopper", "9.0", "either"),
+        Architecture("Blackwell", "10.0", "open"),
+    )
+}
 # NVIDIA GPU architectures by PCI device id (ranges of the ids NVIDIA assigned to each generation's chips, from the
-# PCI id database), oldest first, with the lowest compute capability of each. The driver role decides from these:
-# open kernel modules need Turing or newer (Blackwell requires them), the proprietary ones end at Volta, and the
-# vLLM images need compute capability 7.0 (CUDA 13 builds: 7.5). Ids outside every range are "unknown".
+# PCI id database). Ids outside every range are "unknown".
 ARCHITECTURE_RANGES = (
     (0x06C0, 0x06FF, "Fermi"),
     (0x0DC0, 0x0DFF, "Fermi"),
@@ -53,18 +84,27 @@ ARCHITECTURE_RANGES = (
     (0x2600, 0x28FF, "Ada Lovelace"),
     (0x2900, 0x3FFF, "Blackwell"),
 )
-COMPUTE_CAPABILITY = {
-    "Fermi": "2.0",
-    "Kepler": "3.0",
-    "Maxwell": "5.0",
-    "Pascal": "6.0",
-    "Volta": "7.0",
-    "Turing": "7.5",
-    "Ampere": "8.0",
-    "Ada Lovelace": "8.9",
-    "Hopper": "9.0",
-    "Blackwell": "10.0",
-}
+# The lowest compute capability vLLM's GPU images have kernels for, and the CUDA 13 builds' own floor.
+VLLM_MIN_CAPABILITY = "7.0"
+CUDA13_MIN_CAPABILITY = "7.5"
+
+# Debian's (and Docker's, NVIDIA's) repository names of the processor architectures Ansible reports.
+APT_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64"}
+
+
+def apt_architecture(machine: str) -> str:
+    """Debian's name of a processor architecture ("x86_64" -> "amd64"); amd64 when unknown."""
+    return APT_ARCHITECTURES.get(machine or "x86_64", "amd64")
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """'580.95.05' -> (580, 95, 5); '7.5' -> (7, 5); '' -> ()."""
+    return tuple(int(part) for part in re.findall(r"\d+", str(version or "")))
+
+
+def version_at_least(version: str, minimum: str) -> bool:
+    """Whether a driver version (or a compute capability, a CUDA version) is known and at least `minimum`."""
+    return bool(version_tuple(version)) and version_tuple(version) >= version_tuple(minimum)
 
 
 def nvidia_architecture(device_id: str) -> str:
@@ -79,9 +119,20 @@ def nvidia_architecture(device_id: str) -> str:
     return "unknown"
 
 
+def compute_capability(architecture: str) -> str:
+    """The lowest compute capability of an architecture ("Volta" -> "7.0"); "" when unknown."""
+    known = ARCHITECTURES.get(architecture)
+    return known.compute_capability if known else ""
+
+
 def _with_architecture(gpu: dict) -> dict:
     architecture = nvidia_architecture(gpu["device_id"])
-    return gpu | {"architecture": architecture, "compute_capability": COMPUTE_CAPABILITY.get(architecture, "")}
+    return gpu | {"architecture": architecture, "compute_capability": compute_capability(architecture)}
+
+
+def _pci_gpu(slot: str, name: str, device_id: str, source: str) -> dict:
+    gpu = {"slot": slot, "name": name, "device_id": device_id, "memory_mb": None, "source": source}
+    return _with_architecture(gpu)
 
 
 def nvidia_gpus_from_lspci(output: str) -> list[dict]:
@@ -94,17 +145,7 @@ def nvidia_gpus_from_lspci(output: str) -> list[dict]:
         if not match["class_id"].startswith(DISPLAY_CLASS_PREFIX):
             continue
         name = re.sub(r"^NVIDIA Corporation\s+", "", match["description"])
-        gpus.append(
-            _with_architecture(
-                {
-                    "slot": match["slot"],
-                    "name": name,
-                    "device_id": match["device"].lower(),
-                    "memory_mb": None,
-                    "source": "lspci",
-                }
-            )
-        )
+        gpus.append(_pci_gpu(match["slot"], name, match["device"].lower(), "lspci"))
     return gpus
 
 
@@ -133,17 +174,7 @@ def nvidia_gpus_from_sysfs(output: str) -> list[dict]:
         if not attributes.get("class", "").startswith(DISPLAY_CLASS_PREFIX):
             continue
         device_id = attributes.get("device", "")
-        gpus.append(
-            _with_architecture(
-                {
-                    "slot": slot,
-                    "name": f"NVIDIA device {device_id}",
-                    "device_id": device_id,
-                    "memory_mb": None,
-                    "source": "sysfs",
-                }
-            )
-        )
+        gpus.append(_pci_gpu(slot, f"NVIDIA device {device_id}", device_id, "sysfs"))
     return gpus
 
 
@@ -196,80 +227,11 @@ def nvidia_smi_state(result: dict) -> dict:
     return {"state": "failing", "error": output}
 
 
-def secure_boot_enabled(efivar_base64: str) -> bool:
-    """Whether UEFI Secure Boot is on, from the SecureBoot EFI variable as slurp returns it (base64): four bytes of
-    attributes, then one byte that is 1 when Secure Boot is enforced."""
-    import base64
-
-    try:
-        data = base64.b64decode(efivar_base64 or "")
-    except ValueError:
-        return False
-    return len(data) >= 5 and data[4] == 1
-
-
-def is_wsl(proc_version: str) -> bool:
-    """True on WSL (1 or 2): its kernels carry Microsoft's name in /proc/version."""
-    return "microsoft" in (proc_version or "").lower()
-
-
-def mounts_from_df(output: str) -> list[dict]:
-    """Mount points and their free bytes from `df -B1 --output=target,avail` (which, unlike Ansible's mount facts,
-    also lists an overlay root file system, as containers have)."""
-    mounts = []
-    for line in (output or "").splitlines()[1:]:
-        target, _, available = line.rstrip().rpartition(" ")
-        if target.strip() and available.isdigit():
-            mounts.append({"mount": target.strip(), "size_available": int(available)})
-    return mounts
-
-
-def mount_of(path: str, mounts: list[dict]) -> dict | None:
-    """The mount holding `path` (which need not exist yet): the mount point that is its longest prefix."""
-    best = None
-    for mount in mounts or []:
-        point = mount.get("mount", "")
-        prefix = point.rstrip("/") + "/"
-        if (path == point or path.startswith(prefix)) and (best is None or len(point) > len(best["mount"])):
-            best = mount
-    return best
-
-
-def disk_report(needs: list[dict], mounts: list[dict]) -> list[dict]:
-    """Free space against need, per mount: needs that land on the same file system add up.
-
-    needs: [{"path": "/var/lib/docker", "gb": 30, "purpose": "Docker images"}, ...]
-    mounts: [{"mount": "/", "size_available": bytes}, ...] (preflight_mounts_from_df).
-    """
-    report: dict[str, dict] = {}
-    for need in needs or []:
-        mount = mount_of(need["path"], mounts)
-        if mount is None:
-            key = need["path"]
-            entry = report.setdefault(key, {"mount": None, "free_gb": None, "need_gb": 0, "purposes": []})
-        else:
-            key = mount["mount"]
-            free = round(float(mount.get("size_available", 0)) / GIB, 1)
-            entry = report.setdefault(key, {"mount": key, "free_gb": free, "need_gb": 0, "purposes": []})
-        entry["need_gb"] += float(need["gb"])
-        entry["purposes"].append(f"{need['purpose']} ({need['path']})")
-    for entry in report.values():
-        entry["ok"] = entry["free_gb"] is not None and entry["free_gb"] >= entry["need_gb"]
-    return list(report.values())
-
-
-class FilterModule:
-    def filters(self):
-        return {
-            "preflight_nvidia_gpus_from_lspci": nvidia_gpus_from_lspci,
-            "preflight_nvidia_gpus_from_sysfs": nvidia_gpus_from_sysfs,
-            "preflight_nvidia_gpus_from_nvidia_smi": nvidia_gpus_from_nvidia_smi,
-            "preflight_nvidia_cuda_version": nvidia_cuda_version,
-            "preflight_nvidia_architecture": nvidia_architecture,
-            "preflight_nvidia_nvswitch_count": nvidia_nvswitch_count,
-            "preflight_nvidia_smi_state": nvidia_smi_state,
-            "preflight_secure_boot_enabled": secure_boot_enabled,
-            "preflight_is_wsl": is_wsl,
-            "preflight_mounts_from_df": mounts_from_df,
-            "preflight_disk_report": disk_report,
-        }
+def engine_major_version(output: str) -> int:
+    """The major version in `dockerd --version` (or `docker --version`) output ("Docker version 20.10.24+dfsg1,
+    build ..." -> 20); 0 if none."""
+    for word in (output or "").replace(",", " ").split():
+        head = word.removeprefix("v").split(".", 1)[0]
+        if "." in word and head.isdigit():
+            return int(head)
+    return 0

@@ -1,4 +1,4 @@
-"""Filters of the firewall role: which Docker-published ports bypass ufw.
+"""The firewall role's check: which Docker-published ports bypass ufw.
 
 Docker publishes ports through its own iptables chains, ahead of ufw's: a container published on a public address is
 reachable whatever ufw says. The role therefore checks that only the ports meant to be public are published there.
@@ -45,8 +45,3 @@ def publicly_published_ports(docker_ps_output: str) -> list[dict]:
                 if entry not in published:
                     published.append(entry)
     return published
-
-
-class FilterModule:
-    def filters(self):
-        return {"firewall_publicly_published_ports": publicly_published_ports}

@@ -1,6 +1,7 @@
 """The nvidia_container_toolkit role's decision and its advice on the errors containers give.
 
-Plain Python, unit-tested in tests/gpu/ on recorded outputs: what the role installs and contributes to daemon.json
+Plain Python (the role reaches it through tools/ansible/filter_plugins/nvidia_container_toolkit.py), unit-tested in
+tests/gpu/ on recorded outputs: what the role installs and contributes to daemon.json
 (through the docker role, the only writer of that file), and what a failed `docker run --gpus all ... nvidia-smi`
 means, in words a user can act on.
 
@@ -13,7 +14,11 @@ pitfall is Docker's cgroupfs driver ("exec-opts": ["native.cgroupdriver=cgroupfs
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+
+from hymt.hostfacts import apt_architecture
 
 PACKAGES = (
     "nvidia-container-toolkit",
@@ -29,7 +34,6 @@ STALE_LISTS = (
     "nvidia-container-runtime.list",
     "nvidia-container-toolkit.list",
 )
-APT_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64"}
 # Docker learned CDI ("features": {"cdi": true}) in 25.0.
 CDI_MIN_DOCKER = 25
 CGROUPFS_OPTION = "native.cgroupdriver=cgroupfs"
@@ -37,20 +41,11 @@ CGROUPFS_OPTION = "native.cgroupdriver=cgroupfs"
 
 def read_daemon_json(content_base64: str) -> dict:
     """An existing daemon.json as slurp returns it: its settings, or {"invalid": True} when it is not a JSON object."""
-    import base64
-    import json
-
     try:
         settings = json.loads(base64.b64decode(content_base64 or "").decode() or "{}")
     except ValueError:
         return {"invalid": True}
     return settings if isinstance(settings, dict) else {"invalid": True}
-
-
-def engine_major(dockerd_version_output: str) -> int:
-    """The major version in `dockerd --version` output ("Docker version 29.7.2, build ..."); 0 if none."""
-    match = re.search(r"version\s+v?(\d+)\.", dockerd_version_output or "")
-    return int(match.group(1)) if match else 0
 
 
 def toolkit_plan(facts: dict, settings: dict) -> dict:
@@ -70,7 +65,7 @@ def toolkit_plan(facts: dict, settings: dict) -> dict:
         return plan | {"action": "skip", "reason": "no NVIDIA GPU on this host (nvidia-smi, lspci and /sys show none)"}
 
     version = settings["version"]
-    architecture = APT_ARCHITECTURES.get(facts.get("architecture", "x86_64"), "amd64")
+    architecture = apt_architecture(facts.get("architecture", "x86_64"))
     repository = settings["repository_url"].rstrip("/")
     plan |= {
         "action": "install",
@@ -188,13 +183,3 @@ def container_advice(output: str, context: dict | None = None) -> str:
             "nvidia_container_toolkit_verify_image to a CUDA base image the host can reach."
         )
     return "Look at the output above; docs/gpu-host.md lists the common failures and their fixes."
-
-
-class FilterModule:
-    def filters(self):
-        return {
-            "nvidia_container_toolkit_plan": toolkit_plan,
-            "nvidia_container_toolkit_advice": container_advice,
-            "nvidia_container_toolkit_engine_major": engine_major,
-            "nvidia_container_toolkit_read_daemon_json": read_daemon_json,
-        }

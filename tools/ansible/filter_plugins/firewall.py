@@ -1,0 +1,10 @@
+"""The firewall role's filters: thin names over hymt.provision.firewall."""
+
+from __future__ import annotations
+
+from hymt.provision import firewall
+
+
+class FilterModule:
+    def filters(self):
+        return {"firewall_publicly_published_ports": firewall.publicly_published_ports}

@@ -1,0 +1,24 @@
+"""The preflight role's filters: thin names over hymt.hostfacts and hymt.provision.preflight (the controller's
+Python, the venv where hymt is installed, imports them)."""
+
+from __future__ import annotations
+
+from hymt import hostfacts
+from hymt.provision import preflight
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "preflight_nvidia_gpus_from_lspci": hostfacts.nvidia_gpus_from_lspci,
+            "preflight_nvidia_gpus_from_sysfs": hostfacts.nvidia_gpus_from_sysfs,
+            "preflight_nvidia_gpus_from_nvidia_smi": hostfacts.nvidia_gpus_from_nvidia_smi,
+            "preflight_nvidia_cuda_version": hostfacts.nvidia_cuda_version,
+            "preflight_nvidia_architecture": hostfacts.nvidia_architecture,
+            "preflight_nvidia_nvswitch_count": hostfacts.nvidia_nvswitch_count,
+            "preflight_nvidia_smi_state": hostfacts.nvidia_smi_state,
+            "preflight_secure_boot_enabled": preflight.secure_boot_enabled,
+            "preflight_is_wsl": preflight.is_wsl,
+            "preflight_mounts_from_df": preflight.mounts_from_df,
+            "preflight_disk_report": preflight.disk_report,
+        }
