@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
 
 import httpx
 
+from hymt.core import sse
 from hymt_web import errors
 from hymt_web.errors import GatewayError
 from hymt_web.metrics import Metrics
@@ -103,16 +103,17 @@ class Upstream:
                 if response.status_code != 200:
                     raise await self._status_error(response)
                 finished = False
+                reader = sse.EventReader()
                 async for line in response.aiter_lines():
-                    if not line.startswith("data:"):
-                        continue  # blank separators and ": keep-alive" comments
-                    data = line[len("data:") :].strip()
-                    if data == "[DONE]":
-                        return
-                    piece, finish_reason = self._delta(data)
-                    finished = finished or finish_reason is not None
-                    if piece:
-                        yield piece
+                    for event in reader.line(line):
+                        if event is None:
+                            continue  # ": keep-alive" comments
+                        delta = self._delta(event.data)
+                        if delta.done:
+                            return
+                        finished = finished or delta.finish_reason is not None
+                        if delta.content:
+                            yield delta.content
                 if not finished:
                     # The connection closed cleanly but the model never said it was done: the answer is cut short.
                     raise self._failed(
@@ -121,19 +122,14 @@ class Upstream:
         except httpx.TransportError as exc:
             raise self._transport_error(exc) from exc
 
-    def _delta(self, data: str) -> tuple[str, str | None]:
-        """The text piece of one stream chunk and its finish reason (None while the model goes on)."""
+    def _delta(self, data: str) -> sse.Delta:
+        """One stream chunk: its text piece and finish reason (None while the model goes on)."""
         try:
-            chunk = json.loads(data)
-        except ValueError as exc:
+            return sse.chat_delta(data)
+        except sse.StreamProtocolError as exc:
+            if exc.kind == "error":
+                raise self._failed(errors.upstream_error(f"the model stopped: {exc.detail}")) from exc
             raise self._failed(errors.upstream_error("a stream the gateway could not read")) from exc
-        if isinstance(chunk, dict) and "error" in chunk:
-            raise self._failed(errors.upstream_error(f"the model stopped: {_message_of(chunk)}"))
-        try:
-            choice = chunk["choices"][0]
-            return choice.get("delta", {}).get("content") or "", choice.get("finish_reason")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            return "", None  # e.g. a usage-only chunk
 
     async def readiness(self) -> GatewayError | None:
         """None when the upstream answers /health and lists the model; otherwise the reason it is not ready."""
@@ -178,17 +174,6 @@ class Upstream:
 
 def _upstream_message(response: httpx.Response) -> str:
     try:
-        return _message_of(response.json())
+        return sse.error_message(response.json())
     except ValueError:
         return response.text[:200] or "no details"
-
-
-def _message_of(payload: object) -> str:
-    """The human part of an OpenAI/vLLM error body ({"error": {"message": ...}} or {"message": ...})."""
-    if isinstance(payload, dict):
-        inner = payload.get("error", payload)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])[:200]
-        if isinstance(inner, str):
-            return inner[:200]
-    return "no details"

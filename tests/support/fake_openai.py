@@ -11,6 +11,7 @@ by default it is "<target name> translation of: <source text>" (the target name 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import socket
@@ -265,14 +266,17 @@ class _Handler(BaseHTTPRequestHandler):
                 self._event({"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
                 time.sleep(b.chunk_delay)
             self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": b.finish_reason}]})
-            self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, OSError):
             with fake._lock:
                 fake.streams_cancelled += 1
             return
+        # Counted before [DONE] goes out: a client that stops reading at [DONE] may check the count at once.
         with fake._lock:
             fake.streams_completed += 1
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError):
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
 
     def _event(self, chunk: dict) -> None:
         payload = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": self.fake.behaviour.model}

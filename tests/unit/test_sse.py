@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hymt.sdk.sse import DONE, Event, iter_events, iter_lines, iter_named_events
+from hymt.core.sse import DONE, Event, iter_events, iter_lines, iter_named_events
 
 VLLM_STREAM = (
     'data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n'

@@ -8,10 +8,7 @@ translated concurrently and put back together with the source's line breaks.
 from __future__ import annotations
 
 import json
-import random
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -20,14 +17,21 @@ import requests
 from hymt.core.chunking import TextPlan, split_text
 from hymt.core.languages import AUTO, UnknownLanguageError, normalize_code
 from hymt.core.prompts import build_prompt, chat_request, resolve_source
+from hymt.core.sse import StreamProtocolError, chat_delta
+from hymt.sdk.base import BaseClient, run_concurrently
 from hymt.sdk.errors import HymtError, InvalidRequest, ModelNotFound, StreamInterrupted, UpstreamError
 from hymt.sdk.result import StreamProgress, Translation, TranslationStream
 from hymt.sdk.retry import RetryPolicy
 from hymt.sdk.settings import ClientSettings
-from hymt.sdk.sse import DONE
 from hymt.sdk.transport import HttpTransport
 
 _CHAT = "chat/completions"
+# What the user reads when a stream breaks the protocol, by core.sse.StreamProtocolError's kind.
+_STREAM_PROBLEMS = {
+    "not_json": "the stream carried something that is not JSON: {}",
+    "unexpected": "the stream carried an unexpected event: {}",
+    "error": "the server failed while streaming: {}",
+}
 Task = TypeVar("Task")
 
 
@@ -40,30 +44,23 @@ class _Job:
     plan: TextPlan
 
 
-class TranslationClient:
+class TranslationClient(BaseClient):
     """Translate with Hunyuan-MT on any OpenAI-compatible server.
 
     >>> with TranslationClient(ClientSettings(base_url="http://127.0.0.1:8000/v1")) as client:
     ...     client.translate("Guten Morgen", "en").text
 
-    Without settings, they come from HYMT_UPSTREAM_URL, HYMT_API_KEY and HYMT_SERVED_MODEL. `session`, `sleep`,
-    `jitter` and `clock` are there for tests (and for callers who bring their own `requests.Session`). Safe to use
-    from several threads.
+    Without settings, they come from HYMT_UPSTREAM_URL, HYMT_API_KEY and HYMT_SERVED_MODEL (BaseClient has the rest).
     """
 
-    def __init__(
-        self,
-        settings: ClientSettings | None = None,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        jitter: Callable[[], float] = random.random,
-        clock: Callable[[], float] = time.monotonic,
-    ):
-        self.settings = settings if settings is not None else ClientSettings.from_env()
+    settings_type = ClientSettings
+    settings: ClientSettings
+
+    def _transport(
+        self, *, retry: RetryPolicy, session: requests.Session | None, clock: Callable[[], float]
+    ) -> HttpTransport:
         s = self.settings
-        retry = RetryPolicy.from_settings(s, sleep=sleep, random=jitter)
-        self.transport = HttpTransport(
+        return HttpTransport(
             s.base_url,
             api_key=s.api_key,
             timeout=s.timeout,
@@ -72,27 +69,10 @@ class TranslationClient:
             pool_size=max(32, s.max_workers),
             clock=clock,
         )
-        self._clock = clock
-
-    @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, *, session: requests.Session | None = None, **overrides: object
-    ) -> TranslationClient:
-        """A client configured from the environment, with keyword overrides (None means "not given")."""
-        return cls(ClientSettings.from_env(env, **overrides), session=session)
 
     @property
     def model(self) -> str:
         return self.settings.model
-
-    def close(self) -> None:
-        self.transport.close()
-
-    def __enter__(self) -> TranslationClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # -- the API ----------------------------------------------------------------------------------------------------
     def models(self) -> list[str]:
@@ -126,11 +106,7 @@ class TranslationClient:
 
         Every text is checked before anything is sent; the first failure stops the batch and is raised.
         """
-        if isinstance(texts, str):
-            raise InvalidRequest("translate_many takes a list of texts", "use translate() for a single text")
-        workers = self.settings.max_workers if max_workers is None else max_workers
-        if not isinstance(workers, int) or workers < 1:
-            raise InvalidRequest(f"max_workers must be a whole number of at least 1, not {workers!r}")
+        workers = self._batch_workers(texts, max_workers)
         jobs = [self._prepare(text, target, source, label=f"text #{n}") for n, text in enumerate(texts, 1)]
         return self._run(jobs, workers) if jobs else []
 
@@ -253,29 +229,18 @@ class TranslationClient:
                 return
             complete = False
             for data in self.transport.events(response, delivered):
-                if data.strip() == DONE:
+                try:
+                    delta = chat_delta(data)
+                except StreamProtocolError as error:
+                    raise UpstreamError(url, None, _STREAM_PROBLEMS[error.kind].format(_short(error.detail))) from None
+                if delta.done:
                     complete = True
                     break
-                try:
-                    chunk = json.loads(data)
-                except ValueError:
-                    raise UpstreamError(
-                        url, None, f"the stream carried something that is not JSON: {_short(data)}"
-                    ) from None
-                if not isinstance(chunk, dict):
-                    raise UpstreamError(url, None, f"the stream carried an unexpected event: {_short(data)}")
-                if "error" in chunk or chunk.get("object") == "error":
-                    error = chunk.get("error", chunk)
-                    detail = error.get("message") if isinstance(error, dict) else error
-                    raise UpstreamError(url, None, f"the server failed while streaming: {detail}")
-                for choice in chunk.get("choices") or []:  # the role-only first chunk has no content
-                    content = (choice.get("delta") or {}).get("content")
-                    if content:
-                        yield content
-                    reason = choice.get("finish_reason")
-                    if reason:
-                        complete = True
-                        progress.truncated |= reason == "length"
+                if delta.content:  # the role-only first chunk has none
+                    yield delta.content
+                if delta.finish_reason:
+                    complete = True
+                    progress.truncated |= delta.finish_reason == "length"
             if not complete:
                 raise StreamInterrupted(url, delivered(), "it ended before the answer was complete")
 
@@ -297,20 +262,6 @@ def _languages(target: object, source: object) -> tuple[str, str]:
             "choose another target language, or leave the source on auto",
         )
     return target_code, source_code
-
-
-def run_concurrently(work: Callable[[Task], None], tasks: list[Task], workers: int) -> None:
-    """Run `work` on every task with `workers` threads; on the first failure cancel what has not started, raise it."""
-    pool = ThreadPoolExecutor(max_workers=min(workers, len(tasks)), thread_name_prefix="hymt")
-    futures: list[Future[None]] = []
-    try:
-        futures = [pool.submit(work, task) for task in tasks]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = [f for f in futures if f in done and f.exception() is not None]
-        if failed:
-            raise failed[0].exception()  # type: ignore[misc]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _trimmed(deltas: Iterable[str]) -> Iterator[str]:

@@ -17,7 +17,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from hymt import __version__
-from hymt.sdk import sse
+from hymt.core import sse
 from hymt.sdk.errors import (
     HymtError,
     RateLimited,

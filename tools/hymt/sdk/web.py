@@ -9,16 +9,15 @@ typed errors. Retries and the stream reader are the shared HttpTransport's.
 from __future__ import annotations
 
 import json
-import random
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 
 from hymt.core.languages import AUTO
-from hymt.sdk.client import run_concurrently
+from hymt.sdk.base import BaseClient, run_concurrently
 from hymt.sdk.errors import (
     HymtError,
     InvalidRequest,
@@ -73,29 +72,28 @@ class WebInfo:
     version: str  # the deployment's hymt version
 
 
-class WebTranslationClient:
+class WebTranslationClient(BaseClient):
     """Translate through a deployed hymt web app (the `Translator` interface, like TranslationClient).
 
     >>> with WebTranslationClient(WebSettings("https://mt.example.com")) as client:
     ...     client.translate("Guten Morgen", "en").text
 
-    Without settings, the URL comes from HYMT_WEB_URL. `session`, `sleep`, `jitter` and `clock` are there for tests
-    (and for callers who bring their own `requests.Session`). Safe to use from several threads.
+    Without settings, the URL comes from HYMT_WEB_URL (BaseClient has the rest).
     """
 
-    def __init__(
-        self,
-        settings: WebSettings | None = None,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        jitter: Callable[[], float] = random.random,
-        clock: Callable[[], float] = time.monotonic,
-    ):
-        self.settings = settings if settings is not None else WebSettings.from_env()
+    settings_type = WebSettings
+    settings: WebSettings
+
+    def __init__(self, settings: WebSettings | None = None, **options: Any):
+        self._info: WebInfo | None = None
+        self._info_lock = threading.Lock()
+        super().__init__(settings, **options)
+
+    def _transport(
+        self, *, retry: RetryPolicy, session: requests.Session | None, clock: Callable[[], float]
+    ) -> HttpTransport:
         s = self.settings
-        retry = RetryPolicy.from_settings(s, sleep=sleep, random=jitter)
-        self.transport = _DeploymentTransport(
+        return _DeploymentTransport(
             self,
             s.base_url,
             extra_headers=s.headers,
@@ -105,16 +103,6 @@ class WebTranslationClient:
             pool_size=max(32, s.max_workers),
             clock=clock,
         )
-        self._clock = clock
-        self._info: WebInfo | None = None
-        self._info_lock = threading.Lock()
-
-    @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, *, session: requests.Session | None = None, **overrides: object
-    ) -> WebTranslationClient:
-        """A client for HYMT_WEB_URL, with keyword overrides of WebSettings' fields (None means "not given")."""
-        return cls(WebSettings.from_env(env, **overrides), session=session)
 
     @property
     def url(self) -> str:
@@ -124,15 +112,6 @@ class WebTranslationClient:
     def model(self) -> str:
         """The model the deployment serves (asked once, from /api/info)."""
         return self.info().model
-
-    def close(self) -> None:
-        self.transport.close()
-
-    def __enter__(self) -> WebTranslationClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # -- the API ----------------------------------------------------------------------------------------------------
     def info(self) -> WebInfo:
@@ -183,11 +162,7 @@ class WebTranslationClient:
 
         The first failure stops the batch and is raised (its message names the text).
         """
-        if isinstance(texts, str):
-            raise InvalidRequest("translate_many takes a list of texts", "use translate() for a single text")
-        workers = self.settings.max_workers if max_workers is None else max_workers
-        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-            raise InvalidRequest(f"max_workers must be a whole number of at least 1, not {workers!r}")
+        workers = self._batch_workers(texts, max_workers)
         texts = list(texts)
         for n, text in enumerate(texts, 1):
             self._body(text, target, source, label=f"text #{n}")

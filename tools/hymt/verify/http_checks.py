@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from hymt.core import sse
 from hymt.core.languages import LANGUAGES, get_language
 from hymt.core.scripts import script_counts, script_share
 from hymt.verify.result import CheckFailed, CheckResult, CheckSkipped, Status
@@ -155,16 +156,15 @@ def check_stream(probe: Probe) -> str:
         _expect_status(r)
         if "text/event-stream" not in r.headers.get("Content-Type", ""):
             raise CheckFailed(f"Content-Type is {r.headers.get('Content-Type')!r}, not text/event-stream")
-        event = None
-        for line in r.iter_lines(decode_unicode=True):
-            if line.startswith("event:"):
-                event = line.partition(":")[2].strip()
-            elif line.startswith("data:") and event == "delta":
-                if json.loads(line.partition(":")[2]).get("text"):
+        for event in sse.iter_named_events(sse.iter_lines(r.iter_content(chunk_size=None))):
+            if event is None:
+                continue
+            if event.name == "delta":
+                if json.loads(event.data).get("text"):
                     return f"first chunk after {(time.monotonic() - started) * 1000:.0f} ms"
-            elif line.startswith("data:") and event == "error":
-                raise CheckFailed(f"the stream reported an error: {line.partition(':')[2].strip()}")
-            elif line.startswith("data:") and event == "done":
+            elif event.name == "error":
+                raise CheckFailed(f"the stream reported an error: {event.data.strip()}")
+            elif event.name == "done":
                 raise CheckFailed("the stream ended without a delta")
     raise CheckFailed("the stream closed without any event")
 
