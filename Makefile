@@ -136,19 +136,22 @@ INVENTORY ?= inventory/cloud.yml
 # Ansible finds its helpers (ansible-galaxy, ssh wrappers) and the venv's Python through PATH.
 ANSIBLE_ENV := PATH="$(abspath $(BIN)):$$PATH"
 PLAYBOOKS := $(wildcard playbooks/*.yml)
+# The checkout's development tools (tools/dev/hymt_dev: the rehearsal host, the stand-in apt repositories), which the
+# hymt package does not ship.
+DEV_PYTHON := PYTHONPATH=tools/dev $(BIN)/python
 
 .PHONY: rehearsal-host-image
 rehearsal-host-image: $(VENV_STAMP) standins stage-ca ## Build the rehearsal host's image (a Debian 12 VM-like container)
-	$(BIN)/python -m hymt.rehearsal_host build
+	$(DEV_PYTHON) -m hymt_dev.rehearsal_host build
 
 .PHONY: rehearsal-host-up
 rehearsal-host-up: rehearsal-host-image ## Start the rehearsal host; write its inventory (.hymt/rehearsal-host/) and known_hosts
-	$(BIN)/python -m hymt.rehearsal_host --inventory $(REHEARSAL_INVENTORY) up \
+	$(DEV_PYTHON) -m hymt_dev.rehearsal_host --inventory $(REHEARSAL_INVENTORY) up \
 	  --ssh-port $(REHEARSAL_SSH_PORT) --http-port $(REHEARSAL_HTTP_PORT) --https-port $(REHEARSAL_HTTPS_PORT)
 
 .PHONY: rehearsal-host-down
 rehearsal-host-down: $(VENV_STAMP) ## Remove the rehearsal host, its Docker volume, inventory and known_hosts
-	$(BIN)/python -m hymt.rehearsal_host --inventory $(REHEARSAL_INVENTORY) down
+	$(DEV_PYTHON) -m hymt_dev.rehearsal_host --inventory $(REHEARSAL_INVENTORY) down
 
 .PHONY: provision
 provision: $(VENV_STAMP) ## Provision the servers of INVENTORY (default inventory/cloud.yml): playbooks/provision.yml
@@ -167,7 +170,7 @@ TEST_PREREQS += rehearsal-host-image
 # (docs/standin-repositories.md). This image builds and serves them.
 .PHONY: gpu-repo-image
 gpu-repo-image: $(VENV_STAMP) standins stage-ca ## Build the tools image of the GPU-path tests' stand-in apt repositories
-	$(BIN)/python -c 'from tests.gpu.apt_repo import build_image; print("stand-in repository image:", build_image())'
+	$(DEV_PYTHON) -m hymt_dev.apt_repo build
 
 TEST_PREREQS += gpu-repo-image
 

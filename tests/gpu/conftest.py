@@ -1,8 +1,8 @@
 """The GPU paths against stand-in repositories: one repository server and two rehearsal hosts for the session.
 
-- The server (tests/gpu/apt_repo.py) serves stand-ins of Docker's, NVIDIA's, Debian's and Ubuntu's repositories,
-  signed with keys made for the run, at their real paths below ``http://<server>/<real host>/``, on a Docker network
-  of its own that the hosts join (tests/gpu/standin_packages.py says what is in them).
+- The server (tools/dev/hymt_dev/apt_repo.py) serves stand-ins of Docker's, NVIDIA's, Debian's and Ubuntu's
+  repositories, signed with keys made for the run, at their real paths below ``http://<server>/<real host>/``, on a
+  Docker network of its own that the hosts join (tests/gpu/standin_packages.py says what is in them).
 - The "debian" host is a rehearsal host (Debian 12) that the roles take for the machine "debian-12-a100" of
   tests/gpu/machines.py; the "ubuntu" host one they take for "ubuntu-2404-aws-l4": Ubuntu 24.04 with an L4 on an AWS
   kernel. Extra vars outrank the preflight role's set_fact, so faking preflight's facts sends every role down that
@@ -31,9 +31,9 @@ from pathlib import Path
 
 import pytest
 
+from hymt_dev.apt_repo import RepositoryError, RepositoryServer
 from tests.ansible.playbook import ROOT, PlaybookRun, run_playbook
 from tests.conftest import require
-from tests.gpu.apt_repo import RepositoryError, RepositoryServer
 from tests.gpu.machines import MACHINES, Machine
 from tests.gpu.standin_packages import (
     CUDA_REPOSITORIES,
@@ -68,14 +68,14 @@ class GpuHost:
     """A rehearsal host on the repository server's network, with the extra vars that point its roles there."""
 
     tag: str  # debian, ubuntu
-    settings: object  # hymt.rehearsal_host.HostSettings
+    settings: object  # hymt_dev.rehearsal_host.HostSettings
     machine_name: str  # of tests/gpu/machines.py
     distribution: Distribution
     # The paths below the server that stand in for Docker's site and NVIDIA's toolkit site: theirs or a mirror's.
     docker_mirror: str
     toolkit_mirror: str
     extra_vars: dict
-    access: object = None  # hymt.rehearsal_host.HostAccess
+    access: object = None  # hymt_dev.rehearsal_host.HostAccess
     converges: list[Converge] = field(default_factory=list)
 
     @property
@@ -121,8 +121,8 @@ class GpuHost:
 
     def reboot(self) -> None:
         """Restart the host's container (systemd shuts down and boots again); ports and inventory are renewed."""
-        from hymt.rehearsal_host import up
-        from hymt.rehearsal_host.host import docker_client
+        from hymt_dev.rehearsal_host import up
+        from hymt_dev.rehearsal_host.host import docker_client
 
         docker_client().containers.get(self.name).stop(timeout=60)
         self.access = up(self.settings)
@@ -185,7 +185,7 @@ def _distribution_archive(host: GpuHost, server: RepositoryServer) -> str:
 
 @pytest.fixture(scope="session")
 def apt_repo(docker_engine) -> RepositoryServer:
-    from tests.gpu.apt_repo import build_image
+    from hymt_dev.apt_repo import build_image
 
     try:
         build_image()
@@ -213,7 +213,7 @@ def _in_parallel(hosts: dict[str, GpuHost], action) -> dict:
 @pytest.fixture(scope="session")
 def gpu_hosts(apt_repo, tmp_path_factory) -> dict[str, GpuHost]:
     """The two hosts, provisioned (install the driver, reboot, provision the rest) side by side."""
-    from hymt.rehearsal_host import HostSettings, RehearsalHostError, build_image, down, up
+    from hymt_dev.rehearsal_host import HostSettings, RehearsalHostError, build_image, down, up
 
     try:
         build_image()

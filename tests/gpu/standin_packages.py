@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.gpu.apt_repo import Package, Payload, Plan, Repository
+from hymt_dev.apt_repo import Package, Payload, Plan, Repository
 from tests.gpu.machines import MACHINES, Machine
 
 ROOT = Path(__file__).resolve().parents[2]

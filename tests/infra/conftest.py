@@ -34,7 +34,7 @@ def converge(host, **options) -> Converge:
 
 @pytest.fixture(scope="session")
 def rehearsal_host(docker_engine, tmp_path_factory):
-    from hymt.rehearsal_host import HostSettings, RehearsalHostError, build_image, down, up
+    from hymt_dev.rehearsal_host import HostSettings, RehearsalHostError, build_image, down, up
 
     directory: Path = tmp_path_factory.mktemp("rehearsal-host")
     settings = HostSettings(

@@ -9,8 +9,8 @@ import tarfile
 import pytest
 import yaml
 
-from hymt.rehearsal_host import host as rehearsal_host
-from hymt.rehearsal_host.__main__ import main
+from hymt_dev.rehearsal_host import host as rehearsal_host
+from hymt_dev.rehearsal_host.__main__ import main
 
 
 def test_the_login_key_is_private_and_kept(tmp_path):

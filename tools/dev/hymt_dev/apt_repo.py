@@ -9,9 +9,9 @@ the same paths below one web server as below the real hosts (``download.docker.c
 way it would against the real repository.
 
 Two halves:
-- ``build_tree`` runs inside the tools image (tests/gpu/repo_image/Dockerfile: gpg, apt-ftparchive, dpkg-deb and
+- ``build_tree`` runs inside the tools image (tools/dev/apt_repo_image/Dockerfile: gpg, apt-ftparchive, dpkg-deb and
   Debian's packages of the Docker engine), invoked as ``python3 apt_repo.py PLAN.json INPUTS OUT``. It uses the
-  standard library only.
+  standard library only. On the control machine ``python -m hymt_dev.apt_repo build`` builds that image.
 - ``RepositoryServer`` (the test side, through the Docker SDK) builds that image, runs the build as the calling user
   and serves the tree from a container on a Docker network of the tests' own, which the rehearsal hosts join.
 """
@@ -30,7 +30,6 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
 # Where the tools image keeps Debian's packages (the stand-in Docker CE packages carry their programs).
 DEBIAN_DEBS = Path("/opt/hymt/debian-debs")
 
@@ -315,6 +314,9 @@ def build_tree(plan: dict, inputs: Path, out: Path) -> dict:
 
 
 def _main(argv: list[str]) -> int:
+    if argv == ["build"]:  # make gpu-repo-image, on the control machine
+        print("stand-in repository image:", build_image())
+        return 0
     plan_file, inputs, out = (Path(arg) for arg in argv)
     fingerprints = build_tree(json.loads(plan_file.read_text()), inputs, out)
     (plan_file.parent / "fingerprints.json").write_text(json.dumps(fingerprints, indent=1))
@@ -332,16 +334,23 @@ class RepositoryError(RuntimeError):
     """The stand-in repositories could not be built or served; the message says why."""
 
 
+def _checkout() -> tuple[Path, Path]:
+    """The checkout's root and the tools image's directory (imported here: this file also runs alone, in the image)."""
+    from hymt_dev import REPO_ROOT
+
+    return REPO_ROOT, REPO_ROOT / "tools/dev/apt_repo_image"
+
+
 def _pins() -> dict:
     import yaml
 
-    return yaml.safe_load((HERE.parents[1] / "inventory/group_vars/all/versions.yml").read_text())
+    return yaml.safe_load((_checkout()[0] / "inventory/group_vars/all/versions.yml").read_text())
 
 
 def _image_inputs_digest(base: str, compose_version: str) -> str:
-    root = HERE.parents[1]
+    root, image_dir = _checkout()
     digest = hashlib.sha256(f"{base}\0{compose_version}".encode())
-    for directory in (HERE / "repo_image", root / "build/ca"):
+    for directory in (image_dir, root / "build/ca"):
         for path in sorted(p for p in directory.rglob("*") if p.is_file()):
             digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
@@ -352,7 +361,7 @@ def build_image(client=None, force: bool = False) -> str:
     exists."""
     from docker.errors import BuildError, ImageNotFound
 
-    from hymt.rehearsal_host.host import docker_client
+    from hymt_dev.rehearsal_host.host import docker_client
 
     client = client or docker_client()
     pins = _pins()
@@ -368,12 +377,12 @@ def build_image(client=None, force: bool = False) -> str:
         client.images.get(base)
     except ImageNotFound:
         raise RepositoryError(f"the base image {base} is missing; build the stand-ins with 'make standins'.") from None
-    root = HERE.parents[1]
+    root, image_dir = _checkout()
     (root / "build/ca").mkdir(parents=True, exist_ok=True)
     try:
         client.images.build(
             path=str(root),
-            dockerfile=str((HERE / "repo_image/Dockerfile").relative_to(root)),
+            dockerfile=str((image_dir / "Dockerfile").relative_to(root)),
             tag=image,
             buildargs={"DEBIAN_IMAGE": base, "HYMT_VERSION": pins["hymt_version"], "COMPOSE_DEB_VERSION": compose},
             labels={INPUTS_LABEL: inputs},
@@ -415,7 +424,7 @@ class RepositoryServer:
 
     def start(self) -> RepositoryServer:
         """Create the network and start the (empty) server, so that its address is known before the build."""
-        from hymt.rehearsal_host.host import docker_client
+        from hymt_dev.rehearsal_host.host import docker_client
 
         self.client = self.client or docker_client()
         self.image = self.image or build_image(self.client)

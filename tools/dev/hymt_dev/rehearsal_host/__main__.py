@@ -1,4 +1,4 @@
-"""python -m hymt.rehearsal_host build|up|down: the VM-like rehearsal host on this machine's Docker engine."""
+"""python -m hymt_dev.rehearsal_host build|up|down: the VM-like rehearsal host on this machine's Docker engine."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hymt.rehearsal_host.host import ROOT, HostSettings, RehearsalHostError, build_image, down, up
+from hymt_dev.rehearsal_host.host import ROOT, HostSettings, RehearsalHostError, build_image, down, up
 
 
 def _port(text: str) -> int | None:
@@ -28,7 +28,7 @@ def _display(path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m hymt.rehearsal_host",
+        prog="python -m hymt_dev.rehearsal_host",
         description="A Debian 12 container that behaves like a fresh cloud VM (systemd, sshd, python3), for "
         "rehearsing the provisioning over SSH. Its ports are published on 127.0.0.1 only.",
     )

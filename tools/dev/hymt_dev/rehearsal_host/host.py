@@ -27,7 +27,9 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[3]
+from hymt_dev import REPO_ROOT
+
+ROOT = REPO_ROOT
 GROUP_VARS = ROOT / "inventory/group_vars"
 PINS_FILE = GROUP_VARS / "all/versions.yml"
 DOCKERFILE = "tools/rehearsal_host/Dockerfile"
@@ -360,9 +362,10 @@ def write_access_files(access: HostAccess, host_key: str) -> None:
         }
     }
     header = (
-        "# The rehearsal host, written by `make rehearsal-host-up` (python -m hymt.rehearsal_host up); rewritten on\n"
-        "# every `up`, removed by `make rehearsal-host-down`. group_vars here links to inventory/group_vars, whose\n"
-        "# rehearsal.yml holds the rehearsal profile; like a single server the host is also in gpu_hosts and edge.\n"
+        "# The rehearsal host, written by `make rehearsal-host-up` (python -m hymt_dev.rehearsal_host up);\n"
+        "# rewritten on every `up`, removed by `make rehearsal-host-down`. group_vars here links to\n"
+        "# inventory/group_vars, whose rehearsal.yml holds the rehearsal profile; like a single server the host is\n"
+        "# also in gpu_hosts and edge.\n"
         "# Host key checking stays on: the known_hosts file holds the host's key.\n"
     )
     access.inventory.parent.mkdir(parents=True, exist_ok=True)
