@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ansible.playbook import PlaybookRun, run_playbook, write_inventory
+from tests.support.playbook import PlaybookRun, run_playbook, write_inventory
 
 HERE = Path(__file__).resolve().parent
 

@@ -7,9 +7,9 @@ import subprocess
 
 import yaml
 
-from tests.ansible.playbook import ROOT, VENV_BIN, ansible_env
+from tests.support.playbook import ROOT, VENV_BIN, ansible_env
+from tests.support.repo import PINS
 
-PINS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
 ROLE_FILES = sorted(
     path
     for path in (ROOT / "roles").rglob("*")

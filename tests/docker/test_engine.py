@@ -10,15 +10,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.conftest import require
+from tests.support.repo import PINS, ROOT
 
 pytestmark = pytest.mark.docker
 
-ROOT = Path(__file__).resolve().parents[2]
 ENSURE_DOCKER = ROOT / "tools/scripts/ensure-docker"
-PINS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NOBODY = 65534
 

@@ -6,17 +6,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.conftest import require
+from tests.support.repo import PINS, ROOT
 
 pytestmark = pytest.mark.docker
 
-ROOT = Path(__file__).resolve().parents[2]
-DEBIAN_IMAGE = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())["hymt_debian_image"]
+DEBIAN_IMAGE = PINS["hymt_debian_image"]
 
 SENT = [
     "app/hymt_web/main.py",

@@ -32,7 +32,6 @@ from pathlib import Path
 import pytest
 
 from hymt_dev.apt_repo import RepositoryError, RepositoryServer
-from tests.ansible.playbook import ROOT, PlaybookRun, run_playbook
 from tests.conftest import require
 from tests.gpu.machines import MACHINES, Machine
 from tests.gpu.standin_packages import (
@@ -51,6 +50,7 @@ from tests.gpu.standin_packages import (
     debian_kernel_headers,
     gpu_plan,
 )
+from tests.support.playbook import ROOT, PlaybookRun, run_playbook
 
 HERE = Path(__file__).resolve().parent
 PROVISION = ROOT / "playbooks/provision.yml"

@@ -25,13 +25,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from hymt_dev.apt_repo import Package, Payload, Plan, Repository
 from tests.gpu.machines import MACHINES, Machine
-
-ROOT = Path(__file__).resolve().parents[2]
-PINS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
+from tests.support.repo import PINS
 
 STANDIN_NOTE = (
     "This is a stand-in built by hymt-deploy's tests for a repository they serve themselves; it is not {real}.\n"

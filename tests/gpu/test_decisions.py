@@ -13,13 +13,11 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 
 from tests.ansible.conftest import GPU_SERVER_GROUPS, REHEARSAL_GROUPS, Case, CaseRunner
-from tests.ansible.playbook import ROOT
 from tests.gpu.machines import DATA, MACHINES
+from tests.support.repo import PINS
 
-PINS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
 BRANCH = PINS["hymt_nvidia_driver_branch"]
 TOOLKIT = PINS["hymt_nvidia_container_toolkit_version"]
 IMAGE = PINS["hymt_vllm_image"]

@@ -6,10 +6,9 @@ import re
 
 import yaml
 
-from tests.ansible.playbook import ROOT
-from tests.support.repo_files import text_files
+from tests.support.playbook import ROOT
+from tests.support.repo import PINS, text_files
 
-PINS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
 CUDA_IMAGES = PINS["hymt_cuda_base_images"]
 MENTION = re.compile(r"(?<![\w/.-])nvidia/cuda:(?P<tag>\d[\w.+-]*)")
 

@@ -10,13 +10,12 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 
-from tests.ansible.playbook import ROOT, run_playbook, write_inventory
 from tests.conftest import require
+from tests.support.playbook import ROOT, run_playbook, write_inventory
+from tests.support.repo import PINS
 
 HERE = ROOT / "tests/gpu"
-PINS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
 LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
 INSTALLED = {"action": "install", "reason": "Installing the NVIDIA Container Toolkit (test)."}
 

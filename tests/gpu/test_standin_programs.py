@@ -17,10 +17,10 @@ import yaml
 
 from tests.ansible.filters import load_filters
 from tests.gpu.machines import recording
+from tests.support.repo import PINS
 
 STANDIN_BIN = Path(__file__).resolve().parent / "standin_bin"
 preflight = load_filters("preflight", "preflight_filters")
-PINS = yaml.safe_load((Path(__file__).resolve().parents[2] / "inventory/group_vars/all/versions.yml").read_text())
 A10G = {
     "driver_version": "580.95.05",
     "cuda_version": "13.0",

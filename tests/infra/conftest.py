@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ansible.playbook import ROOT, PlaybookRun, ansible_env, run_playbook
 from tests.conftest import require
+from tests.support.playbook import ROOT, PlaybookRun, ansible_env, run_playbook
 
 PROVISION = ROOT / "playbooks/provision.yml"
 

@@ -14,14 +14,13 @@ import socket
 import subprocess
 
 import pytest
-import yaml
 
-from tests.ansible.playbook import ROOT, run_playbook
 from tests.infra.conftest import converge
+from tests.support.playbook import ROOT, run_playbook
+from tests.support.repo import PINS
 
 pytestmark = [pytest.mark.docker, pytest.mark.rehearsal_host]
 
-PINS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
 DEFAULT_DAEMON_JSON = {
     "log-driver": "json-file",
     "log-opts": {"max-size": "50m", "max-file": "5"},

@@ -25,8 +25,7 @@ from hymt.rehearsal import DEFAULT_SPEC, RehearsalModelError, RehearsalSpec, gen
 from hymt.rehearsal.corpus import SENTENCES
 from hymt.rehearsal.generate import MANIFEST, MODEL_FILES
 from hymt.rehearsal.weights import from_bf16_bytes, to_bf16_bytes
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.repo import ROOT
 
 
 @pytest.fixture(scope="module")

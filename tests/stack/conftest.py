@@ -13,14 +13,13 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import require
 from tests.support.net import free_port
+from tests.support.repo import PINS, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 REHEARSE = ROOT / "tools/scripts/rehearse"
 MODEL_DIR = ROOT / ".hymt/models/hymt-rehearsal"
 PROJECT = "hymt-test-stack"
@@ -60,9 +59,8 @@ def project_leftovers() -> list[str]:
 
 @pytest.fixture(scope="session")
 def stack(docker_engine, tmp_path_factory) -> Iterator[Stack]:
-    import yaml
 
-    pins = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
+    pins = PINS
     needed = (pins["hymt_vllm_cpu_image"], pins["hymt_web_image"], pins["hymt_caddy_image"])
     require(images_present(*needed), f"images {needed} are missing: run 'make rehearse' or 'make test'")
     require((MODEL_DIR / "config.json").exists(), "no rehearsal model: run 'make rehearsal-model'")

@@ -6,16 +6,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.conftest import require
+from tests.support.repo import PINS, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose"
-PINS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
 ENV_EXAMPLE = dict(
     line.split("=", 1) for line in (COMPOSE / ".env.example").read_text().splitlines() if line and line[0] != "#"
 )

@@ -14,8 +14,8 @@ from playwright.sync_api import Browser, expect
 
 from tests.browser.support import TranslatorPage, chromium, screenshot
 from tests.support.net import wait_until
+from tests.support.repo import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 HYMT = ROOT / ".venv/bin/hymt"
 
 pytestmark = pytest.mark.stack

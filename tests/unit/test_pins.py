@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-import yaml
 
-from tests.support.repo_files import PINS_FILE, ROOT, text_files
+from tests.support.repo import PINS, ROOT, text_files
 
-PINS: dict[str, str] = yaml.safe_load(PINS_FILE.read_text())
 # Pinned images: "repository:tag" values of the pins file.
 IMAGES = {
     name: value for name, value in PINS.items() if isinstance(value, str) and re.fullmatch(r"[\w./-]+:[\w.+-]+", value)

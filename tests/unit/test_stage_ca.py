@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.repo import ROOT
+
 STAGE_CA = ROOT / "tools/scripts/stage-ca"
 
 

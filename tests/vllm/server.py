@@ -13,12 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from tests.support.net import free_port
+from tests.support.repo import PINS
 
-ROOT = Path(__file__).resolve().parents[2]
-PINS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
 IMAGE = PINS["hymt_vllm_cpu_image"]
 CONTAINER_PREFIX = "hymt-test-vllm-"
 SERVED_NAME = "hymt-rehearsal"

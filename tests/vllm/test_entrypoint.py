@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.repo import ROOT
+
 ENTRYPOINT = ROOT / "compose/images/vllm-cpu/vllm-serve"
 
 

@@ -8,19 +8,16 @@ import json
 import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from tests.conftest import require
 from tests.support.net import wait_until
+from tests.support.repo import PINS, ROOT
 
 pytestmark = pytest.mark.docker
 
-ROOT = Path(__file__).resolve().parents[2]
-PINS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
 WEB_IMAGE = PINS["hymt_web_image"]
 PYTHON_IMAGE = PINS["hymt_python_image"]
 PREFIX = "hymt-test-web-"

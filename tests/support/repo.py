@@ -1,12 +1,16 @@
-"""The repository's own text files, as git sees them (tracked, plus untracked ones it does not ignore)."""
+"""The repository the tests run in: its root, its pins (versions.yml, the one place for them), and its own text
+files as git sees them (tracked, plus untracked ones it does not ignore)."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 PINS_FILE = ROOT / "inventory/group_vars/all/versions.yml"
+PINS: dict = yaml.safe_load(PINS_FILE.read_text())
 _BINARY_SUFFIXES = {".png", ".whl", ".gz", ".safetensors", ".deb"}
 
 
