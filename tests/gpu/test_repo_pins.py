@@ -8,7 +8,8 @@ import re
 import pytest
 import yaml
 
-from tests.gpu.standin_packages import DEBIAN_12, PINS, ROOT, UBUNTU_2404, docker_ce_versions, driver_version
+from tests.gpu.standin_packages import DEBIAN_12, UBUNTU_2404, docker_ce_versions, driver_version
+from tests.support.repo import PINS, ROOT
 
 DOC = (ROOT / "docs/standin-repositories.md").read_text()
 

@@ -15,12 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.ansible.filters import load_filters
+from hymt import hostfacts
 from tests.gpu.machines import recording
 from tests.support.repo import PINS
 
 STANDIN_BIN = Path(__file__).resolve().parent / "standin_bin"
-preflight = load_filters("preflight", "preflight_filters")
 A10G = {
     "driver_version": "580.95.05",
     "cuda_version": "13.0",
@@ -60,7 +59,7 @@ def test_the_preflight_query_prints_what_the_recorded_machine_printed(standin):
     answer = standin("nvidia-smi", *PREFLIGHT_QUERY)
     assert answer.returncode == 0
     assert answer.stdout == recording("nvidia-smi-query-a10g.csv")
-    assert preflight.nvidia_gpus_from_nvidia_smi(answer.stdout)[0]["memory_mb"] == 23028
+    assert hostfacts.nvidia_gpus_from_nvidia_smi(answer.stdout)[0]["memory_mb"] == 23028
 
 
 def test_the_status_table_has_the_recorded_layout(standin):
@@ -69,7 +68,7 @@ def test_the_status_table_has_the_recorded_layout(standin):
     # The same header line (but for the date before it) and GPU line, character for character.
     assert table[2] == recorded[2]
     assert table[8].startswith(recorded[8][:60])
-    assert preflight.nvidia_cuda_version("\n".join(table)) == "13.0"
+    assert hostfacts.nvidia_cuda_version("\n".join(table)) == "13.0"
 
 
 def test_the_gpu_list_and_the_driver_roles_query(standin):
@@ -95,7 +94,7 @@ def test_before_the_module_loads_it_fails_as_after_a_fresh_install(standin, tmp_
     config = A10G | {"loaded_marker": str(marker)}
     failed = standin("nvidia-smi", *PREFLIGHT_QUERY, config=config)
     assert (failed.returncode, failed.stdout.strip()) == (9, recording("nvidia-smi-not-loaded.txt").strip())
-    state = preflight.nvidia_smi_state({"rc": failed.returncode, "stdout": failed.stdout, "stderr": failed.stderr})
+    state = hostfacts.nvidia_smi_state({"rc": failed.returncode, "stdout": failed.stdout, "stderr": failed.stderr})
     assert state["state"] == "not-loaded"
     assert standin("nvidia-ctk", "cdi", "generate", config=config).returncode == 1
     marker.touch()  # what the stand-in driver package's unit does at boot
