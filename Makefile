@@ -175,6 +175,10 @@ gpu-repo-image: $(VENV_STAMP) standins stage-ca ## Build the tools image of the 
 TEST_PREREQS += gpu-repo-image
 
 ##@ Quality
+.PHONY: role-docs
+role-docs: $(VENV_STAMP) ## Write each role's README.md from its meta/argument_specs.yml
+	$(DEV_PYTHON) -m hymt_dev.role_docs
+
 .PHONY: lint
 lint: $(VENV_STAMP) ## Ruff, yamllint and ansible-lint
 	$(BIN)/ruff check .

@@ -27,6 +27,7 @@ class BaseClient:
     """
 
     settings_type: ClassVar[Any]
+    transport_type: ClassVar[type[HttpTransport]] = HttpTransport
 
     def __init__(
         self,
@@ -38,14 +39,21 @@ class BaseClient:
         clock: Callable[[], float] = time.monotonic,
     ):
         self.settings = settings if settings is not None else self.settings_type.from_env()
-        retry = RetryPolicy.from_settings(self.settings, sleep=sleep, random=jitter)
-        self.transport = self._transport(retry=retry, session=session, clock=clock)
+        s = self.settings
+        self.transport = self.transport_type(
+            s.base_url,
+            timeout=s.timeout,
+            retry=RetryPolicy.from_settings(s, sleep=sleep, random=jitter),
+            session=session,
+            pool_size=max(32, s.max_workers),
+            clock=clock,
+            **self._transport_options(),
+        )
         self._clock = clock
 
-    def _transport(
-        self, *, retry: RetryPolicy, session: requests.Session | None, clock: Callable[[], float]
-    ) -> HttpTransport:
-        raise NotImplementedError
+    def _transport_options(self) -> dict[str, Any]:
+        """What this client's transport takes besides the common options (credentials, headers ...)."""
+        return {}
 
     @classmethod
     def from_env(

@@ -21,9 +21,7 @@ from hymt.core.sse import StreamProtocolError, chat_delta
 from hymt.sdk.base import BaseClient, run_concurrently
 from hymt.sdk.errors import HymtError, InvalidRequest, ModelNotFound, StreamInterrupted, UpstreamError
 from hymt.sdk.result import StreamProgress, Translation, TranslationStream
-from hymt.sdk.retry import RetryPolicy
 from hymt.sdk.settings import ClientSettings
-from hymt.sdk.transport import HttpTransport
 
 _CHAT = "chat/completions"
 # What the user reads when a stream breaks the protocol, by core.sse.StreamProtocolError's kind.
@@ -56,19 +54,8 @@ class TranslationClient(BaseClient):
     settings_type = ClientSettings
     settings: ClientSettings
 
-    def _transport(
-        self, *, retry: RetryPolicy, session: requests.Session | None, clock: Callable[[], float]
-    ) -> HttpTransport:
-        s = self.settings
-        return HttpTransport(
-            s.base_url,
-            api_key=s.api_key,
-            timeout=s.timeout,
-            retry=retry,
-            session=session,
-            pool_size=max(32, s.max_workers),
-            clock=clock,
-        )
+    def _transport_options(self) -> dict[str, object]:
+        return {"api_key": self.settings.api_key}
 
     @property
     def model(self) -> str:

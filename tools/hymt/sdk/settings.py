@@ -9,6 +9,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Self
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from hymt.core.chunking import DEFAULT_BUDGET
@@ -31,8 +32,23 @@ DEFAULT_WEB_READ_TIMEOUT = 330.0
 DEFAULT_MODEL = "Hunyuan-MT-7B"
 
 
+class _Timeouts:
+    """What both settings objects offer: their timeouts as `requests` takes them, and changed copies."""
+
+    connect_timeout: float
+    read_timeout: float
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """(connect, read) as `requests` takes them."""
+        return (self.connect_timeout, self.read_timeout)
+
+    def replace(self, **changes: object) -> Self:
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
 @dataclass(frozen=True)
-class ClientSettings:
+class ClientSettings(_Timeouts):
     """How to reach an OpenAI-compatible translation server. Invalid values raise InvalidRequest at once."""
 
     base_url: str = DEFAULT_URL
@@ -87,14 +103,6 @@ class ClientSettings:
         """The prompt dialect to use: the one set, or the one the model name implies."""
         return self.family or ModelFamily.for_model(self.model)
 
-    @property
-    def timeout(self) -> tuple[float, float]:
-        """(connect, read) as `requests` takes them."""
-        return (self.connect_timeout, self.read_timeout)
-
-    def replace(self, **changes: object) -> ClientSettings:
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
-
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ClientSettings:
         """Settings from HYMT_UPSTREAM_URL, HYMT_API_KEY and HYMT_SERVED_MODEL, then the defaults.
@@ -111,7 +119,7 @@ class ClientSettings:
 
 
 @dataclass(frozen=True)
-class WebSettings:
+class WebSettings(_Timeouts):
     """How to reach a deployed hymt web app (its /api), e.g. a public deployment where vLLM itself is not exposed.
 
     `base_url` is the address of the deployment's translation page: https://mt.example.com, http://203.0.113.7:8088,
@@ -157,14 +165,6 @@ class WebSettings:
             ("connect_timeout", "read_timeout", "backoff_base", "backoff_max", "max_retry_after"),
             (("retries", 0), ("max_workers", 1)),
         )
-
-    @property
-    def timeout(self) -> tuple[float, float]:
-        """(connect, read) as `requests` takes them."""
-        return (self.connect_timeout, self.read_timeout)
-
-    def replace(self, **changes: object) -> WebSettings:
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> WebSettings:

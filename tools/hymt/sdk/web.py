@@ -10,27 +10,16 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
 from hymt.core.languages import AUTO
+from hymt.sdk import errors
 from hymt.sdk.base import BaseClient, run_concurrently
-from hymt.sdk.errors import (
-    HymtError,
-    InvalidRequest,
-    NotAHymtApp,
-    ServerUnreachable,
-    StreamInterrupted,
-    TextTooLong,
-    Timeout,
-    Unauthorized,
-    UpstreamError,
-)
 from hymt.sdk.result import StreamProgress, Translation, TranslationStream
-from hymt.sdk.retry import RetryPolicy
 from hymt.sdk.settings import WebSettings
 from hymt.sdk.transport import HttpTransport
 
@@ -89,20 +78,8 @@ class WebTranslationClient(BaseClient):
         self._info_lock = threading.Lock()
         super().__init__(settings, **options)
 
-    def _transport(
-        self, *, retry: RetryPolicy, session: requests.Session | None, clock: Callable[[], float]
-    ) -> HttpTransport:
-        s = self.settings
-        return _DeploymentTransport(
-            self,
-            s.base_url,
-            extra_headers=s.headers,
-            timeout=s.timeout,
-            retry=retry,
-            session=session,
-            pool_size=max(32, s.max_workers),
-            clock=clock,
-        )
+    def _transport_options(self) -> dict[str, object]:
+        return {"extra_headers": self.settings.headers, "client": self}
 
     @property
     def url(self) -> str:
@@ -126,7 +103,7 @@ class WebTranslationClient(BaseClient):
         payload = self._get(_LANGUAGES)
         languages = payload.get("languages")
         if not isinstance(languages, list) or not all(isinstance(item, dict) and "code" in item for item in languages):
-            raise NotAHymtApp(self.url, 200, "/api/languages has no language list")
+            raise errors.NotAHymtApp(self.url, 200, "/api/languages has no language list")
         return languages
 
     def translate(self, text: str, target: str, source: str = AUTO) -> Translation:
@@ -171,7 +148,7 @@ class WebTranslationClient(BaseClient):
         def work(index: int) -> None:
             try:
                 results[index] = self.translate(texts[index], target, source)
-            except HymtError as error:
+            except errors.HymtError as error:
                 if len(texts) > 1:
                     error.message = f"text #{index + 1}: {error.message}"
                     error.args = (error.message,)
@@ -188,16 +165,16 @@ class WebTranslationClient(BaseClient):
     def _body(self, text: object, target: object, source: object, label: str = "the text") -> dict[str, str]:
         """The request body. Only types are checked here: the deployment decides what it accepts (422 otherwise)."""
         if not isinstance(text, str):
-            raise InvalidRequest(f"{label} must be a string, not {type(text).__name__}")
+            raise errors.InvalidRequest(f"{label} must be a string, not {type(text).__name__}")
         if not isinstance(target, str) or not isinstance(source, str):
-            raise InvalidRequest("languages are given as codes such as 'en' or 'zh-Hant'")
+            raise errors.InvalidRequest("languages are given as codes such as 'en' or 'zh-Hant'")
         return {"text": text, "target": target, "source": source}
 
     def _check_length(self, text: str) -> None:
         """Refuse a text over the deployment's limit without sending it, when the limit is known already."""
         info = self._info
         if info is not None and len(text) > info.max_chars:
-            raise TextTooLong(self.url, len(text), info.max_chars)
+            raise errors.TextTooLong(self.url, len(text), info.max_chars)
 
     def _get(self, path: str) -> dict[str, object]:
         response = self.transport.request("GET", path)
@@ -216,7 +193,7 @@ class WebTranslationClient(BaseClient):
                 version=str(payload.get("version", "")),
             )
         except (KeyError, TypeError, ValueError):
-            raise NotAHymtApp(self.url, 200, f"/api/info answered {_short(payload)}") from None
+            raise errors.NotAHymtApp(self.url, 200, f"/api/info answered {_short(payload)}") from None
         return info
 
     def _json(self, response: requests.Response, path: str) -> dict[str, object]:
@@ -224,15 +201,17 @@ class WebTranslationClient(BaseClient):
             payload = response.json()
         except ValueError:
             kind = response.headers.get("Content-Type", "").split(";")[0] or "no content type"
-            raise NotAHymtApp(self.url, response.status_code, f"/{path} answered {kind}, not JSON") from None
+            raise errors.NotAHymtApp(self.url, response.status_code, f"/{path} answered {kind}, not JSON") from None
         if not isinstance(payload, dict):
-            raise NotAHymtApp(self.url, response.status_code, f"/{path} answered {_short(payload)}")
+            raise errors.NotAHymtApp(self.url, response.status_code, f"/{path} answered {_short(payload)}")
         return payload
 
     def _translation(self, payload: Mapping[str, object], elapsed: float, path: str) -> Translation:
         text, source, target, model = (payload.get(key) for key in ("translation", "source", "target", "model"))
         if not all(isinstance(value, str) for value in (text, source, target, model)):
-            raise NotAHymtApp(self.url, 200, f"/{path} answered something that is not a translation: {_short(payload)}")
+            raise errors.NotAHymtApp(
+                self.url, 200, f"/{path} answered something that is not a translation: {_short(payload)}"
+            )
         return Translation(text=text, source=source, target=target, model=model, elapsed=elapsed)  # type: ignore[arg-type]
 
     # -- streams ----------------------------------------------------------------------------------------------------
@@ -245,13 +224,15 @@ class WebTranslationClient(BaseClient):
                 raise self._error_for(response, text)
             kind = response.headers.get("Content-Type", "")
             if not kind.startswith("text/event-stream"):
-                raise NotAHymtApp(self.url, response.status_code, f"/{_STREAM} answered {kind or 'no content type'}")
+                raise errors.NotAHymtApp(
+                    self.url, response.status_code, f"/{_STREAM} answered {kind or 'no content type'}"
+                )
             for event in self.transport.named_events(response, lambda: delivered[0]):
                 payload = self._event_payload(event.data)
                 if event.name == "delta":
                     piece = payload.get("text")
                     if not isinstance(piece, str):
-                        raise UpstreamError(self.url, None, f"a stream piece without text: {_short(payload)}")
+                        raise errors.UpstreamError(self.url, None, f"a stream piece without text: {_short(payload)}")
                     if piece:
                         delivered[0] += len(piece)
                         yield piece
@@ -262,7 +243,7 @@ class WebTranslationClient(BaseClient):
                 elif event.name == "error":
                     raise self._stream_error(payload, delivered[0])
                 # Other events are for newer clients; this one has nothing to do with them.
-        raise StreamInterrupted(self.url, delivered[0], "it ended before the translation was complete")
+        raise errors.StreamInterrupted(self.url, delivered[0], "it ended before the translation was complete")
 
     def _event_payload(self, data: str) -> dict[str, object]:
         try:
@@ -270,18 +251,18 @@ class WebTranslationClient(BaseClient):
         except ValueError:
             payload = None
         if not isinstance(payload, dict):
-            raise UpstreamError(self.url, None, f"the stream carried something unexpected: {_short(data)}")
+            raise errors.UpstreamError(self.url, None, f"the stream carried something unexpected: {_short(data)}")
         return payload
 
-    def _stream_error(self, payload: Mapping[str, object], delivered: int) -> HymtError:
+    def _stream_error(self, payload: Mapping[str, object], delivered: int) -> errors.HymtError:
         code, message = str(payload.get("code", "")), str(payload.get("message") or "no details")
         if delivered:
             # Part of the translation is out already: it broke off, whatever the cause (never retried).
-            return StreamInterrupted(self.url, delivered, f"the deployment reported: {message}")
+            return errors.StreamInterrupted(self.url, delivered, f"the deployment reported: {message}")
         return self._error(_CODE_STATUS.get(code, 502), code, message, f"/{_STREAM}", None)
 
     # -- errors -----------------------------------------------------------------------------------------------------
-    def _error_for(self, response: requests.Response, text: str | None = None, attempts: int = 1) -> HymtError:
+    def _error_for(self, response: requests.Response, text: str | None = None, attempts: int = 1) -> errors.HymtError:
         """The typed error for an unsuccessful answer of the deployment (or of a proxy in front of it)."""
         status = response.status_code
         code, message = _gateway_error(response)
@@ -293,10 +274,10 @@ class WebTranslationClient(BaseClient):
             return self._error(status, None, detail, path, text)
         return self._error(status, code, message, path, text)
 
-    def _error(self, status: int, code: str | None, message: str, path: str, text: str | None) -> HymtError:
+    def _error(self, status: int, code: str | None, message: str, path: str, text: str | None) -> errors.HymtError:
         url = self.url
         if status in {401, 403}:
-            return Unauthorized(
+            return errors.Unauthorized(
                 url,
                 key_given=any(name.lower() == "authorization" for name in self.settings.headers),
                 message=f"the deployment at {url} refused access ({status})",
@@ -304,33 +285,35 @@ class WebTranslationClient(BaseClient):
                 "headers (WebSettings(headers=...))",
             )
         if status in {404, 405}:
-            return NotAHymtApp(url, status, f"{path} answered {status} ({message})")
+            return errors.NotAHymtApp(url, status, f"{path} answered {status} ({message})")
         if status == 413 or code == "text_too_long":
-            return TextTooLong(url, len(text) if text is not None else 0, self._known_limit())
+            return errors.TextTooLong(url, len(text) if text is not None else 0, self._known_limit())
         if status == 422 or code in _REQUEST_HINTS:
-            return InvalidRequest(f"the deployment refused the request: {message}", _REQUEST_HINTS.get(code or "", ""))
+            return errors.InvalidRequest(
+                f"the deployment refused the request: {message}", _REQUEST_HINTS.get(code or "", "")
+            )
         if status == 504 and code == "upstream_timeout":
-            return Timeout(url, None, "upstream", message)
+            return errors.Timeout(url, None, "upstream", message)
         if code in {"upstream_unreachable", "upstream_not_ready"}:
             hint = "the deployment's model is loading or down: wait a minute and retry (its /readyz says when it is up)"
-            return UpstreamError(url, status, message, hint)
+            return errors.UpstreamError(url, status, message, hint)
         if code == "upstream_error":
             hint = "the deployment's model server failed: retry later, or ask its operator to look at the logs"
-            return UpstreamError(url, status, message, hint)
+            return errors.UpstreamError(url, status, message, hint)
         if code is None and status in {502, 503, 504}:
             # Not the app's own answer: a proxy in front of it (Caddy, a load balancer) could not reach the app.
             hint = "the deployment's web app does not answer its proxy: retry later, or ask its operator to check it"
-            return UpstreamError(url, status, message, hint)
+            return errors.UpstreamError(url, status, message, hint)
         if code == "internal_error":
             hint = "the deployment's web app failed: retry, and tell its operator (the app's log has the details)"
-            return UpstreamError(url, status, message, hint)
-        return UpstreamError(url, status, message)
+            return errors.UpstreamError(url, status, message, hint)
+        return errors.UpstreamError(url, status, message)
 
     def _known_limit(self) -> int | None:
         """The deployment's max_chars, for a 413's message (one small request if not known yet)."""
         try:
             return self.info().max_chars
-        except HymtError:
+        except errors.HymtError:
             return None
 
 
@@ -338,17 +321,17 @@ class _DeploymentTransport(HttpTransport):
     """The shared transport, reporting the answers it gives up on (429 and 503 after the retries) in the
     deployment's terms."""
 
-    def __init__(self, client: WebTranslationClient, *args: object, **kwargs: object):
+    def __init__(self, *args: object, client: WebTranslationClient, **kwargs: object):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._client = client
 
-    def error_for(self, response: requests.Response, attempts: int = 1) -> HymtError:
+    def error_for(self, response: requests.Response, attempts: int = 1) -> errors.HymtError:
         return self._client._error_for(response, attempts=attempts)
 
     def request(self, *args: object, **kwargs: object) -> requests.Response:
         try:
             return super().request(*args, **kwargs)  # type: ignore[arg-type]
-        except ServerUnreachable as error:
+        except errors.ServerUnreachable as error:
             error.hint = (
                 "check the address (the one of the deployment's page, --web or HYMT_WEB_URL), that the deployment "
                 "is up, and that no firewall blocks the way to it"
@@ -373,3 +356,6 @@ def _short(value: object, limit: int = 200) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+WebTranslationClient.transport_type = _DeploymentTransport

@@ -6,8 +6,7 @@ import re
 
 import yaml
 
-from tests.support.playbook import ROOT
-from tests.support.repo import PINS, text_files
+from tests.support.repo import PINS, ROOT, text_files
 
 CUDA_IMAGES = PINS["hymt_cuda_base_images"]
 MENTION = re.compile(r"(?<![\w/.-])nvidia/cuda:(?P<tag>\d[\w.+-]*)")
