@@ -42,6 +42,7 @@ PREFLIGHT_DONE = GOOD_HOST_FACTS | {
     "preflight_facts_gathered": True,
     "preflight_is_container": False,
     "preflight_docker_snap": False,
+    "preflight_docker_engine_major": 0,
 }
 A10 = {"slot": "00000000:01:00.0", "name": "NVIDIA A10", "memory_mb": 23028, "source": "nvidia-smi"}
 T4 = {"slot": "00000000:00:04.0", "name": "Tesla T4", "memory_mb": 15360, "source": "nvidia-smi"}

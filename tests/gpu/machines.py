@@ -81,6 +81,7 @@ class Machine:
             "preflight_nvidia_smi_state": state["state"],
             "preflight_nvidia_smi_error": state["error"],
             "preflight_secure_boot": self.secure_boot,
+            "preflight_docker_engine_major": 0,  # no engine installed yet
         } | self.extra
 
 

@@ -29,10 +29,8 @@ CLOUD_IMAGE_DAEMON_JSON = str(DATA / "daemon-json-gpu-cloud-image.json")
 
 def case(role: str, machine: str, *, marker: str = ABSENT, daemon_json: str = ABSENT, groups=GPU_SERVER_GROUPS, **vars):
     facts = MACHINES[machine].facts() | {
-        "__nvidia_driver_reboot_marker": marker,
-        "__nvidia_container_toolkit_daemon_json": daemon_json,
-        # No engine installed yet (this machine's own must not count).
-        "__nvidia_container_toolkit_dockerd": {"rc": 2, "stdout": "", "stderr": ""},
+        "nvidia_driver_reboot_marker": marker,
+        "nvidia_container_toolkit_daemon_json": daemon_json,
     }
     plan_only = {
         "nvidia_driver": "nvidia_driver_plan_only",

@@ -57,7 +57,7 @@ def reboot_step(tmp_path_factory):
         "not-loaded": {"gpus": [A10G], "loaded_marker": str(directory / "never-loaded")},
         "mismatch": {"driver_version": "580.105.08", "gpus": [A10G], "state": "mismatch"},
     }
-    hosts = {"may-not-reboot": {"nvidia_driver_plan": PLAN, "__nvidia_driver_changed": True}}
+    hosts = {"may-not-reboot": {"nvidia_driver_plan": PLAN, "nvidia_driver_reboot_due": True}}
     for name, config in configs.items():
         (directory / f"{name}.json").write_text(json.dumps(config))
         hosts[name] = UBUNTU | {
@@ -67,12 +67,12 @@ def reboot_step(tmp_path_factory):
             # How long to wait for nvidia-smi: one try is enough for a program that answers at once.
             "nvidia_driver_answer_timeout": 1,
         }
-    # The role's own variable outranks host variables: only extra vars move the marker off this machine's /var/lib.
+    # The note of a pending reboot goes below the test's directory, not this machine's /var/lib.
     markers = directory / "markers"
     run = run_playbook(
         HERE / "playbooks/driver-reboot.yml",
         inventory(directory, hosts),
-        extra_vars={"__nvidia_driver_reboot_marker": f"{markers}/{{{{ inventory_hostname }}}}"},
+        extra_vars={"nvidia_driver_reboot_marker": f"{markers}/{{{{ inventory_hostname }}}}"},
         timeout=300,
     )
     return run, markers
@@ -127,7 +127,7 @@ def test_without_a_gpu_device_the_proof_is_skipped_saying_why(tmp_path):
     run = run_playbook(
         HERE / "playbooks/toolkit-verify.yml",
         inventory(tmp_path, hosts),
-        extra_vars={"__nvidia_container_toolkit_device": "/nonexistent/hymt-test/nvidiactl"},
+        extra_vars={"nvidia_container_toolkit_gpu_device": "/nonexistent/hymt-test/nvidiactl"},
         timeout=120,
     )
     expected = {
@@ -151,7 +151,7 @@ def test_a_docker_engine_without_the_toolkit_fails_the_proof_with_advice(docker_
         HERE / "playbooks/toolkit-verify.yml",
         inventory(tmp_path, {"gpu-1": {"nvidia_container_toolkit_plan": INSTALLED}}),
         # A device that exists, so the proof runs, in an image this machine has: Docker itself answers.
-        extra_vars={"__nvidia_container_toolkit_device": "/dev/null", "nvidia_container_toolkit_verify_image": image},
+        extra_vars={"nvidia_container_toolkit_gpu_device": "/dev/null", "nvidia_container_toolkit_verify_image": image},
         timeout=120,
     )
     failures = run.failure_messages("gpu-1")

@@ -34,18 +34,29 @@ def _default(option: dict) -> str:
 
 
 def render(role: Path) -> str:
-    """The README of `role`, from its argument specs."""
-    spec = yaml.safe_load((role / "meta/argument_specs.yml").read_text())["argument_specs"]["main"]
-    lines = [HEADER, f"# {role.name}", "", _text(spec.get("short_description")), ""]
-    description = _text(spec.get("description"))
+    """The README of `role`, from its argument specs: main first, then any other entry point (tasks_from)."""
+    specs = yaml.safe_load((role / "meta/argument_specs.yml").read_text())["argument_specs"]
+    main = specs["main"]
+    lines = [HEADER, f"# {role.name}", "", _text(main.get("short_description")), ""]
+    description = _text(main.get("description"))
     if description:
         lines += [description, ""]
-    lines += [
-        "Its variables (public ones carry the role's name; set them in the inventory's group_vars or host_vars):",
-        "",
-        "| variable | type | default | description |",
-        "|---|---|---|---|",
-    ]
+    lines += ["Its variables (public ones carry the role's name; set them in the inventory's group_vars or host_vars):"]
+    lines += _options_table(main)
+    for entry, spec in specs.items():
+        if entry == "main":
+            continue
+        lines += ["", f"## tasks_from: {entry}", "", _text(spec.get("short_description")), ""]
+        description = _text(spec.get("description"))
+        if description:
+            lines += [description, ""]
+        lines += ["Its inputs:"]
+        lines += _options_table(spec)
+    return "\n".join(lines) + "\n"
+
+
+def _options_table(spec: dict) -> list[str]:
+    lines = ["", "| variable | type | default | description |", "|---|---|---|---|"]
     for name, option in (spec.get("options") or {}).items():
         kind = option.get("type", "str")
         if kind == "list" and option.get("elements"):
@@ -54,7 +65,7 @@ def render(role: Path) -> str:
             kind += " (" + ", ".join(str(choice) for choice in option["choices"]) + ")"
         row = [f"`{name}`", kind, _default(option), _text(option.get("description")).replace("|", "\\|")]
         lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def problems(role: Path) -> list[str]:
@@ -65,16 +76,17 @@ def problems(role: Path) -> list[str]:
         found.append(f"{readme.relative_to(REPO_ROOT)} is out of date: run 'make role-docs'")
     defaults_file = role / "defaults/main.yml"
     defaults = yaml.safe_load(defaults_file.read_text()) if defaults_file.exists() else {}
-    options = yaml.safe_load((role / "meta/argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
-    for name, value in (defaults or {}).items():
-        option = options.get(name)
-        if option is None:
+    specs = yaml.safe_load((role / "meta/argument_specs.yml").read_text())["argument_specs"]
+    for name in defaults or {}:
+        if name not in specs["main"].get("options", {}):
             found.append(f"{role.name}: {name} is in defaults/main.yml but not in meta/argument_specs.yml")
-        elif option.get("default") != value:
-            found.append(
-                f"{role.name}: {name}'s default is {option.get('default')!r} in meta/argument_specs.yml but "
-                f"{value!r} in defaults/main.yml"
-            )
+    for entry, spec in specs.items():
+        for name, option in (spec.get("options") or {}).items():
+            if name in (defaults or {}) and option.get("default") != defaults[name]:
+                found.append(
+                    f"{role.name}: {name}'s default is {option.get('default')!r} in meta/argument_specs.yml "
+                    f"({entry}) but {defaults[name]!r} in defaults/main.yml"
+                )
     return found
 
 
