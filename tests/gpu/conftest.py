@@ -213,7 +213,8 @@ def _in_parallel(hosts: dict[str, GpuHost], action) -> dict:
 @pytest.fixture(scope="session")
 def gpu_hosts(apt_repo, tmp_path_factory) -> dict[str, GpuHost]:
     """The two hosts, provisioned (install the driver, reboot, provision the rest) side by side."""
-    from hymt_dev.rehearsal_host import HostSettings, RehearsalHostError, build_image, down, up
+    from hymt_dev.rehearsal_host import RehearsalHostError, build_image, down, up
+    from tests.support.rehearsal_hosts import host_settings
 
     try:
         build_image()
@@ -226,14 +227,7 @@ def gpu_hosts(apt_repo, tmp_path_factory) -> dict[str, GpuHost]:
         ("ubuntu", UBUNTU_MACHINE, UBUNTU_2404, DOCKER_MIRROR, TOOLKIT_MIRROR),
     ):
         directory = tmp_path_factory.mktemp(f"gpu-host-{tag}")
-        settings = HostSettings(
-            name=f"hymt-gpu-{tag}-{token}",
-            ssh_port=None,
-            http_port=None,
-            https_port=None,
-            state_dir=directory / "state",
-            inventory=directory / "inventory.yml",
-        )
+        settings = host_settings(f"hymt-gpu-{tag}-{token}", directory)
         extra_vars = _extra_vars(apt_repo, MACHINES[machine], docker_mirror, toolkit_mirror)
         hosts[tag] = GpuHost(tag, settings, machine, distribution, docker_mirror, toolkit_mirror, extra_vars)
     try:

@@ -34,17 +34,11 @@ def converge(host, **options) -> Converge:
 
 @pytest.fixture(scope="session")
 def rehearsal_host(docker_engine, tmp_path_factory):
-    from hymt_dev.rehearsal_host import HostSettings, RehearsalHostError, build_image, down, up
+    from hymt_dev.rehearsal_host import RehearsalHostError, build_image, down, up
+    from tests.support.rehearsal_hosts import host_settings
 
     directory: Path = tmp_path_factory.mktemp("rehearsal-host")
-    settings = HostSettings(
-        name=f"hymt-test-host-{secrets.token_hex(4)}",
-        ssh_port=None,
-        http_port=None,
-        https_port=None,
-        state_dir=directory / "state",
-        inventory=directory / "inventory.yml",
-    )
+    settings = host_settings(f"hymt-test-host-{secrets.token_hex(4)}", directory)
     try:
         build_image(settings.image)
     except RehearsalHostError as error:

@@ -31,6 +31,7 @@ from hymt.sdk import (
     UpstreamError,
 )
 from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL
+from tests.support.clients import closing_factory
 from tests.support.fake_openai import FakeOpenAI
 
 ENGLISH_PROMPT = "Translate the following segment into {}, without additional explanation.\n\n{}"
@@ -38,17 +39,11 @@ ENGLISH_PROMPT = "Translate the following segment into {}, without additional ex
 
 @pytest.fixture
 def make_client(fake: FakeOpenAI, sleeps: list[float]):
-    clients: list[TranslationClient] = []
-
-    def make(**settings: object) -> TranslationClient:
+    def build(**settings: object) -> TranslationClient:
         settings.setdefault("base_url", fake.url)
-        client = TranslationClient(ClientSettings(**settings), sleep=sleeps.append, jitter=lambda: 0.5)
-        clients.append(client)
-        return client
+        return TranslationClient(ClientSettings(**settings), sleep=sleeps.append, jitter=lambda: 0.5)
 
-    yield make
-    for client in clients:
-        client.close()
+    yield from closing_factory(build)
 
 
 def closed_port_url() -> str:

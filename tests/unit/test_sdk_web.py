@@ -14,26 +14,12 @@ import pytest
 import requests
 
 from hymt.core.languages import AUTO, LANGUAGES
-from hymt.sdk import (
-    HymtError,
-    InvalidRequest,
-    NotAHymtApp,
-    RateLimited,
-    ServerUnreachable,
-    StreamInterrupted,
-    TextTooLong,
-    Timeout,
-    Translation,
-    Translator,
-    Unauthorized,
-    UpstreamError,
-    WebSettings,
-    WebTranslationClient,
-)
+from hymt.sdk import Translation, Translator, WebSettings, WebTranslationClient, errors
 from hymt.sdk.settings import DEFAULT_WEB_READ_TIMEOUT
+from tests.support.clients import closing_factory
 from tests.support.fake_openai import FakeOpenAI, default_reply
+from tests.support.net import free_port
 from tests.support.web_deployment import deployment, front_door
-from tests.web.server import free_port
 
 
 @pytest.fixture(scope="module")
@@ -57,18 +43,12 @@ class CountingSession(requests.Session):
 
 @pytest.fixture
 def make_client(gateway: str, sleeps: list[float]):
-    clients: list[WebTranslationClient] = []
-
-    def make(url: str | None = None, session: requests.Session | None = None, **settings: object):
-        client = WebTranslationClient(
+    def build(url: str | None = None, session: requests.Session | None = None, **settings: object):
+        return WebTranslationClient(
             WebSettings(url or gateway, **settings), session=session, sleep=sleeps.append, jitter=lambda: 0.5
         )
-        clients.append(client)
-        return client
 
-    yield make
-    for client in clients:
-        client.close()
+    yield from closing_factory(build)
 
 
 def closed_port_url() -> str:
@@ -169,7 +149,7 @@ def test_translate_many_keeps_the_order(fake, make_client):
 
 
 def test_translate_many_names_the_text_that_failed(fake, make_client):
-    with pytest.raises(InvalidRequest) as caught:
+    with pytest.raises(errors.InvalidRequest) as caught:
         make_client().translate_many(["eins", "   ", "drei"], "en", "de", max_workers=1)
     assert str(caught.value).startswith("text #2: the deployment refused the request: There is no text")
 
@@ -181,7 +161,7 @@ def test_translate_many_of_nothing_sends_nothing(make_client):
 
 
 def test_translate_many_refuses_a_single_string(make_client):
-    with pytest.raises(InvalidRequest, match="list of texts"):
+    with pytest.raises(errors.InvalidRequest, match="list of texts"):
         make_client().translate_many("one text", "en")
 
 
@@ -196,12 +176,12 @@ def test_the_url_can_come_from_the_environment(fake, gateway):
 
 
 def test_without_a_url_there_is_nothing_to_talk_to():
-    with pytest.raises(InvalidRequest, match="no web deployment") as caught:
+    with pytest.raises(errors.InvalidRequest, match="no web deployment") as caught:
         WebTranslationClient.from_env({"HYMT_UPSTREAM_URL": "http://127.0.0.1:8000/v1"})
     assert "HYMT_WEB_URL" in caught.value.hint
 
 
-# -- requests the deployment refuses: InvalidRequest (exit code 2), nothing reaches the model --------------------------
+# -- requests the deployment refuses: InvalidRequest (exit code 2), nothing reaches the model -------------------------
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize(
     ("text", "target", "source", "words", "hint"),
@@ -214,7 +194,7 @@ def test_without_a_url_there_is_nothing_to_talk_to():
     ],
 )
 def test_refused_requests_are_invalid_requests(fake, make_client, sleeps, method, text, target, source, words, hint):
-    with pytest.raises(InvalidRequest) as caught:
+    with pytest.raises(errors.InvalidRequest) as caught:
         translate_by(make_client(), method, text, target, source)
     assert words in str(caught.value)
     assert caught.value.hint.startswith(hint)
@@ -234,7 +214,7 @@ def small_gateway(server: FakeOpenAI) -> Iterator[str]:
 def test_a_text_over_the_limit_says_the_limit(fake, make_client, small_gateway, method):
     client = make_client(small_gateway)
     assert translate_by(client, method, "x" * 20, "en", "de").text == "English translation of: " + "x" * 20
-    with pytest.raises(TextTooLong) as caught:
+    with pytest.raises(errors.TextTooLong) as caught:
         translate_by(client, method, "x" * 21, "en", "de")
     error = caught.value
     assert (error.length, error.limit, error.exit_code) == (21, 20, 2)
@@ -245,7 +225,7 @@ def test_a_text_over_the_limit_says_the_limit(fake, make_client, small_gateway, 
 
 def test_the_server_decides_the_limit_when_it_is_not_known_yet(fake, make_client, small_gateway):
     session = CountingSession()
-    with pytest.raises(TextTooLong) as caught:
+    with pytest.raises(errors.TextTooLong) as caught:
         make_client(small_gateway, session=session).translate("y" * 30, "en", "de")
     assert caught.value.limit == 20
     # The 413 came from the deployment; the limit for the message from /api/info afterwards.
@@ -257,7 +237,7 @@ def test_a_known_limit_is_checked_before_sending(fake, make_client, small_gatewa
     client = make_client(small_gateway, session=session)
     assert client.info().max_chars == 20
     for method in METHODS:
-        with pytest.raises(TextTooLong):
+        with pytest.raises(errors.TextTooLong):
             translate_by(client, method, "z" * 25, "en", "de")
     assert session.sent == [("GET", "/api/info")]
 
@@ -269,7 +249,7 @@ def test_a_full_deployment_is_retried_after_its_retry_after_then_rate_limited(fa
     # A deployment of its own: the place is freed only some time after the holder leaves.
     with deployment(fake, max_in_flight=1) as url, make_client(url, retries=0).stream("Hallo", "en", "de") as holder:
         assert next(holder) == "Engl"
-        with pytest.raises(RateLimited) as caught:
+        with pytest.raises(errors.RateLimited) as caught:
             translate_by(make_client(url, retries=1), method, "Bonjour", "en", "fr")
     assert caught.value.retry_after == 2
     assert "429 after 2 attempts" in str(caught.value)
@@ -280,7 +260,7 @@ def test_a_full_deployment_is_retried_after_its_retry_after_then_rate_limited(fa
 def test_a_failing_model_is_a_502_upstream_error_not_retried(fake, make_client, sleeps, method):
     fake.behaviour.fail_status = 500
     fake.behaviour.fail_count = -1
-    with pytest.raises(UpstreamError) as caught:
+    with pytest.raises(errors.UpstreamError) as caught:
         translate_by(make_client(), method, "Hallo", "en", "de")
     assert caught.value.status == 502
     assert "The translation model answered with an error" in str(caught.value)
@@ -302,7 +282,7 @@ def test_a_model_that_is_not_ready_is_retried_then_translates(fake, make_client,
 
 @pytest.mark.parametrize("method", METHODS)
 def test_a_model_that_is_down_is_a_503_after_the_retries(fake, make_client, sleeps, method):
-    with deployment(fake, upstream_url=closed_port_url() + "/v1") as url, pytest.raises(UpstreamError) as caught:
+    with deployment(fake, upstream_url=closed_port_url() + "/v1") as url, pytest.raises(errors.UpstreamError) as caught:
         translate_by(make_client(url, retries=2), method, "Hallo", "en", "de")
     assert caught.value.status == 503
     assert "The translation model cannot be reached" in str(caught.value)
@@ -313,7 +293,7 @@ def test_a_model_that_is_down_is_a_503_after_the_retries(fake, make_client, slee
 @pytest.mark.parametrize("method", METHODS)
 def test_a_model_that_does_not_answer_in_time_is_a_timeout_of_the_deployment(fake, make_client, sleeps, method):
     fake.behaviour.delay = 2
-    with deployment(fake, read_timeout=0.2) as url, pytest.raises(Timeout) as caught:
+    with deployment(fake, read_timeout=0.2) as url, pytest.raises(errors.Timeout) as caught:
         translate_by(make_client(url), method, "Hallo", "en", "de")
     error = caught.value
     assert (error.phase, error.seconds) == ("upstream", None)
@@ -328,7 +308,7 @@ def test_a_stream_that_fails_after_pieces_is_interrupted_not_retried(fake, make_
     fake.behaviour.stall_stream_after = 1  # the model falls silent after one piece: the deployment gives up on it
     fake.behaviour.stall_keepalive = False
     received = []
-    with deployment(fake, read_timeout=0.3) as url, pytest.raises(StreamInterrupted) as caught:
+    with deployment(fake, read_timeout=0.3) as url, pytest.raises(errors.StreamInterrupted) as caught:
         for piece in make_client(url).stream("Hallo", "en", "de"):
             received.append(piece)
     assert received == ["abcd"]
@@ -343,7 +323,7 @@ def test_a_stream_that_fails_after_pieces_is_interrupted_not_retried(fake, make_
 # -- not a hymt deployment, or something in front of it ----------------------------------------------------------------
 @pytest.mark.parametrize("method", METHODS)
 def test_a_server_that_is_not_a_hymt_app_says_so(fake, make_client, method):
-    with pytest.raises(NotAHymtApp) as caught:
+    with pytest.raises(errors.NotAHymtApp) as caught:
         translate_by(make_client(fake.root, retries=0), method, "Hallo", "en", "de")
     path = "/api/translate" if method == "translate" else "/api/info"
     assert str(caught.value).startswith(f"{fake.root} is not a hymt web app: {path} answered 404")
@@ -352,23 +332,23 @@ def test_a_server_that_is_not_a_hymt_app_says_so(fake, make_client, method):
 
 
 def test_an_openai_url_given_as_a_deployment_points_to_url(fake, make_client):
-    with pytest.raises(NotAHymtApp) as caught:
+    with pytest.raises(errors.NotAHymtApp) as caught:
         make_client(fake.url, retries=0).translate("Hallo", "en", "de")
     assert "use --url" in caught.value.hint
 
 
 def test_a_site_answering_html_is_not_a_hymt_app(make_client):
-    with front_door(200, "<!doctype html><title>Welcome</title>") as site, pytest.raises(NotAHymtApp) as caught:
+    with front_door(200, "<!doctype html><title>Welcome</title>") as site, pytest.raises(errors.NotAHymtApp) as caught:
         make_client(site.url).translate("Hallo", "en", "de")
     assert "/api/translate answered text/html, not JSON" in str(caught.value)
 
 
 def test_a_proxy_asking_for_credentials_is_unauthorized(make_client):
-    with front_door(401, "Unauthorized", headers={"WWW-Authenticate": 'Basic realm="mt"'}) as proxy:
-        with pytest.raises(Unauthorized) as without:
+    with front_door(401, "errors.Unauthorized", headers={"WWW-Authenticate": 'Basic realm="mt"'}) as proxy:
+        with pytest.raises(errors.Unauthorized) as without:
             make_client(proxy.url).translate("Hallo", "en")
         user_url = proxy.url.replace("http://", "http://ann:s%40cret@")
-        with pytest.raises(Unauthorized) as rejected:
+        with pytest.raises(errors.Unauthorized) as rejected:
             make_client(user_url).translate("Hallo", "en")
     assert without.value.key_given is False and rejected.value.key_given is True
     assert "refused access (401)" in str(without.value)
@@ -379,9 +359,9 @@ def test_a_proxy_asking_for_credentials_is_unauthorized(make_client):
 def test_credentials_path_prefix_and_extra_headers_reach_the_deployment(make_client):
     with front_door(404, "not here") as door:
         prefixed = door.url.replace("http://", "http://ann:s%40cret@") + "/mt/api/"
-        with pytest.raises(NotAHymtApp) as caught:
+        with pytest.raises(errors.NotAHymtApp) as caught:
             make_client(prefixed, retries=0).translate("Hallo", "en")
-        with pytest.raises(NotAHymtApp):
+        with pytest.raises(errors.NotAHymtApp):
             make_client(door.url + "/mt", headers={"X-Team": "mt"}).translate("Hallo", "en")
     (method, path, headers), (_, _, extra) = door.requests
     assert (method, path) == ("POST", "/mt/api/translate")
@@ -391,7 +371,10 @@ def test_credentials_path_prefix_and_extra_headers_reach_the_deployment(make_cli
 
 
 def test_a_proxy_whose_app_is_down_is_an_upstream_error(make_client, sleeps):
-    with front_door(502, "<html><h1>502 Bad Gateway</h1></html>") as proxy, pytest.raises(UpstreamError) as caught:
+    with (
+        front_door(502, "<html><h1>502 Bad Gateway</h1></html>") as proxy,
+        pytest.raises(errors.UpstreamError) as caught,
+    ):
         make_client(proxy.url).translate("Hallo", "en")
     assert caught.value.status == 502
     assert "502 Bad Gateway" in str(caught.value)
@@ -400,7 +383,7 @@ def test_a_proxy_whose_app_is_down_is_an_upstream_error(make_client, sleeps):
 
 
 def test_no_connection_is_server_unreachable_after_the_retries(make_client, sleeps):
-    with pytest.raises(ServerUnreachable) as caught:
+    with pytest.raises(errors.ServerUnreachable) as caught:
         make_client(closed_port_url(), retries=1).translate("Hallo", "en")
     assert "connection refused" in str(caught.value)
     assert "the deployment is up" in caught.value.hint
@@ -408,7 +391,7 @@ def test_no_connection_is_server_unreachable_after_the_retries(make_client, slee
 
 
 def test_every_failure_is_a_hymt_error(make_client):
-    with pytest.raises(HymtError):
+    with pytest.raises(errors.HymtError):
         make_client(closed_port_url(), retries=0).stream("Hallo", "en")
 
 
@@ -453,7 +436,7 @@ def test_credentials_in_the_url_become_a_basic_auth_header_and_leave_the_url():
     ],
 )
 def test_bad_settings_are_refused_at_once(settings, words):
-    with pytest.raises(InvalidRequest, match=words):
+    with pytest.raises(errors.InvalidRequest, match=words):
         WebSettings(**settings)
 
 

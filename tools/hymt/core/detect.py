@@ -115,26 +115,20 @@ def _chinese_variety(text: str) -> str:
     return "zh-Hant" if traditional > simplified else "zh"
 
 
-def _arabic_script_language(text: str) -> str:
+def _by_letters(text: str, tells: tuple[tuple[frozenset[str] | set[str], str], ...], otherwise: str) -> str:
+    """The language of the first set of telltale letters the text uses (earlier sets win), else `otherwise`."""
     letters = set(text)
-    if letters & _UYGHUR_LETTERS and not letters & {"ة"}:
+    return next((code for telltales, code in tells if letters & telltales), otherwise)
+
+
+def _arabic_script_language(text: str) -> str:
+    if "ة" not in text and set(text) & _UYGHUR_LETTERS:  # ة is Arabic's alone
         return "ug"
-    if letters & _URDU_LETTERS:
-        return "ur"
-    if letters & _PERSIAN_LETTERS:
-        return "fa"
-    return "ar"
+    return _by_letters(text, ((_URDU_LETTERS, "ur"), (_PERSIAN_LETTERS, "fa")), "ar")
 
 
 def _cyrillic_language(text: str) -> str:
-    letters = set(text)
-    if letters & _KAZAKH_LETTERS:
-        return "kk"
-    if letters & _UKRAINIAN_LETTERS:
-        return "uk"
-    if letters & _MONGOLIAN_LETTERS:
-        return "mn"
-    return "ru"
+    return _by_letters(text, ((_KAZAKH_LETTERS, "kk"), (_UKRAINIAN_LETTERS, "uk"), (_MONGOLIAN_LETTERS, "mn")), "ru")
 
 
 def _devanagari_language(text: str) -> str:

@@ -7,7 +7,7 @@ parameters are sent explicitly with every request, so the answer does not depend
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from hymt.core.detect import detect_language
 from hymt.core.languages import AUTO, get_language, is_chinese, normalize_code
@@ -42,21 +42,22 @@ class ModelFamily(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Sampling:
-    """Tencent's recommended sampling for Hunyuan-MT."""
+    """Tencent's recommended sampling for Hunyuan-MT (the model card's inference parameters, also in its
+    generation_config.json). Each field is a request parameter of the same name.
+    """
 
+    # Randomness of each token's choice: low enough for a faithful translation.
     temperature: float = 0.7
+    # Nucleus sampling: tokens outside the most likely 60% of probability mass are never chosen.
     top_p: float = 0.6
+    # And never more than the 20 most likely tokens.
     top_k: int = 20
+    # Discourages the loops small translation models fall into on long texts.
     repetition_penalty: float = 1.05
 
     def as_params(self) -> dict[str, float | int]:
         # top_k and repetition_penalty are vLLM's extensions to the OpenAI API, accepted at the top level.
-        return {
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "top_k": self.top_k,
-            "repetition_penalty": self.repetition_penalty,
-        }
+        return asdict(self)
 
 
 SAMPLING = Sampling()
