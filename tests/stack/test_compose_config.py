@@ -36,7 +36,7 @@ def compose_v2(docker_engine):
     require(ok, "docker compose (v2) is missing: run 'make docker'")
 
 
-REQUIRED = {"HYMT_API_KEY": "k" * 32, "HYMT_MODEL_DIR": "/opt/hymt/models/Hunyuan-MT-7B"}
+REQUIRED = {"HYMT_API_KEY": "k" * 32, "HYMT_MODEL_DIR": "/srv/hymt/models/Hunyuan-MT-7B"}
 
 
 def test_env_example_carries_the_pins_of_versions_yml():
