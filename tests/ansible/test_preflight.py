@@ -9,6 +9,14 @@ from __future__ import annotations
 import pytest
 
 from tests.ansible.conftest import A10, GPU_SERVER_GROUPS, T4, Case
+from tests.gpu.machines import MACHINES
+
+
+def gpu_facts(machine: str) -> dict:
+    """The GPUs preflight records for a recorded machine (its PCI bus and nvidia-smi)."""
+    facts = MACHINES[machine].facts()
+    return {name: facts[name] for name in ("preflight_nvidia_gpus", "preflight_nvidia_pci_gpus")}
+
 
 CASES = {
     "good-rehearsal-host": Case(),
@@ -36,6 +44,12 @@ CASES = {
     ),
     "missing-gpu": Case(groups=GPU_SERVER_GROUPS),
     "too-little-gpu-memory": Case(groups=GPU_SERVER_GROUPS, facts={"preflight_nvidia_gpus": [T4]}),
+    # GPUs vLLM has no kernels for, as preflight finds them on the PCI bus of recorded machines.
+    "volta-gpu": Case(groups=GPU_SERVER_GROUPS, facts=gpu_facts("v100-580"), alone=True),
+    "pascal-gpu": Case(groups=GPU_SERVER_GROUPS, facts=gpu_facts("ubuntu-2404-gcp-p100"), alone=True),
+    "turing-gpu": Case(
+        groups=GPU_SERVER_GROUPS, facts=gpu_facts("t4-535") | {"preflight_nvidia_gpus": [T4]}, alone=True
+    ),
     "wrong-type-in-inventory": Case(host_vars={"preflight_docker_min_free_gb": "plenty"}),
 }
 
@@ -62,6 +76,16 @@ EXPECTED_FAILURES = {
     ],
     "missing-gpu": ["puts missing-gpu in gpu_hosts with the gpu profile", "no NVIDIA GPU", "instance type"],
     "too-little-gpu-memory": ["15360 MiB", "tencent/Hunyuan-MT-7B needs 20000 MiB", "tencent/Hunyuan-MT-7B-fp8 needs"],
+    "volta-gpu": [
+        "volta-gpu has GPUs vLLM cannot run on",
+        "(Volta, compute capability 7.0)",
+        "compute capability 7.5 (Turing) and newer only",
+        "no image variant or driver changes that",
+        "a Turing or newer GPU",
+    ],
+    "pascal-gpu": ["pascal-gpu has GPUs vLLM cannot run on", "(Pascal, compute capability 6.0)"],
+    # A T4 (Turing, 7.5) is new enough; with its 16 GB it is refused for the 7B model's memory, not for its kind.
+    "turing-gpu": ["15360 MiB", "tencent/Hunyuan-MT-7B needs 20000 MiB"],
     "wrong-type-in-inventory": ["preflight_docker_min_free_gb", "int"],
 }
 

@@ -53,6 +53,8 @@ from tests.gpu.standin_packages import (
 from tests.support.playbook import ROOT, PlaybookRun, run_playbook
 
 HERE = Path(__file__).resolve().parent
+# The stand-in Debian archive's key, where the tests install it on a Debian host.
+STANDIN_DEBIAN_KEYRING = "/etc/apt/keyrings/hymt-standin-debian.gpg"
 PROVISION = ROOT / "playbooks/provision.yml"
 DOCKER_ONLY = HERE / "playbooks/docker.yml"
 
@@ -141,6 +143,9 @@ def hardware_facts(machine: Machine) -> dict:
 
 def _extra_vars(server: RepositoryServer, machine: Machine, docker_mirror: str, toolkit_mirror: str) -> dict:
     return hardware_facts(machine) | {
+        # Debian's contrib component, which the driver's dependencies need, from the stand-in archive and its key.
+        "nvidia_driver_debian_mirror": server.url_of(DEBIAN_ARCHIVE),
+        "nvidia_driver_debian_keyring": STANDIN_DEBIAN_KEYRING,
         # The GPU profile's engine and NVIDIA roles (the rehearsal profile turns them off), from the stand-ins.
         "docker_engine_source": "ce",
         "docker_ce_mirror": server.url_of(docker_mirror),
@@ -168,7 +173,7 @@ def _distribution_archive(host: GpuHost, server: RepositoryServer) -> str:
         )
     # Debian's archive is the real one; the kernel headers of the machine's kernel come from its stand-in, which
     # apt prefers for them (the real archive has other kernels' headers under the flavour's name).
-    keyring = "/etc/apt/keyrings/hymt-standin-debian.gpg"
+    keyring = STANDIN_DEBIAN_KEYRING
     source = (
         f"Types: deb\nURIs: {server.url_of(DEBIAN_ARCHIVE)}\nSuites: {host.distribution.codename}\n"
         f"Components: main\nSigned-By: {keyring}\n"

@@ -505,7 +505,8 @@ def cuda_repository_packages(machine: str, pins: dict = PINS) -> list[Package]:
                 homepage=NVIDIA_HOMEPAGE,
                 description=f"NVIDIA driver {version}: nvidia-smi and the CUDA driver (hymt stand-in)\n"
                 + _nvidia_note(f"NVIDIA's driver {version}", "hymt's stand-in nvidia-smi and its configuration"),
-                depends=["python3"],
+                # A package of Debian's contrib component, which the host must have enabled (debian_contrib_packages).
+                depends=["python3", "glx-alternative-nvidia"],
                 files=[_nvidia_smi(), _config(version, machine)],
             ),
             Package(
@@ -544,6 +545,24 @@ def debian_kernel_headers(machine: Machine) -> list[Package]:
             description=f"Header files for Linux {flavour} configuration (meta-package; hymt stand-in)\n" + note,
             depends=[f"linux-headers-{kernel} (= {version})"],
         ),
+    ]
+
+
+def debian_contrib_packages() -> list[Package]:
+    """What the CUDA repository's driver needs from Debian's contrib component. Debian ships glx-alternative-nvidia in
+    contrib (packages.debian.org), and its packaging of the driver depends on it through nvidia-alternative; NVIDIA's
+    Debian instructions enable contrib. Whether NVIDIA's 580 packages pull exactly this one in could not be read from
+    NVIDIA's repository metadata here (docs/gpu-host.md): the stand-in models the dependency the instructions imply."""
+    return [
+        Package(
+            name="glx-alternative-nvidia",
+            version="1.2.2",
+            architecture="all",
+            section="contrib/libs",
+            maintainer="Debian NVIDIA Maintainers <pkg-nvidia-devel@lists.alioth.debian.org>",
+            description="allows the selection of NVIDIA as GLX provider (hymt stand-in)\n"
+            + _nvidia_note("Debian's glx-alternative-nvidia 1.2.2 (contrib)", "nothing"),
+        )
     ]
 
 
@@ -777,6 +796,20 @@ def gpu_plan(pins: dict = PINS) -> Plan:
             suite="bookworm",
             component="main",
             pool="pool/main/l",
+        ),
+        # Debian's contrib component, which stock Debian hosts do not enable (the role must).
+        *(
+            Repository(
+                root=DEBIAN_ARCHIVE,
+                key="debian",
+                packages=debian_contrib_packages() if suite == "bookworm" else [],
+                origin="Debian",
+                label="Debian",
+                suite=suite,
+                component="contrib",
+                pool="pool/contrib/g",
+            )
+            for suite in ("bookworm", "bookworm-updates")
         ),
         Repository(
             root=UBUNTU_ARCHIVE,

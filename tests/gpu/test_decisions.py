@@ -27,11 +27,24 @@ A_MARKER_LEFT_BY_AN_EARLIER_RUN = str(DATA / "README.md")
 CLOUD_IMAGE_DAEMON_JSON = str(DATA / "daemon-json-gpu-cloud-image.json")
 
 
-def case(role: str, machine: str, *, marker: str = ABSENT, daemon_json: str = ABSENT, groups=GPU_SERVER_GROUPS, **vars):
-    facts = MACHINES[machine].facts() | {
-        "nvidia_driver_reboot_marker": marker,
-        "nvidia_container_toolkit_daemon_json": daemon_json,
-    }
+def case(
+    role: str,
+    machine: str,
+    *,
+    marker: str = ABSENT,
+    daemon_json: str = ABSENT,
+    groups=GPU_SERVER_GROUPS,
+    driver: str = "",
+    **vars,
+):
+    facts = (
+        MACHINES[machine].facts()
+        | (with_driver(machine, driver) if driver else {})
+        | {
+            "nvidia_driver_reboot_marker": marker,
+            "nvidia_container_toolkit_daemon_json": daemon_json,
+        }
+    )
     plan_only = {
         "nvidia_driver": "nvidia_driver_plan_only",
         "nvidia_container_toolkit": "nvidia_container_toolkit_plan_only",
@@ -43,6 +56,16 @@ def case(role: str, machine: str, *, marker: str = ABSENT, daemon_json: str = AB
         playbook="role.yml",
         check=True,
     )
+
+
+def with_driver(machine: str, version: str) -> dict:
+    """A recorded machine's facts with another release of the same driver branch (not a recording: the same output
+    with the version changed, for a release at an edge of the decision)."""
+    facts = MACHINES[machine].facts()
+    return {
+        "preflight_nvidia_driver_version": version,
+        "preflight_nvidia_gpus": [gpu | {"driver_version": version} for gpu in facts["preflight_nvidia_gpus"]],
+    }
 
 
 def driver(machine: str, **options) -> Case:
@@ -63,6 +86,9 @@ CASES = {
     # A working driver.
     "keep-580": driver("a10g-580"),
     "keep-590": driver("l40s-590"),
+    # CUDA 13.0's own minimum (580.65.06) runs the plain image: kept, not upgraded.
+    "keep-580-65": driver("a10g-580", driver=PINS["hymt_vllm_cuda_driver_min"]),
+    "below-580-65": driver("a10g-580", driver="580.65.05"),
     "old-570-datacenter": driver("hgx-8xh100-570"),
     "old-570-datacenter-cu129": driver("hgx-8xh100-570", **CU129),
     "old-570-datacenter-upgrade": driver("hgx-8xh100-570", nvidia_driver_upgrade=True),
@@ -180,6 +206,9 @@ def test_the_driver_role_skips_saying_why(runs, name):
     [
         ("keep-580", ["Keeping NVIDIA driver 580.95.05 (CUDA 13.0) on NVIDIA A10G", f"runs {IMAGE}."]),
         ("keep-590", ["Keeping NVIDIA driver 590.44.01 (CUDA 13.1) on NVIDIA L40S"]),
+        ("keep-580-65", [f"Keeping NVIDIA driver {PINS['hymt_vllm_cuda_driver_min']} (CUDA 13.0) on NVIDIA A10G"]),
+        # The role decides about the driver; preflight refuses the Volta host itself (tests/ansible/test_preflight.py).
+        ("volta-cuda13-image", ["Keeping NVIDIA driver 580.105.08", f"runs {IMAGE}."]),
         # The -cu129 image admits datacenter branches 535..570 on datacenter GPUs.
         (
             "old-570-datacenter-cu129",
@@ -201,25 +230,45 @@ def test_a_driver_kept_for_cu129_that_also_runs_the_plain_image_says_so(runs):
     assert said(succeeded(runs, "volta-cu129"), "Note: This driver also runs the plain CUDA 13 image")
 
 
+def test_opting_in_to_cu129_is_noted_as_unverified_and_smoke_tested(runs):
+    notes = succeeded(runs, "old-535-datacenter-cu129")
+    assert said(notes, 'Note: hymt_vllm_image_variant is "-cu129"', "not verified", "smoke-tests it on the host")
+    assert not said(succeeded(runs, "keep-580"), "-cu129")
+
+
+def test_volta_gets_the_note_that_vllm_will_not_run_there(runs):
+    assert said(succeeded(runs, "volta-cuda13-image"), "Note:", "Volta GPUs have a compute capability below 7.5")
+
+
 OLD_DRIVER_ADVICE = {
-    # A datacenter GPU on 570: both ways out.
     "old-570-datacenter": [
         "has NVIDIA driver 570.133.20 (CUDA 12.8) on 8x NVIDIA H100 80GB HBM3",
         f"needs driver >= {PINS['hymt_vllm_cuda_driver_min']} (CUDA 13)",
         "unsatisfied condition: cuda>=",
-        'set hymt_vllm_image_variant: "-cu129"',
         f"install driver branch {BRANCH} over it: set nvidia_driver_upgrade: true",
     ],
-    "old-535-datacenter": ['hymt_vllm_image_variant: "-cu129"', "runs with driver 535.274.02", "nvidia_driver_upgrade"],
-    "old-575-geforce": ['hymt_vllm_image_variant: "-cu129"', "runs with driver 575.64.05", "nvidia_driver_upgrade"],
+    "old-535-datacenter": [f"install driver branch {BRANCH} over it", "would start with driver 535.274.02"],
+    "old-575-geforce": [f"install driver branch {BRANCH} over it", "would start with driver 575.64.05"],
+    # One patch release below CUDA 13.0's minimum.
+    "below-580-65": [
+        "has NVIDIA driver 580.65.05",
+        f"needs driver >= {PINS['hymt_vllm_cuda_driver_min']} (CUDA 13)",
+        f"install driver branch {BRANCH} over it",
+    ],
 }
 
 
 @pytest.mark.parametrize("name", sorted(OLD_DRIVER_ADVICE))
-def test_an_old_driver_stops_the_run_naming_the_variant_and_the_branch(runs, name):
+def test_an_old_driver_stops_the_run_offering_the_upgrade_first(runs, name):
     message = refused(runs, name)
     for words in OLD_DRIVER_ADVICE[name]:
         assert words in message, f"{words!r} is not in: {message}"
+    # The upgrade is the way out; the -cu129 image only an unverified opt-in, after it, never an instruction.
+    upgrade = message.index("set nvidia_driver_upgrade: true")
+    assert 'set hymt_vllm_image_variant: "-cu129"' not in message
+    if "-cu129" in message:
+        assert message.index("-cu129") > upgrade
+        assert "has not verified it" in message
 
 
 def test_an_old_geforce_driver_the_cu129_image_refuses_is_told_to_upgrade_only(runs):
@@ -235,12 +284,6 @@ def test_an_old_driver_is_upgraded_when_the_inventory_says_so(runs):
     assert plan["action"] == "install"
     assert plan["driver_packages"] == [f"nvidia-driver-{BRANCH}-server-open"]
     assert said(succeeded(runs, "old-570-datacenter-upgrade"), "Note: Upgrading NVIDIA driver 570.133.20")
-
-
-def test_volta_with_the_cuda13_image_is_told_to_use_cu129(runs):
-    message = refused(runs, "volta-cuda13-image")
-    assert "Volta GPUs (compute capability 7.0), which CUDA 13 no longer supports" in message
-    assert 'hymt_vllm_image_variant: "-cu129"' in message
 
 
 # ---- nvidia_driver: installing on Ubuntu ---------------------------------------------------------------------------
@@ -284,7 +327,7 @@ def test_ubuntu_gets_canonicals_server_driver_with_signed_modules_for_its_kernel
     ("name", "words"),
     [
         ("ubuntu-gcp-pascal-p100", ["Note: Proprietary kernel modules: Pascal GPUs cannot use the open ones."]),
-        ("ubuntu-gcp-pascal-p100", ["Note:", "Pascal GPUs have a compute capability below 7.0", "vLLM will not run"]),
+        ("ubuntu-gcp-pascal-p100", ["Note:", "Pascal GPUs have a compute capability below 7.5", "vLLM will not run"]),
         ("ubuntu-turing-and-pascal", ["Note: Proprietary kernel modules: Pascal GPUs"]),
         ("ubuntu-hgx-nvswitch", ["Note:", "has 4 NVSwitches", f"nvidia-fabricmanager-{BRANCH}", "does not install it"]),
         (
@@ -349,6 +392,19 @@ def test_debian_gets_the_driver_from_nvidias_cuda_repository(runs, name, reposit
     assert plan["pinning_packages"] == [f"nvidia-driver-pinning-{BRANCH}"]
     assert plan["driver_packages"] == [driver]
     assert said(succeeded(runs, name), f"Installing NVIDIA driver branch {BRANCH}", "NVIDIA's CUDA repository")
+    # Debian's contrib component, which NVIDIA's Debian instructions enable, from the distribution's archive.
+    codename = {"debian-12-ampere": "bookworm", "debian-12-mirror": "bookworm", "debian-13-volta-cu129": "trixie"}[name]
+    assert plan["contrib_source"] == {
+        "uris": ["http://deb.debian.org/debian"],
+        "suites": [codename, f"{codename}-updates"],
+        "components": ["contrib"],
+        "signed_by": "/usr/share/keyrings/debian-archive-keyring.gpg",
+    }
+
+
+def test_contrib_is_enabled_on_debian_gpu_hosts_only(runs):
+    assert "contrib_source" not in plan_of(runs, "ubuntu-aws-ada")
+    assert plan_of(runs, "debian-12-mirror")["contrib_source"]["components"] == ["contrib"]
 
 
 def test_secure_boot_on_debian_warns_about_dkms_signing(runs):
@@ -476,6 +532,7 @@ def test_every_case_is_checked():
         | {
             "keep-580",
             "keep-590",
+            "keep-580-65",
             "old-570-datacenter-cu129",
             "old-535-datacenter-cu129",
             "old-575-geforce-cu129",

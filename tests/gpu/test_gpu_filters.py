@@ -214,7 +214,7 @@ def test_advice_when_the_installed_driver_does_not_answer():
 
 ADVICE = {
     "docker-run-no-device-driver.txt": ["NVIDIA Container Toolkit is missing", "not restarted", "snap"],
-    "docker-run-unsatisfied-cuda.txt": ["needs CUDA 13.0", "580.82.07", "nvidia_driver_upgrade: true", "-cu129"],
+    "docker-run-unsatisfied-cuda.txt": ["needs CUDA 13.0", "575.64.05", "nvidia_driver_upgrade: true", "unverified"],
     "docker-run-nvml-unknown-error.txt": ["Recreate the container", "nvidia_container_toolkit_cdi: true", "cgroupfs"],
     "docker-run-unknown-runtime.txt": ["no 'nvidia' runtime", "nvidia_container_toolkit_docker_runtimes"],
     "docker-run-cdi-unresolvable.txt": ["nvidia-ctk cdi generate --output=/var/run/cdi/nvidia.yaml", "cdi list"],
@@ -223,9 +223,41 @@ ADVICE = {
 }
 
 
+def test_an_opted_in_image_that_crashes_at_start_sends_the_user_back_to_the_plain_image():
+    crash = "Traceback (most recent call last):\n  ...\nImportError: libcudart.so.13: cannot open shared object file"
+    advice = toolkit.smoke_test_advice(crash, {"image": "vllm/vllm-openai:v0.32.0-cu129"})
+    assert "vllm/vllm-openai:v0.32.0-cu129 does not start on this host" in advice
+    assert 'hymt_vllm_image_variant: "" and nvidia_driver_upgrade: true' in advice
+    # A container error it knows keeps its own advice.
+    refused = toolkit.smoke_test_advice(recording("docker-run-unsatisfied-cuda.txt"), {"image": "x"})
+    assert refused.startswith("The driver is too old for x")
+
+
+@pytest.mark.parametrize(
+    ("lspci", "refused"),
+    [
+        ("lspci-v100-aws-p3.txt", ["Volta"]),
+        ("lspci-p100-gcp.txt", ["Pascal"]),
+        ("lspci-k80-azure-nc6.txt", ["Kepler"]),
+        ("lspci-rtx2080ti-gtx1080-workstation.txt", ["Pascal"]),  # the Turing card is fine, the Pascal one is not
+        ("lspci-t4-gcp.txt", []),
+        ("lspci-l4-aws-g6.txt", []),
+        ("lspci-gt220-desktop.txt", []),  # unknown to the table: not judged (the driver role asks)
+    ],
+)
+def test_gpus_below_vllms_minimum_are_found_on_the_pci_bus(lspci, refused):
+    gpus = hostfacts.nvidia_gpus_from_lspci(recording(lspci))
+    below = hostfacts.gpus_vllm_cannot_run(gpus)
+    assert [gpu["architecture"] for gpu in below] == refused
+    message = preflight.unsupported_gpus_message(gpus, "gpu-1")
+    assert bool(message) == bool(refused)
+    if refused:
+        assert message.startswith("gpu-1 has GPUs vLLM cannot run on") and hostfacts.VLLM_MIN_CAPABILITY in message
+
+
 @pytest.mark.parametrize("output", sorted(ADVICE))
 def test_each_stock_error_gets_its_advice(output):
-    context = {"image": "nvidia/cuda:13.0.2-base-ubuntu24.04", "driver_version": "580.82.07"}
+    context = {"image": "nvidia/cuda:13.0.2-base-ubuntu24.04", "driver_version": "575.64.05"}
     advice = toolkit.container_advice(recording(output), context)
     for words in ADVICE[output]:
         assert words in advice, f"{words!r} is not in: {advice}"

@@ -102,7 +102,7 @@ def test_a_driver_that_answers_after_installing_passes_the_check(reboot_step):
 @pytest.mark.parametrize(
     ("host", "words"),
     [
-        ("too-old", ["driver 575.64.05 is older than 580.95.05", "stale mirror"]),
+        ("too-old", [f"driver 575.64.05 is older than {PINS['hymt_vllm_cuda_driver_min']}", "stale mirror"]),
         (
             "not-loaded",
             ["nvidia-smi does not answer", "couldn't communicate", "sudo modprobe nvidia", "6.8.0-1021-aws"],
@@ -123,6 +123,7 @@ def test_without_a_gpu_device_the_proof_is_skipped_saying_why(tmp_path):
         "toolkit-not-installed": {},
         "no-gpu-device": {"nvidia_container_toolkit_plan": INSTALLED},
         "proof-turned-off": {"nvidia_container_toolkit_plan": INSTALLED, "nvidia_container_toolkit_verify": False},
+        "no-gpu-device-cu129": {"nvidia_container_toolkit_plan": INSTALLED, "hymt_vllm_image_variant": "-cu129"},
     }
     run = run_playbook(
         HERE / "playbooks/toolkit-verify.yml",
@@ -134,6 +135,7 @@ def test_without_a_gpu_device_the_proof_is_skipped_saying_why(tmp_path):
         "toolkit-not-installed": "the toolkit was not installed here (its role did not run)",
         "no-gpu-device": "no /nonexistent/hymt-test/nvidiactl on this host: no NVIDIA GPU with a loaded driver",
         "proof-turned-off": "nvidia_container_toolkit_verify is false",
+        "no-gpu-device-cu129": "no /nonexistent/hymt-test/nvidiactl on this host",
     }
     for host, reason in expected.items():
         assert run.succeeded(host), run.explain(host)
@@ -141,6 +143,13 @@ def test_without_a_gpu_device_the_proof_is_skipped_saying_why(tmp_path):
             message.startswith(f"Skipping the proof that containers see the GPUs: {reason}")
             for message in run.messages(host)
         ), run.explain(host)
+    # The opted-in -cu129 image's start-up smoke test needs the GPUs too: skipped, saying why.
+    cu129 = PINS["hymt_vllm_image"] + "-cu129"
+    assert any(
+        message.startswith(f"Skipping the start-up smoke test of {cu129}: no /nonexistent/hymt-test/nvidiactl")
+        for message in run.messages("no-gpu-device-cu129")
+    ), run.explain("no-gpu-device-cu129")
+    assert not any("smoke test" in message for message in run.messages("no-gpu-device"))
 
 
 def test_a_docker_engine_without_the_toolkit_fails_the_proof_with_advice(docker_engine, tmp_path):

@@ -84,9 +84,9 @@ ARCHITECTURE_RANGES = (
     (0x2600, 0x28FF, "Ada Lovelace"),
     (0x2900, 0x3FFF, "Blackwell"),
 )
-# The lowest compute capability vLLM's GPU images have kernels for, and the CUDA 13 builds' own floor.
-VLLM_MIN_CAPABILITY = "7.0"
-CUDA13_MIN_CAPABILITY = "7.5"
+# The lowest compute capability vLLM's GPU images have kernels for: its CUDA 12.8+ and 13 builds start at Turing
+# (7.5); Volta (7.0), Pascal and older have none, whichever image variant.
+VLLM_MIN_CAPABILITY = "7.5"
 
 # Debian's (and Docker's, NVIDIA's) repository names of the processor architectures Ansible reports.
 APT_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64"}
@@ -117,6 +117,15 @@ def nvidia_architecture(device_id: str) -> str:
         if first <= number <= last:
             return architecture
     return "unknown"
+
+
+def gpus_vllm_cannot_run(pci_gpus: list[dict]) -> list[dict]:
+    """The GPUs (preflight's, with their compute capability) below VLLM_MIN_CAPABILITY; unknown ones are not judged."""
+    return [
+        gpu
+        for gpu in pci_gpus or []
+        if gpu.get("compute_capability") and not version_at_least(gpu["compute_capability"], VLLM_MIN_CAPABILITY)
+    ]
 
 
 def compute_capability(architecture: str) -> str:

@@ -10,5 +10,6 @@ class FilterModule:
         return {
             "nvidia_container_toolkit_plan": nvidia_container_toolkit.toolkit_plan,
             "nvidia_container_toolkit_advice": nvidia_container_toolkit.container_advice,
+            "nvidia_container_toolkit_smoke_test_advice": nvidia_container_toolkit.smoke_test_advice,
             "nvidia_container_toolkit_read_daemon_json": nvidia_container_toolkit.read_daemon_json,
         }

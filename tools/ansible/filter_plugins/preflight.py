@@ -21,4 +21,5 @@ class FilterModule:
             "preflight_is_wsl": preflight.is_wsl,
             "preflight_mounts_from_df": preflight.mounts_from_df,
             "preflight_disk_report": preflight.disk_report,
+            "preflight_unsupported_gpus_message": preflight.unsupported_gpus_message,
         }

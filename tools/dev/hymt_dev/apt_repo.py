@@ -269,17 +269,22 @@ def _index(repository: dict, root: Path, keys: _Keys) -> None:
     ]
     if repository["flat"]:
         index_dir, release_dir, packages_from = root, root, "."
+        index_dir.mkdir(parents=True, exist_ok=True)
     else:
         suite, component = repository["suite"], repository["component"]
         release_dir = root / "dists" / suite
         index_dir = release_dir / component / f"binary-{repository['architectures'][0]}"
         packages_from = repository["pool"]
+        (root / packages_from).mkdir(parents=True, exist_ok=True)
+        index_dir.mkdir(parents=True, exist_ok=True)
+        # Several repositories of the plan may be components of one suite (Debian's main and contrib): the suite's
+        # Release, made again with each, lists every component indexed so far.
+        components = " ".join(sorted(path.parent.name for path in release_dir.glob("*/binary-*")))
         release_options += [
             f"-oAPT::FTPArchive::Release::Suite={suite}",
             f"-oAPT::FTPArchive::Release::Codename={suite}",
-            f"-oAPT::FTPArchive::Release::Components={component}",
+            f"-oAPT::FTPArchive::Release::Components={components}",
         ]
-    index_dir.mkdir(parents=True, exist_ok=True)
     packages = _run(["apt-ftparchive", "packages", packages_from], cwd=root).stdout
     (index_dir / "Packages").write_text(packages)
     with gzip.open(index_dir / "Packages.gz", "wt") as compressed:

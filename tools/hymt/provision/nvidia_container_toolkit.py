@@ -37,6 +37,7 @@ STALE_LISTS = (
 # Docker learned CDI ("features": {"cdi": true}) in 25.0.
 CDI_MIN_DOCKER = 25
 CGROUPFS_OPTION = "native.cgroupdriver=cgroupfs"
+GENERIC_ADVICE = "Look at the output above; docs/gpu-host.md lists the common failures and their fixes."
 
 
 def read_daemon_json(content_base64: str) -> dict:
@@ -129,6 +130,22 @@ def toolkit_plan(facts: dict, settings: dict) -> dict:
     return plan
 
 
+def smoke_test_advice(output: str, context: dict | None = None) -> str:
+    """What to do when the opted-in vLLM image (the unverified -cu129 build) does not start on the host: the known
+    container errors get their own advice; anything else is the image itself failing, as -cu129 builds have."""
+    context = context or {}
+    advice = container_advice(output, context)
+    if advice != GENERIC_ADVICE:
+        return advice
+    image = context.get("image", "the -cu129 image")
+    return (
+        f"{image} does not start on this host (the last lines above say why; -cu129 builds of vLLM 0.30 and 0.31 "
+        "were reported to crash at start like this). It is an unverified opt-in: go back to the plain image with a "
+        'driver of branch nvidia_driver_branch (hymt_vllm_image_variant: "" and nvidia_driver_upgrade: true), and run '
+        "the playbook again."
+    )
+
+
 def container_advice(output: str, context: dict | None = None) -> str:
     """What a failed `docker run --gpus all IMAGE nvidia-smi` printed, turned into what to do."""
     context = context or {}
@@ -139,9 +156,8 @@ def container_advice(output: str, context: dict | None = None) -> str:
     if required:
         return (
             f"The driver is too old for {image}: it needs CUDA {required.group(1)}, and {driver} supports less. "
-            "Upgrade the driver (nvidia_driver_upgrade: true installs branch nvidia_driver_branch), or use the "
-            'image variant that matches it (hymt_vllm_image_variant: "-cu129" needs CUDA 12.9 or a datacenter '
-            "branch it lists)."
+            "Upgrade the driver: nvidia_driver_upgrade: true installs branch nvidia_driver_branch (the CUDA 12.9 "
+            'image, hymt_vllm_image_variant: "-cu129", is an unverified opt-in, not the fix: docs/gpu-host.md).'
         )
     if 'could not select device driver ""' in text or "could not select device driver" in text:
         return (
@@ -182,4 +198,4 @@ def container_advice(output: str, context: dict | None = None) -> str:
             "mirror (docker_daemon_registry_mirrors), or load it from a file (docker save / docker load), or set "
             "nvidia_container_toolkit_verify_image to a CUDA base image the host can reach."
         )
-    return "Look at the output above; docs/gpu-host.md lists the common failures and their fixes."
+    return GENERIC_ADVICE

@@ -7,9 +7,11 @@ Every sentence the user reads is in MESSAGES below. The GPU facts (architectures
 modules, last branches, version comparisons) are hymt.hostfacts'.
 
 Facts of NVIDIA's and Canonical's documentation this encodes (docs/gpu-host.md has the sources):
-- The vLLM image's plain tag (CUDA 13) needs a driver >= hymt_vllm_cuda_driver_min and compute capability 7.5 (CUDA 13
-  dropped Volta); its -cu129 variant needs CUDA 12.9 (driver >= hymt_vllm_cu129_driver_min), except that the image
-  also admits the datacenter branches it lists (535, 550, ... on non-GeForce GPUs, CUDA minor-version compatibility).
+- The vLLM image's plain tag (CUDA 13) needs a driver >= hymt_vllm_cuda_driver_min; every vLLM GPU image needs compute
+  capability 7.5 (hymt.hostfacts.VLLM_MIN_CAPABILITY; preflight refuses older GPUs). Its -cu129 variant needs CUDA 12.9
+  (driver >= hymt_vllm_cu129_driver_min), except that the image also admits the datacenter branches it lists (535,
+  550, ... on non-GeForce GPUs, CUDA minor-version compatibility). It is an unverified opt-in, never the advice: a
+  driver too old for the plain image is to be upgraded.
 - Ubuntu: Canonical's nvidia-driver-<branch>-server[-open] with the precompiled, signed
   linux-modules-nvidia-<branch>-server[-open]-<flavour> (the flavour follows the kernel: generic, generic-hwe-<release>,
   aws, azure, gcp, ...) and the package for the running kernel itself, installed first so apt never falls back to DKMS.
@@ -22,13 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from hymt.hostfacts import (
-    ARCHITECTURES,
-    CUDA13_MIN_CAPABILITY,
-    VLLM_MIN_CAPABILITY,
-    version_at_least,
-    version_tuple,
-)
+from hymt.hostfacts import ARCHITECTURES, VLLM_MIN_CAPABILITY, gpus_vllm_cannot_run, version_at_least, version_tuple
 
 # GeForce and TITAN cards: the image's datacenter-branch exception does not cover them.
 CONSUMER_NAME = re.compile(r"\b(GeForce|TITAN)\b", re.IGNORECASE)
@@ -53,9 +49,13 @@ MESSAGES = {
     ),
     "below_vllm": (
         "{on}: {architectures} GPUs have a compute capability below {minimum}, which vLLM's GPU images do not "
-        "support: vLLM will not run on them."
+        "support: vLLM will not run on them (preflight refuses such hosts)."
     ),
     "plain_also_runs": 'This driver also runs the plain CUDA 13 image; hymt_vllm_image_variant: "" would use it.',
+    "cu129_opted_in": (
+        'hymt_vllm_image_variant is "-cu129": the CUDA 12.9 build, which this project has not verified for this vLLM '
+        "release; the provisioning run smoke-tests it on the host before the stack uses it (docs/gpu-host.md)."
+    ),
     "upgrading": "Upgrading {described} to branch {branch} (nvidia_driver_upgrade is true).",
     "proprietary_chosen": "Proprietary kernel modules: {architectures} GPUs cannot use the open ones.",
     "debian_secure_boot": (
@@ -77,20 +77,16 @@ MESSAGES = {
         "reboots it and waits until nvidia-smi answers."
     ),
     # stop (the plan's "message")
-    "volta_needs_cu129": (
-        "{on} has Volta GPUs (compute capability 7.0), which CUDA 13 no longer supports, so the vLLM image {image} "
-        'cannot use them. Set hymt_vllm_image_variant: "-cu129" in the inventory (the CUDA 12.9 build of the same vLLM '
-        "release) and run the playbook again."
-    ),
     "driver_too_old": (
         "{host} has {described} on {names}, but the vLLM image {image} needs {need}; it would refuse to start "
-        "('unsatisfied condition: cuda>=...'). Choose one in the inventory: {choices}. Then run the playbook again."
+        "('unsatisfied condition: cuda>=...'). In the inventory: {upgrade}. Then run the playbook again.{cu129}"
     ),
     "need_cuda13": "driver >= {floor} (CUDA 13)",
     "need_cu129": "CUDA 12.9 (driver >= {floor}), or on datacenter GPUs one of the branches {branches}",
-    "choice_cu129": (
-        'keep this driver and use the CUDA 12.9 build of the image: set hymt_vllm_image_variant: "-cu129" '
-        "({image}-cu129 runs with driver {driver})"
+    "cu129_unverified": (
+        ' (The CUDA 12.9 build of the image, hymt_vllm_image_variant: "-cu129", would start with driver {driver}, '
+        "but this project has not verified it for this vLLM release: an opt-in for those who accept that, smoke-tested "
+        "on the host before use; docs/gpu-host.md.)"
     ),
     "choice_upgrade": "install driver branch {branch} over it: set nvidia_driver_upgrade: true {reboot}",
     "choice_upgrade_reboots": "(the role reboots the host, as nvidia_driver_reboot allows)",
@@ -254,21 +250,17 @@ def fabric_manager_notes(host: Host) -> list[str]:
 
 
 def capability_notes(host: Host) -> list[str]:
-    """The GPUs' compute capability (preflight's fact) against vLLM's images; Stop when the chosen variant cannot use
-    them but another can."""
-    below = [
-        gpu.get("architecture", "unknown")
-        for gpu in host.pci_gpus
-        if gpu.get("compute_capability") and not version_at_least(gpu["compute_capability"], VLLM_MIN_CAPABILITY)
-    ]
+    """The GPUs' compute capability (preflight's fact) against vLLM's images: a note where vLLM cannot run (preflight
+    refuses such hosts before this role runs; the driver itself can still be installed), and what opting in to the
+    -cu129 image means."""
+    notes = []
+    below = [gpu.get("architecture", "unknown") for gpu in gpus_vllm_cannot_run(host.pci_gpus)]
     if below:
-        return [
-            say("below_vllm", on=host.named, architectures=", ".join(dict.fromkeys(below)), minimum=VLLM_MIN_CAPABILITY)
-        ]
-    lowest = min(host.capabilities, key=version_tuple, default="")
-    if lowest and not version_at_least(lowest, CUDA13_MIN_CAPABILITY) and host.variant == "":
-        raise Stop(say("volta_needs_cu129", on=host.named, image=host.image))
-    return []
+        architectures = ", ".join(dict.fromkeys(below))
+        notes.append(say("below_vllm", on=host.named, architectures=architectures, minimum=VLLM_MIN_CAPABILITY))
+    if host.variant == "-cu129":
+        notes.append(say("cu129_opted_in"))
+    return notes
 
 
 def working_driver(host: Host) -> tuple[str, str, list[str]]:
@@ -287,11 +279,10 @@ def working_driver(host: Host) -> tuple[str, str, list[str]]:
         return "keep", say("keep", described=described, names=_names(host.gpus), image=host.image), notes
     if settings.get("upgrade"):
         return "install", "", [say("upgrading", described=described, branch=host.branch)]
-    choices = []
-    if host.variant == "" and cu129:
-        choices.append(say("choice_cu129", image=settings.get("image", ""), driver=driver))
+    # The way out is the driver; the -cu129 image is mentioned only as the unverified opt-in it is.
     reboot = say("choice_upgrade_reboots" if settings.get("reboot") else "choice_upgrade_you_reboot")
-    choices.append(say("choice_upgrade", branch=host.branch, reboot=reboot))
+    upgrade = say("choice_upgrade", branch=host.branch, reboot=reboot)
+    cu129_note = say("cu129_unverified", driver=driver) if host.variant == "" and cu129 else ""
     if host.variant == "":
         need = say("need_cuda13", floor=settings["cuda13_driver_min"])
     else:
@@ -305,7 +296,8 @@ def working_driver(host: Host) -> tuple[str, str, list[str]]:
             names=_names(host.gpus),
             image=host.image,
             need=need,
-            choices="; or ".join(choices),
+            upgrade=upgrade,
+            cu129=cu129_note,
         )
     )
 
@@ -364,6 +356,7 @@ def ubuntu_packages(host: Host, is_open: bool) -> dict:
 def debian_packages(host: Host, is_open: bool) -> dict:
     """NVIDIA's CUDA repository: its keyring, the branch's pinning package, the driver; the kernel's headers."""
     release = str(host.facts.get("release", ""))
+    codename = host.facts.get("codename", "")
     repository = f"{host.settings['cuda_repository_mirror'].rstrip('/')}/debian{release}/x86_64"
     return {
         "source": "Debian",
@@ -372,6 +365,14 @@ def debian_packages(host: Host, is_open: bool) -> dict:
         "keyring_url": f"{repository}/cuda-keyring_{host.settings['cuda_keyring_version']}_all.deb",
         "pinning_packages": [f"nvidia-driver-pinning-{host.branch}"],
         "driver_packages": ["nvidia-open" if is_open else "cuda-drivers"],
+        # NVIDIA's Debian instructions enable contrib: the driver's packages follow Debian's packaging, whose
+        # dependencies include packages of contrib (glx-alternative-nvidia ...). docs/gpu-host.md has the sources.
+        "contrib_source": {
+            "uris": [host.settings["debian_mirror"].rstrip("/")],
+            "suites": [codename, f"{codename}-updates"],
+            "components": ["contrib"],
+            "signed_by": host.settings["debian_keyring"],
+        },
     }
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 
+from hymt.hostfacts import VLLM_MIN_CAPABILITY, gpus_vllm_cannot_run
+
 GIB = 1024**3
 
 
@@ -70,3 +72,22 @@ def disk_report(needs: list[dict], mounts: list[dict]) -> list[dict]:
     for entry in report.values():
         entry["ok"] = entry["free_gb"] is not None and entry["free_gb"] >= entry["need_gb"]
     return list(report.values())
+
+
+def unsupported_gpus_message(pci_gpus: list[dict], host: str = "this host") -> str:
+    """Why vLLM cannot run on these GPUs and what would work; "" when every GPU is new enough (or unknown)."""
+    below = gpus_vllm_cannot_run(pci_gpus)
+    if not below:
+        return ""
+    found: dict[str, int] = {}
+    for gpu in below:
+        capability = gpu["compute_capability"]
+        name = f"{gpu.get('name', '?')} ({gpu.get('architecture', '?')}, compute capability {capability})"
+        found[name] = found.get(name, 0) + 1
+    listed = ", ".join(f"{count}x {name}" if count > 1 else name for name, count in found.items())
+    return (
+        f"{host} has GPUs vLLM cannot run on: {listed}. vLLM's GPU images (its CUDA 12.8 and 13 builds, every image "
+        f"variant) have kernels for compute capability {VLLM_MIN_CAPABILITY} (Turing) and newer only; no image "
+        "variant or driver changes that. Use a server with a Turing or newer GPU (T4, A10/A10G, L4, L40S, A100, H100 "
+        "...), or remove this host from gpu_hosts."
+    )
