@@ -16,12 +16,15 @@ import subprocess
 
 import pytest
 
+from tests.gpu.conftest import STANDIN_DEBIAN_KEYRING
 from tests.gpu.standin_packages import (
     CUDA_REPOSITORIES,
+    DEBIAN_ARCHIVE,
     GPU_OF_MACHINE,
     NEXT_BRANCH_DRIVER,
     PINS,
     TOOLKIT_SITE,
+    debian_contrib_packages,
     debian_kernel_headers,
     driver_version,
 )
@@ -82,6 +85,26 @@ def test_the_cuda_repository_replaces_the_keyrings_list_file(debian_host, apt_re
         "Signed-By": "/usr/share/keyrings/cuda-archive-keyring.gpg",
     }
     assert debian_host.sh(f"test -e {sources}/cuda-debian12-x86_64.list", check=False).returncode == 1
+
+
+def test_debians_contrib_component_is_enabled_for_the_drivers_dependencies(debian_host, apt_repo):
+    source = deb822(debian_host.out("cat /etc/apt/sources.list.d/debian-contrib.sources"))
+    assert {name: source.get(name) for name in ("Types", "URIs", "Suites", "Components", "Signed-By")} == {
+        "Types": "deb",
+        "URIs": apt_repo.url_of(DEBIAN_ARCHIVE),
+        "Suites": "bookworm bookworm-updates",
+        "Components": "contrib",
+        "Signed-By": STANDIN_DEBIAN_KEYRING,
+    }
+    # The stand-in driver needs a package that only the archive's contrib component has; it came from there.
+    wanted = {package.name: package.version for package in debian_contrib_packages()}
+    assert installed_versions(debian_host, wanted) == wanted
+    # The host's own sources stay as they were: main only.
+    assert "contrib" not in debian_host.out("cat /etc/apt/sources.list.d/debian.sources")
+
+
+def test_ubuntu_hosts_get_no_debian_component(ubuntu_host):
+    assert ubuntu_host.sh("test -e /etc/apt/sources.list.d/debian-contrib.sources", check=False).returncode == 1
 
 
 def test_the_ubuntu_driver_is_canonicals_with_the_signed_modules_of_the_running_kernel(ubuntu_host):
