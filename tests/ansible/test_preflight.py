@@ -76,14 +76,9 @@ EXPECTED_FAILURES = {
     ],
     "missing-gpu": ["puts missing-gpu in gpu_hosts with the gpu profile", "no NVIDIA GPU", "instance type"],
     "too-little-gpu-memory": ["15360 MiB", "tencent/Hunyuan-MT-7B needs 20000 MiB", "tencent/Hunyuan-MT-7B-fp8 needs"],
-    "volta-gpu": [
-        "volta-gpu has GPUs vLLM cannot run on",
-        "(Volta, compute capability 7.0)",
-        "compute capability 7.5 (Turing) and newer only",
-        "no image variant or driver changes that",
-        "a Turing or newer GPU",
-    ],
-    "pascal-gpu": ["pascal-gpu has GPUs vLLM cannot run on", "(Pascal, compute capability 6.0)"],
+    # What is wrong (the GPU, its kind), why no setting helps, and what would work.
+    "volta-gpu": ["volta-gpu has GPUs vLLM cannot run on", "(Volta, compute capability 7.0)", "a Turing or newer GPU"],
+    "pascal-gpu": ["(Pascal, compute capability 6.0)", "7.5 (Turing) and newer", "no image variant or driver changes"],
     # A T4 (Turing, 7.5) is new enough; with its 16 GB it is refused for the 7B model's memory, not for its kind.
     "turing-gpu": ["15360 MiB", "tencent/Hunyuan-MT-7B needs 20000 MiB"],
     "wrong-type-in-inventory": ["preflight_docker_min_free_gb", "int"],
