@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from hymt_web import Settings
 from tests.browser.support import TranslatorPage, chromium, screenshot
 from tests.support.fake_openai import FakeOpenAI, running
-from tests.web.server import serving
+from tests.support.gateway import serving
 
 # Small, so the limit is easy to reach in a test; the page must take it from /api/info, not assume 5000.
 MAX_CHARS = 300

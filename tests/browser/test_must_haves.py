@@ -12,7 +12,8 @@ from hymt.core.languages import LANGUAGES
 from hymt_web import Settings
 from tests.browser.conftest import open_translator
 from tests.browser.support import screenshot
-from tests.web.server import free_port, serving
+from tests.support.gateway import serving
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from hymt_web import Settings
 from tests.support.fake_openai import FakeOpenAI
-from tests.web.server import serving
+from tests.support.gateway import serving
 
 
 def gateway_settings(fake: FakeOpenAI, **overrides: object) -> Settings:

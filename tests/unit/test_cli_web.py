@@ -18,9 +18,9 @@ from hymt.cli.main import main
 from hymt.cli.translate import web_settings_from, web_url_of
 from hymt.sdk.settings import DEFAULT_WEB_READ_TIMEOUT, WebSettings
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.net import free_port
 from tests.support.web_deployment import deployment
 from tests.unit.conftest import ENV_NAMES
-from tests.web.server import free_port
 
 HYMT = Path(sys.executable).parent / "hymt"
 

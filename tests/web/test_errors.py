@@ -9,8 +9,8 @@ import anyio
 import pytest
 
 from hymt_web import Settings
+from tests.support.net import free_port
 from tests.web.conftest import gateway, settings_for
-from tests.web.server import free_port
 
 pytestmark = pytest.mark.anyio
 

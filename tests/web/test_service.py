@@ -16,8 +16,8 @@ import pytest
 from hymt import __version__
 from hymt.core.languages import LANGUAGES
 from hymt_web import Settings, SettingsError
+from tests.support.net import free_port
 from tests.web.conftest import gateway, settings_for
-from tests.web.server import free_port
 
 pytestmark = pytest.mark.anyio
 

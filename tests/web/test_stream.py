@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from hymt.core.chunking import split_text
+from tests.support.gateway import serving
 from tests.support.net import wait_until
 from tests.web.conftest import gateway, parse_events, settings_for, source_of
-from tests.web.server import serving
 from tests.web.test_translate import LONG_TEXT
 
 pytestmark = pytest.mark.anyio
