@@ -35,6 +35,7 @@ from hymt.model.manifest import (
     ManifestFile,
     checked_path,
     read_manifest,
+    replace_directory,
     sha256_file,
     sync_directory,
     write_manifest,
@@ -370,22 +371,7 @@ def _put_in_place(staging: Path, directory: Path) -> None:
         if path.is_dir():
             path.chmod(0o755)
     sync_directory(staging)
-    if directory.is_dir() and not any(directory.iterdir()):
-        directory.rmdir()
-    if not directory.exists():
-        staging.rename(directory)
-    else:
-        retired = directory.parent / f".{directory.name}.hymt-old"
-        if retired.exists():
-            shutil.rmtree(retired)
-        directory.rename(retired)
-        try:
-            staging.rename(directory)
-        except OSError:
-            retired.rename(directory)
-            raise
-        shutil.rmtree(retired, ignore_errors=True)
-    sync_directory(directory.parent)
+    replace_directory(staging, directory)
 
 
 def _os_error(error: OSError, where: Path) -> Exception:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -141,6 +143,26 @@ def write_manifest(directory: Path, manifest: Manifest) -> Path:
     os.replace(temporary, path)
     sync_directory(directory)
     return path
+
+
+def replace_directory(staging: Path, target: Path) -> None:
+    """Rename the complete `staging` directory to `target`. A `target` already there is renamed away first and removed
+    after; each step is one rename, so `target` never holds a mix of both (for an instant it does not exist)."""
+    if target.is_dir() and not any(target.iterdir()):
+        target.rmdir()
+    if target.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        retired.rmdir()
+        target.rename(retired)
+        try:
+            staging.rename(target)
+        except OSError:
+            retired.rename(target)
+            raise
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        staging.rename(target)
+    sync_directory(target.parent)
 
 
 def sync_directory(directory: Path) -> None:

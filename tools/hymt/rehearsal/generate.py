@@ -23,7 +23,7 @@ from pathlib import Path
 from hymt.core.catalogue import REHEARSAL_MODEL_ID
 from hymt.model.check import local_manifest
 from hymt.model.errors import ModelError
-from hymt.model.manifest import ManifestFile, write_manifest
+from hymt.model.manifest import ManifestFile, replace_directory, write_manifest
 from hymt.model.manifest import read_manifest as read_model_manifest
 from hymt.rehearsal.chat_template import CHAT_TEMPLATE
 from hymt.rehearsal.corpus import training_corpus
@@ -181,28 +181,12 @@ def generate(out: Path, spec: RehearsalSpec = DEFAULT_SPEC, *, force: bool = Fal
     try:
         write_model(staging, spec)
         staging.chmod(0o755)  # mkdtemp makes it private; containers read the model as another user
-        _replace(out, staging)
+        replace_directory(staging, out)
     except OSError as error:
         raise RehearsalModelError(f"writing the rehearsal model into {out} failed: {error}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return GeneratedModel(out, generated=True, size_bytes=_size(out))
-
-
-def _replace(out: Path, staging: Path) -> None:
-    """Move `staging` to `out`, replacing what is there; renames keep each step atomic."""
-    if not out.exists():
-        staging.rename(out)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    retired.rmdir()
-    out.rename(retired)
-    try:
-        staging.rename(out)
-    except OSError:
-        retired.rename(out)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 def _size(directory: Path) -> int:
