@@ -101,9 +101,11 @@ class Logged:
     path: str
     range: str | None
     authorized: bool
+    client: str = ""
 
     def __str__(self) -> str:
-        return f"{self.method} {self.path} range={self.range or '-'} auth={'yes' if self.authorized else 'no'}"
+        auth = "yes" if self.authorized else "no"
+        return f"{self.client} {self.method} {self.path} range={self.range or '-'} auth={auth}"
 
 
 class FakeHub:
@@ -204,7 +206,15 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = unquote(url.path)
         query = {key: values[-1] for key, values in parse_qs(url.query).items()}
-        self.hub.record(Logged(self.command, self.path, self.headers.get("Range"), "Authorization" in self.headers))
+        self.hub.record(
+            Logged(
+                self.command,
+                self.path,
+                self.headers.get("Range"),
+                "Authorization" in self.headers,
+                self.client_address[0],
+            )
+        )
         if match := _MS.match(path):
             return self._modelscope(match["repo"], match["what"], query, head)
         if match := _HF_INFO.match(path):
