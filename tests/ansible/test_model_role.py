@@ -117,6 +117,21 @@ def test_fetches_then_skips_a_complete_model(inventory, hub, models, first_run):
     assert checked.succeeded("control") and checked.changed_count("control") == 0, checked.explain()
 
 
+def test_a_check_run_on_a_fresh_host_says_it_would_fetch_and_changes_nothing(inventory, hub, tmp_path):
+    fresh = tmp_path / "fresh" / "models"
+    hub.log.clear()
+    checked = run_playbook(
+        PLAYBOOK,
+        inventory,
+        extra_vars={"model_id": REPO, "model_dir": str(fresh / "tiny-mt"), "model_endpoint": hub.url},
+        check=True,
+        diff=True,
+    )
+    assert checked.succeeded("control"), checked.explain()
+    assert f"Would fetch the model (there is none at {fresh / 'tiny-mt'})." in checked.messages()
+    assert not fresh.exists() and hub.log == []
+
+
 def test_a_damaged_model_stops_the_play_with_the_tools_message_and_is_repaired_on_request(
     inventory, hub, models, first_run
 ):
