@@ -414,3 +414,15 @@ def test_help_documents_the_exit_codes(hymt):
     for line in ("0  the model is complete", "3  not found", "4  access denied", "5  not enough disk space"):
         assert line in run.out
     assert "HF_ENDPOINT" in run.out and "MODELSCOPE_API_TOKEN" in run.out
+
+
+def test_without_huggingface_hub_the_fetch_says_which_extra_to_install(hymt, hub, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)  # as if the 'fetch' extra were not installed
+    run = fetch(hymt, hub, tmp_path / "m")
+    assert run.code == ModelExit.USAGE
+    assert "fetching from Hugging Face needs the huggingface_hub package" in run.err
+    assert "pip install 'hymt[fetch]'" in run.err
+    # ModelScope and checks need no more than hymt itself.
+    assert hymt("model", "fetch", "hymt-test/tiny-mt-ms", "--dir", tmp_path / "ms", "--hub", "modelscope",
+                "--endpoint", hub.url).code == 0  # fmt: skip
+    assert hymt("model", "check", tmp_path / "ms").code == 0
