@@ -78,9 +78,10 @@ def first_run(inventory, hub, models) -> PlaybookRun:
     return role(inventory, hub, models / "tiny-mt")
 
 
-def role(inventory: Path, hub: FakeHub, model_dir: Path, **variables) -> PlaybookRun:
+def role(inventory: Path, hub: FakeHub, model_dir: Path, check: bool = False, **variables) -> PlaybookRun:
+    """A run of the role (`check`: with --check --diff)."""
     extra = {"model_id": REPO, "model_dir": str(model_dir), "model_source": "hub", "model_endpoint": hub.url}
-    return run_playbook(PLAYBOOK, inventory, extra_vars=extra | variables, timeout=300)
+    return run_playbook(PLAYBOOK, inventory, extra_vars=extra | variables, check=check, diff=check, timeout=300)
 
 
 def downloads(hub: FakeHub) -> list[str]:
@@ -107,26 +108,14 @@ def test_fetches_then_skips_a_complete_model(inventory, hub, models, first_run):
     assert any(m.startswith(f"The model is complete: /models/tiny-mt holds {REPO}") for m in second.messages())
     assert hub.log == []  # the check needs no hub
 
-    checked = run_playbook(
-        PLAYBOOK,
-        inventory,
-        extra_vars={"model_id": REPO, "model_dir": str(models / "tiny-mt"), "model_endpoint": hub.url},
-        check=True,
-        diff=True,
-    )
+    checked = role(inventory, hub, models / "tiny-mt", check=True)
     assert checked.succeeded("control") and checked.changed_count("control") == 0, checked.explain()
 
 
 def test_a_check_run_on_a_fresh_host_says_it_would_fetch_and_changes_nothing(inventory, hub, tmp_path):
     fresh = tmp_path / "fresh" / "models"
     hub.log.clear()
-    checked = run_playbook(
-        PLAYBOOK,
-        inventory,
-        extra_vars={"model_id": REPO, "model_dir": str(fresh / "tiny-mt"), "model_endpoint": hub.url},
-        check=True,
-        diff=True,
-    )
+    checked = role(inventory, hub, fresh / "tiny-mt", check=True)
     assert checked.succeeded("control"), checked.explain()
     assert f"Would fetch the model (there is none at {fresh / 'tiny-mt'})." in checked.messages()
     assert not fresh.exists() and hub.log == []
