@@ -21,6 +21,7 @@ from tokenizers import Tokenizer
 
 from hymt.core.languages import LANGUAGES
 from hymt.core.prompts import SAMPLING, build_prompt
+from hymt.model.manifest import MANIFEST_NAME
 from hymt.rehearsal import DEFAULT_SPEC, RehearsalModelError, RehearsalSpec, generate, is_complete
 from hymt.rehearsal.corpus import SENTENCES
 from hymt.rehearsal.generate import MANIFEST, MODEL_FILES
@@ -69,7 +70,7 @@ def render_chat(model_dir: Path, messages: list[dict[str, str]], add_generation_
 
 
 def test_writes_every_file_a_model_directory_needs(model_dir):
-    assert {path.name for path in model_dir.iterdir()} == {*MODEL_FILES, MANIFEST}
+    assert {path.name for path in model_dir.iterdir()} == {*MODEL_FILES, MANIFEST, MANIFEST_NAME}
     assert is_complete(model_dir, DEFAULT_SPEC)
     size = sum((model_dir / name).stat().st_size for name in MODEL_FILES)
     assert 500_000 < size < 5_000_000, f"the rehearsal model should be a few MB, not {size} bytes"

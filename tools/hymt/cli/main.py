@@ -20,7 +20,13 @@ from hymt.sdk.errors import HymtError
 from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL, ENV_API_KEY, ENV_MODEL, ENV_URL, ENV_WEB_URL
 
 # The commands, in the order `hymt --help` lists them.
-COMMAND_MODULES = ("hymt.cli.languages", "hymt.cli.translate", "hymt.cli.verify", "hymt.cli.rehearsal_model")
+COMMAND_MODULES = (
+    "hymt.cli.languages",
+    "hymt.cli.translate",
+    "hymt.cli.verify",
+    "hymt.cli.model",
+    "hymt.cli.rehearsal_model",
+)
 # Commands whose module ships with another part of the project: registered only when the module is there.
 OPTIONAL_COMMAND_MODULES = ("hymt.cli.web",)
 

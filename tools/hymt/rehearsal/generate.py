@@ -6,6 +6,9 @@ directory whose manifest matches and whose files are all present and intact is l
 generator made is regenerated. Files are written into a sibling temporary directory and moved into place at the end,
 so an interrupted run never leaves a half-written model where vLLM would load it. A directory the generator did not
 make is never overwritten unless asked (`force`).
+
+It also gets the manifest every model directory of a deployment carries (hymt-model.json, hub "local": there is no
+hub to compare with), so that `hymt model check` passes on it and the model role copies it like any other model.
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from hymt.core.catalogue import REHEARSAL_MODEL_ID
+from hymt.model.check import local_manifest
+from hymt.model.errors import ModelError
+from hymt.model.manifest import ManifestFile, replace_directory, write_manifest
+from hymt.model.manifest import read_manifest as read_model_manifest
 from hymt.rehearsal.chat_template import CHAT_TEMPLATE
 from hymt.rehearsal.corpus import training_corpus
 from hymt.rehearsal.spec import (
@@ -94,7 +102,25 @@ def is_complete(directory: Path, spec: RehearsalSpec) -> bool:
         return False
     if not isinstance(files, dict) or set(files) != set(MODEL_FILES):
         return False
-    return all((directory / name).is_file() and sha256_of(directory / name) == digest for name, digest in files.items())
+    intact = all(
+        (directory / name).is_file() and sha256_of(directory / name) == digest for name, digest in files.items()
+    )
+    return intact and _model_manifest_matches(directory)
+
+
+def _model_manifest_matches(directory: Path) -> bool:
+    """Whether hymt-model.json lists exactly the generated files with their present hashes."""
+    try:
+        manifest = read_model_manifest(directory)
+    except ModelError:  # an unreadable manifest: regenerate
+        return False
+    if manifest is None or manifest.repo_id != REHEARSAL_MODEL_ID:
+        return False
+    listed = {entry.path: (entry.size, entry.sha256) for entry in manifest.files}
+    names = (*MODEL_FILES, MANIFEST)
+    return set(listed) == set(names) and all(
+        listed[name] == ((directory / name).stat().st_size, sha256_of(directory / name)) for name in names
+    )
 
 
 def _dump_json(path: Path, data: dict[str, object]) -> None:
@@ -119,6 +145,11 @@ def write_model(directory: Path, spec: RehearsalSpec) -> None:
     metadata = {"format": "pt", "generator": "hymt rehearsal-model", "seed": str(spec.seed)}
     write_safetensors(directory / "model.safetensors", random_weights(spec, vocab_size), metadata)
     _dump_json(directory / MANIFEST, manifest_for(spec, {name: sha256_of(directory / name) for name in MODEL_FILES}))
+    entries = [
+        ManifestFile(name, (directory / name).stat().st_size, sha256_of(directory / name))
+        for name in sorted((*MODEL_FILES, MANIFEST))
+    ]
+    write_manifest(directory, local_manifest(REHEARSAL_MODEL_ID, entries, "generated locally by hymt rehearsal-model"))
 
 
 def generate(out: Path, spec: RehearsalSpec = DEFAULT_SPEC, *, force: bool = False) -> GeneratedModel:
@@ -150,28 +181,12 @@ def generate(out: Path, spec: RehearsalSpec = DEFAULT_SPEC, *, force: bool = Fal
     try:
         write_model(staging, spec)
         staging.chmod(0o755)  # mkdtemp makes it private; containers read the model as another user
-        _replace(out, staging)
+        replace_directory(staging, out)
     except OSError as error:
         raise RehearsalModelError(f"writing the rehearsal model into {out} failed: {error}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return GeneratedModel(out, generated=True, size_bytes=_size(out))
-
-
-def _replace(out: Path, staging: Path) -> None:
-    """Move `staging` to `out`, replacing what is there; renames keep each step atomic."""
-    if not out.exists():
-        staging.rename(out)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    retired.rmdir()
-    out.rename(retired)
-    try:
-        staging.rename(out)
-    except OSError:
-        retired.rename(out)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 def _size(directory: Path) -> int:

@@ -1,0 +1,81 @@
+"""What can go wrong when fetching or checking a model, as errors that say what happened and what to do.
+
+Each error carries the exit code of `hymt model fetch` and `hymt model check` (documented in their --help):
+
+  0  the model is complete (fetched, already there, or checked)
+  1  files are wrong: a file is missing, short or corrupt in DIR (check), or a downloaded file did not match the
+     hub's index (fetch: nothing was put at DIR); also: another fetch is writing the same DIR
+  2  usage: a bad option, an unreadable token file, a DIR that holds something else
+  3  not found: no such repository or revision on the hub, or no manifest in DIR (check)
+  4  access denied: the model is gated or private and needs a token, or the hub refused the token
+  5  not enough disk space (checked before the first byte, and when a write fails)
+  6  the hub or mirror failed: unreachable, timed out, or answered with an error or not like a hub
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import IntEnum
+
+from hymt.sdk.errors import HymtError
+
+
+class ModelExit(IntEnum):
+    OK = 0
+    DAMAGED = 1
+    USAGE = 2
+    NOT_FOUND = 3
+    DENIED = 4
+    NO_SPACE = 5
+    HUB_FAILED = 6
+
+
+class ModelError(HymtError):
+    """Base of the model commands' errors."""
+
+    exit_code = ModelExit.DAMAGED
+
+
+class Damaged(ModelError):
+    """Files are missing, short or corrupt, or a download did not match the index."""
+
+
+class Busy(ModelError):
+    """Another process is fetching into the same directory."""
+
+
+class ModelUsageError(ModelError):
+    exit_code = ModelExit.USAGE
+
+
+class NotFound(ModelError):
+    exit_code = ModelExit.NOT_FOUND
+
+
+class AccessDenied(ModelError):
+    exit_code = ModelExit.DENIED
+
+
+class NoSpace(ModelError):
+    exit_code = ModelExit.NO_SPACE
+
+
+class HubFailed(ModelError):
+    exit_code = ModelExit.HUB_FAILED
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """`text` with every secret replaced: library messages may echo what they were given."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def human_size(size: float) -> str:
+    """Bytes in the unit a reader expects (decimal, as disks are sold and `df -H` shows)."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(size) < 1000:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"
