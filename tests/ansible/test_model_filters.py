@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ansible.filters import load_filters
-
-model = load_filters("model", "model_filters")
+from hymt.provision import model
 
 FAILED_CHECK = """\
 hymt: checking config.json (127 B)
@@ -17,7 +15,7 @@ hymt: hint: fetch the damaged files again: hymt model fetch hymt-test/tiny-mt --
 
 
 def test_the_message_is_the_error_and_the_hint_with_the_hosts_paths():
-    assert model.model_tool_message(FAILED_CHECK, "/models", "/srv/hymt/models") == (
+    assert model.tool_message(FAILED_CHECK, "/models", "/srv/hymt/models") == (
         "hymt: error: /srv/hymt/models/tiny-mt is not complete: 1 of 6 files are missing, short or corrupt: "
         "model.safetensors: corrupt hymt: hint: fetch the damaged files again: hymt model fetch hymt-test/tiny-mt "
         "--dir /srv/hymt/models/tiny-mt"
@@ -26,11 +24,11 @@ def test_the_message_is_the_error_and_the_hint_with_the_hosts_paths():
 
 def test_without_an_error_line_the_last_lines_are_the_message():
     output = "\n".join(f"line {n}" for n in range(30))
-    assert model.model_tool_message(output) == " ".join(f"line {n}" for n in range(15, 30))
-    assert model.model_tool_message("") == "(it printed nothing)"
+    assert model.tool_message(output) == " ".join(f"line {n}" for n in range(15, 30))
+    assert model.tool_message("") == "(it printed nothing)"
 
 
 def test_the_summary_is_the_result_line_not_the_progress():
     output = "hymt: fetching a (1 B)\nhymt: a: verified\nfetched x into /models/x: 1 files\n"
-    assert model.model_tool_summary(output) == "fetched x into /models/x: 1 files"
-    assert model.model_tool_summary("") == ""
+    assert model.tool_summary(output) == "fetched x into /models/x: 1 files"
+    assert model.tool_summary("") == ""

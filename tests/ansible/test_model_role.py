@@ -17,9 +17,9 @@ import yaml
 
 from hymt.model.manifest import read_manifest
 from hymt.rehearsal import generate
-from tests.ansible.playbook import ROOT, PlaybookRun, run_playbook, write_inventory
 from tests.conftest import require
 from tests.support.fake_hub import FakeHub, tiny_repository
+from tests.support.playbook import ROOT, PlaybookRun, run_playbook, write_inventory
 
 pytestmark = pytest.mark.docker
 

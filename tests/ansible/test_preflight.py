@@ -61,7 +61,7 @@ EXPECTED_FAILURES = {
     "unknown-model": [
         "hymt_model_id is 'tencent/Hunyuan-MT-70B'",
         "tencent/Hunyuan-MT-7B",
-        "preflight_model_requirements",
+        "add it to the model catalogue",
     ],
     "unknown-image-variant": ["hymt_vllm_image_variant is '-cu118'", "'-cu129'"],
     "unsupported-os": ["runs Ubuntu 20.04, which hymt-deploy does not support", "Debian 12, 13", "Ubuntu 22.04, 24.04"],

@@ -8,7 +8,7 @@ import json
 import yaml
 
 from hymt.core import catalogue
-from tests.ansible.playbook import ROOT
+from tests.support.repo import ROOT
 
 OFFERED = {
     "tencent/Hunyuan-MT-7B",
@@ -78,13 +78,22 @@ def test_find_takes_either_hubs_id_in_any_case():
     assert catalogue.find("tencent/Hunyuan-MT-7B").served_name == "Hunyuan-MT-7B"
 
 
-def test_the_preflight_role_asks_for_what_the_catalogue_says():
-    """Until preflight reads the catalogue itself, its table must not disagree with it."""
+def test_the_roles_read_the_catalogue_through_the_lookup(tmp_path):
+    """Preflight's requirement table is the catalogue's (one place per fact), reached through the hymt_catalogue
+    lookup that ansible.cfg makes every playbook see."""
+    from tests.support.playbook import run_playbook, write_inventory
+
+    inventory = write_inventory(tmp_path, {"all": {"hosts": {"localhost": {"ansible_connection": "local"}}}})
+    playbook = tmp_path / "show.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.debug: {msg: \"{{ lookup('hymt_catalogue', 'requirements') | to_json }}\"}\n"
+    )
+    run = run_playbook(playbook, inventory)
+    assert run.returncode == 0, run.explain()
+    assert json.loads(run.messages()[-1]) == catalogue.requirements()
     defaults = yaml.safe_load((ROOT / "roles/preflight/defaults/main.yml").read_text())
-    table = defaults["preflight_model_requirements"]
-    requirements = catalogue.requirements()
-    for model_id, needs in table.items():
-        assert requirements[model_id] == needs, model_id
+    assert defaults["preflight_model_requirements"] == "{{ lookup('hymt_catalogue', 'requirements') }}"
 
 
 def test_as_dicts_is_plain_data_for_json_and_ansible():

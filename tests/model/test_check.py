@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from hymt.model.errors import ModelExit
+from hymt.core.exit import ExitStatus
 from hymt.model.fetch import staging_path
 from hymt.model.manifest import MANIFEST_NAME, read_manifest
 from hymt.model.progress import Progress
@@ -44,7 +44,7 @@ def test_a_truncated_file_is_named(hymt, model):
     data = (model / LARGE).read_bytes()
     (model / LARGE).write_bytes(data[:1000])
     run = hymt("model", "check", model)
-    assert run.code == ModelExit.DAMAGED == 1
+    assert run.code == ExitStatus.FAILURE == 1
     assert f"{model} is not complete: 1 of 6 files are missing, short or corrupt" in run.err
     assert f"{LARGE}: short: 1.0 kB (1000 bytes) instead of 2.0 MB (2000000)" in run.err
     assert f"hint: fetch the damaged files again: hymt model fetch {REPO} --dir {model}" in run.err
@@ -53,14 +53,14 @@ def test_a_truncated_file_is_named(hymt, model):
 def test_a_flipped_byte_is_named(hymt, model):
     flip_a_byte(model / LARGE, 1_234_567)
     run = hymt("model", "check", model)
-    assert run.code == ModelExit.DAMAGED
+    assert run.code == ExitStatus.FAILURE
     assert f"{LARGE}: corrupt: SHA-256" in run.err
 
 
 def test_a_missing_file_is_named(hymt, model):
     (model / "tokenizer/tokenizer_config.json").unlink()
     run = hymt("model", "check", model)
-    assert run.code == ModelExit.DAMAGED
+    assert run.code == ExitStatus.FAILURE
     assert "tokenizer/tokenizer_config.json: missing" in run.err
 
 
@@ -69,7 +69,7 @@ def test_every_damaged_file_is_named_at_once(hymt, model):
     (model / "README.md").write_text("edited")
     flip_a_byte(model / LARGE, 10)
     run = hymt("model", "check", model)
-    assert run.code == ModelExit.DAMAGED
+    assert run.code == ExitStatus.FAILURE
     assert "3 of 6 files" in run.err
     for named in ("config.json: missing", "README.md: short", f"{LARGE}: corrupt"):
         assert named in run.err
@@ -80,7 +80,7 @@ def test_quick_compares_sizes_only(hymt, model):
     quick = hymt("model", "check", model, "--quick")
     assert quick.code == 0 and "hashes not checked" in quick.out  # what --quick cannot see
     (model / "config.json").write_text("{}")
-    assert hymt("model", "check", model, "--quick").code == ModelExit.DAMAGED
+    assert hymt("model", "check", model, "--quick").code == ExitStatus.FAILURE
 
 
 def test_files_beyond_the_manifest_are_a_warning(hymt, model):
@@ -93,7 +93,7 @@ def test_files_beyond_the_manifest_are_a_warning(hymt, model):
 def test_json_output(hymt, model):
     (model / "config.json").unlink()
     run = hymt("model", "check", model, "--json")
-    assert run.code == ModelExit.DAMAGED
+    assert run.code == ExitStatus.FAILURE
     report = json.loads(run.out)
     assert report["ok"] is False and report["repo_id"] == REPO and report["hub"] == "huggingface"
     assert report["problems"] == [{"path": "config.json", "kind": "missing", "detail": "missing"}]
@@ -102,7 +102,7 @@ def test_json_output(hymt, model):
 def test_a_directory_without_a_manifest_is_refused_saying_how_to_make_one(hymt, tmp_path):
     copy_files(tmp_path / "m")
     run = hymt("model", "check", tmp_path / "m")
-    assert run.code == ModelExit.NOT_FOUND == 3
+    assert run.code == ExitStatus.NOT_FOUND == 3
     assert f"{tmp_path / 'm'} has no manifest ({MANIFEST_NAME})" in run.err
     assert f"hymt model fetch REPO_ID --dir {tmp_path / 'm'}" in run.err
     assert f"hymt model check {tmp_path / 'm'} --adopt REPO_ID" in run.err
@@ -110,14 +110,14 @@ def test_a_directory_without_a_manifest_is_refused_saying_how_to_make_one(hymt, 
 
 def test_a_missing_directory(hymt, tmp_path):
     run = hymt("model", "check", tmp_path / "nothing")
-    assert run.code == ModelExit.NOT_FOUND
+    assert run.code == ExitStatus.NOT_FOUND
     assert "does not exist" in run.err
 
 
 def test_an_unreadable_manifest(hymt, model):
     (model / MANIFEST_NAME).write_text("{not json")
     run = hymt("model", "check", model)
-    assert run.code == ModelExit.DAMAGED
+    assert run.code == ExitStatus.FAILURE
     assert "is not valid JSON" in run.err and "--adopt" in run.err
 
 
@@ -126,7 +126,7 @@ def test_a_manifest_cannot_point_outside_the_directory(hymt, model):
     manifest["files"][0]["path"] = "../../etc/passwd"
     (model / MANIFEST_NAME).write_text(json.dumps(manifest))
     run = hymt("model", "check", model)
-    assert run.code == ModelExit.DAMAGED
+    assert run.code == ExitStatus.FAILURE
     assert "unsafe file path '../../etc/passwd'" in run.err
 
 
@@ -151,7 +151,7 @@ def test_adopting_an_incomplete_or_corrupt_copy_fails_and_writes_no_manifest(hym
     else:
         flip_a_byte(tmp_path / "m/config.json", 3)  # a small file: checked against its git object id
     run = hymt("model", "check", tmp_path / "m", "--adopt", REPO, "--endpoint", hub.url)
-    assert run.code == ModelExit.DAMAGED
+    assert run.code == ExitStatus.FAILURE
     named = f"{LARGE}: missing" if damage == "missing" else "config.json: does not match the index (its hash differs)"
     assert named in run.err
     assert f"hymt model fetch {REPO} --dir" in run.err
@@ -169,19 +169,19 @@ def test_a_local_manifest_records_the_files_as_they_are(hymt, tmp_path):
     assert passed.code == 0 and "local manifest" in passed.out
     flip_a_byte(tmp_path / "m" / LARGE, 5)
     damaged = hymt("model", "check", tmp_path / "m")
-    assert damaged.code == ModelExit.DAMAGED
+    assert damaged.code == ExitStatus.FAILURE
     assert "its manifest is local: there is no hub to ask" in damaged.err
 
 
 def test_adopting_a_directory_that_has_a_manifest_is_refused(hymt, model):
     run = hymt("model", "check", model, "--adopt", REPO, "--hub", "local")
-    assert run.code == ModelExit.USAGE
+    assert run.code == ExitStatus.USAGE
     assert "already has a manifest" in run.err
 
 
 def test_hub_options_without_adopt_are_a_usage_error(hymt, model):
     run = hymt("model", "check", model, "--hub", "modelscope")
-    assert run.code == ModelExit.USAGE
+    assert run.code == ExitStatus.USAGE
     assert "only with --adopt" in run.err
 
 
@@ -198,21 +198,21 @@ def test_a_model_is_copied_from_a_directory_with_its_manifest(hymt, model, tmp_p
 def test_a_damaged_source_is_not_copied(hymt, model, tmp_path):
     flip_a_byte(model / LARGE, 77)
     run = hymt("model", "fetch", REPO, "--dir", tmp_path / "copy", "--copy-from", model)
-    assert run.code == ModelExit.DAMAGED
+    assert run.code == ExitStatus.FAILURE
     assert f"{LARGE} from {model} arrived with content that does not match" in run.err
     assert not (tmp_path / "copy").exists()
 
 
 def test_a_copy_must_be_of_the_model_asked_for(hymt, model, tmp_path):
     run = hymt("model", "fetch", "tencent/Hunyuan-MT-7B", "--dir", tmp_path / "copy", "--copy-from", model)
-    assert run.code == ModelExit.USAGE
+    assert run.code == ExitStatus.USAGE
     assert f"holds {REPO}, not tencent/Hunyuan-MT-7B" in run.err
 
 
 def test_a_source_without_a_manifest_is_refused(hymt, tmp_path):
     copy_files(tmp_path / "src")
     run = hymt("model", "fetch", REPO, "--dir", tmp_path / "copy", "--copy-from", tmp_path / "src")
-    assert run.code == ModelExit.NOT_FOUND
+    assert run.code == ExitStatus.NOT_FOUND
     assert "has no manifest, so its files cannot be verified" in run.err and "--adopt" in run.err
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from hymt.model.errors import ModelExit
+from hymt.core.exit import ExitStatus
 from hymt.model.fetch import staging_path
 from hymt.model.manifest import MANIFEST_NAME, read_manifest
 from tests.conftest import require
@@ -141,7 +141,7 @@ def test_a_mirror_serving_a_flipped_byte_is_refused_and_nothing_reaches_dir(hymt
     hub.faults.flip.add(LARGE)
     target = tmp_path / "m"
     run = fetch(hymt, hub, target)
-    assert run.code == ModelExit.DAMAGED, run.output
+    assert run.code == ExitStatus.FAILURE, run.output
     assert f"{LARGE} from {hub.url} arrived with content that does not match the hash in the index" in run.err
     assert f"nothing was put at {target}" in run.err
     assert "hint: a mirror or a proxy served a corrupt file" in run.err
@@ -224,7 +224,7 @@ def test_an_explicit_revision_is_fetched(hymt, hub, tmp_path):
 # --- failures: clear messages and exit codes --------------------------------------------------------------------------
 def test_a_wrong_repository(hymt, hub, tmp_path):
     run = hymt("model", "fetch", "hymt-test/no-such-model", "--dir", tmp_path / "m", "--endpoint", hub.url)
-    assert run.code == ModelExit.NOT_FOUND == 3
+    assert run.code == ExitStatus.NOT_FOUND == 3
     assert f"hymt: error: {hub.url} has no repository hymt-test/no-such-model (or it is private)" in run.err
     assert "'hymt model list' shows the known ones" in run.err
     assert "Traceback" not in run.output and not (tmp_path / "m").exists()
@@ -232,14 +232,14 @@ def test_a_wrong_repository(hymt, hub, tmp_path):
 
 def test_a_repository_id_that_is_not_one(hymt, hub, tmp_path):
     run = hymt("model", "fetch", "just-a-name", "--dir", tmp_path / "m", "--endpoint", hub.url)
-    assert run.code == ModelExit.USAGE
+    assert run.code == ExitStatus.USAGE
     assert "'just-a-name' is not a hub repository id (owner/name)" in run.err
     assert hub.log == []
 
 
 def test_a_wrong_revision(hymt, hub, tmp_path):
     run = fetch(hymt, hub, tmp_path / "m", "--revision", "v9")
-    assert run.code == ModelExit.NOT_FOUND
+    assert run.code == ExitStatus.NOT_FOUND
     assert f"{REPO} has no revision 'v9' on {hub.url}" in run.err
     assert "--revision" in run.err
 
@@ -248,7 +248,7 @@ def test_a_gated_model_without_a_token(hymt, hub, tmp_path):
     repo = hub.repos[REPO.casefold()]
     repo.token, repo.gated = TOKEN, True
     run = fetch(hymt, hub, tmp_path / "m")
-    assert run.code == ModelExit.DENIED == 4
+    assert run.code == ExitStatus.ACCESS_DENIED == 4
     assert f"hymt: error: {REPO} is gated: it needs a token" in run.err
     assert f"accept its terms at {hub.url}/{REPO}" in run.err and "--token-file FILE or HF_TOKEN" in run.err
 
@@ -258,7 +258,7 @@ def test_a_refused_token_is_named_by_origin_and_never_printed(hymt, hub, tmp_pat
     token_file = tmp_path / "token"
     token_file.write_text("hf_wrong-token-0000\n")
     run = fetch(hymt, hub, tmp_path / "m", "--token-file", token_file)
-    assert run.code == ModelExit.DENIED
+    assert run.code == ExitStatus.ACCESS_DENIED
     assert f"{hub.url} refused the token from --token-file {token_file} for {REPO}" in run.err
     assert "hf_wrong-token-0000" not in run.output
 
@@ -276,7 +276,7 @@ def test_a_token_file_reaches_a_private_model(hymt, hub, tmp_path):
 def test_a_private_model_without_a_token(hymt, hub, tmp_path):
     hub.repos[REPO.casefold()].token = TOKEN
     run = fetch(hymt, hub, tmp_path / "m")
-    assert run.code == ModelExit.NOT_FOUND  # the hub does not tell a private model from a missing one
+    assert run.code == ExitStatus.NOT_FOUND  # the hub does not tell a private model from a missing one
     assert "(or it is private)" in run.err and "--token-file FILE or HF_TOKEN" in run.err
 
 
@@ -289,7 +289,7 @@ def test_a_bad_token_file_is_a_usage_error(hymt, hub, tmp_path, content, message
     if content is not None:
         token_file.write_text(content)
     run = fetch(hymt, hub, tmp_path / "m", "--token-file", token_file)
-    assert run.code == ModelExit.USAGE
+    assert run.code == ExitStatus.USAGE
     assert message in run.err
     assert hub.log == []
 
@@ -297,7 +297,7 @@ def test_a_bad_token_file_is_a_usage_error(hymt, hub, tmp_path, content, message
 def test_too_little_disk_space_is_refused_before_the_first_byte(hymt, hub, tmp_path):
     total = sum(len(data) for data in FILES.values())
     run = fetch(hymt, hub, tmp_path / "m", disk_usage=lambda path: Usage(10**9, 10**9 - 10**6, 10**6))
-    assert run.code == ModelExit.NO_SPACE == 5
+    assert run.code == ExitStatus.NO_SPACE == 5
     assert f"{REPO} needs {total / 1e6:.1f} MB more on the file system of {tmp_path}, which has 1.0 MB free" in run.err
     assert "nothing was downloaded" in run.err
     assert resolve_gets(hub) == []
@@ -318,14 +318,14 @@ def small_disk(tmp_path) -> Path:
 
 def test_a_small_disk_is_refused_before_the_first_byte(hymt, hub, small_disk):
     run = fetch(hymt, hub, small_disk / "m")
-    assert run.code == ModelExit.NO_SPACE, run.output
+    assert run.code == ExitStatus.NO_SPACE, run.output
     assert "nothing was downloaded" in run.err and resolve_gets(hub) == []
 
 
 def test_a_disk_that_fills_up_while_writing_is_a_clear_error_and_resumable(hymt, hub, small_disk):
     # The free-space probe is told there is room (another process filled the disk after it looked).
     run = fetch(hymt, hub, small_disk / "m", disk_usage=lambda path: Usage(10**12, 0, 10**12))
-    assert run.code == ModelExit.NO_SPACE, run.output
+    assert run.code == ExitStatus.NO_SPACE, run.output
     assert "the disk filled up while writing" in run.err
     assert "run the same command again: it continues where it stopped" in run.err
     assert not (small_disk / "m").exists()
@@ -334,14 +334,14 @@ def test_a_disk_that_fills_up_while_writing_is_a_clear_error_and_resumable(hymt,
 def test_an_unreachable_hub(hymt, tmp_path):
     endpoint = f"http://127.0.0.1:{free_port()}"
     run = hymt("model", "fetch", REPO, "--dir", tmp_path / "m", "--endpoint", endpoint)
-    assert run.code == ModelExit.HUB_FAILED == 6
+    assert run.code == ExitStatus.UNAVAILABLE == 6
     assert f"hymt: error: cannot reach {endpoint}" in run.err
     assert "--endpoint https://hf-mirror.com" in run.err and "--hub modelscope" in run.err
 
 
 def test_an_endpoint_that_is_not_a_hub(hymt, hub, tmp_path):
     run = hymt("model", "fetch", REPO, "--dir", tmp_path / "m", "--endpoint", hub.url + "/nothing-here")
-    assert run.code == ModelExit.HUB_FAILED, run.output
+    assert run.code == ExitStatus.UNAVAILABLE, run.output
     assert f"hymt: error: {hub.url}/nothing-here does not answer like a Hugging Face hub" in run.err
     assert "(--endpoint, HF_ENDPOINT), or use --hub modelscope" in run.err
 
@@ -359,7 +359,7 @@ def test_a_directory_with_other_files_is_left_alone(hymt, hub, tmp_path):
     (tmp_path / "m").mkdir()
     (tmp_path / "m/notes.txt").write_text("mine")
     run = fetch(hymt, hub, tmp_path / "m")
-    assert run.code == ModelExit.USAGE
+    assert run.code == ExitStatus.USAGE
     assert "holds files that are not part of hymt-test/tiny-mt: notes.txt" in run.err
     assert (tmp_path / "m/notes.txt").read_text() == "mine"
 
@@ -368,7 +368,7 @@ def test_a_directory_of_another_model_is_left_alone(hymt, hub, tmp_path):
     hub.add_repo("hymt-test/other", tiny_repository("other"))
     assert hymt("model", "fetch", "hymt-test/other", "--dir", tmp_path / "m", "--endpoint", hub.url).code == 0
     run = fetch(hymt, hub, tmp_path / "m")
-    assert run.code == ModelExit.USAGE
+    assert run.code == ExitStatus.USAGE
     assert f"holds hymt-test/other, not {REPO}" in run.err
 
 
@@ -397,7 +397,7 @@ def test_another_fetch_into_the_same_directory_is_refused(hymt, hub, tmp_path):
     with open(tmp_path / ".m.hymt-lock") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         run = fetch(hymt, hub, tmp_path / "m")
-    assert run.code == ModelExit.DAMAGED
+    assert run.code == ExitStatus.FAILURE
     assert f"another hymt model fetch is writing {tmp_path / 'm'}" in run.err
 
 
@@ -419,7 +419,7 @@ def test_help_documents_the_exit_codes(hymt):
 def test_without_huggingface_hub_the_fetch_says_which_extra_to_install(hymt, hub, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)  # as if the 'fetch' extra were not installed
     run = fetch(hymt, hub, tmp_path / "m")
-    assert run.code == ModelExit.USAGE
+    assert run.code == ExitStatus.USAGE
     assert "fetching from Hugging Face needs the huggingface_hub package" in run.err
     assert "pip install 'hymt[fetch]'" in run.err
     # ModelScope and checks need no more than hymt itself.

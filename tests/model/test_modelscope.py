@@ -8,7 +8,8 @@ import io
 
 import pytest
 
-from hymt.model.errors import HubFailed, ModelExit
+from hymt.core.exit import ExitStatus
+from hymt.model.errors import HubFailed
 from hymt.model.hubs.modelscope import ModelScopeHub
 from hymt.model.manifest import read_manifest
 from hymt.model.progress import Progress
@@ -51,7 +52,7 @@ def test_the_catalogue_gives_the_modelscope_id_of_a_hugging_face_id(hymt, hub, t
 
 def test_an_unconfirmed_modelscope_id_is_said_to_be_one(hymt, hub, tmp_path):
     run = fetch(hymt, hub, tmp_path / "m", repo="tencent/HY-MT1.5-1.8B")
-    assert run.code == ModelExit.NOT_FOUND
+    assert run.code == ExitStatus.NOT_FOUND
     assert "Tencent-Hunyuan/HY-MT1.5-1.8B (Tencent's naming, not confirmed)" in run.err
     assert f"{hub.url} has no model Tencent-Hunyuan/HY-MT1.5-1.8B" in run.err
     assert "check the ModelScope id" in run.err
@@ -71,27 +72,27 @@ def test_a_cut_connection_resumes_with_a_range_request(hymt, hub, tmp_path):
 def test_a_flipped_byte_is_refused(hymt, hub, tmp_path):
     hub.faults.flip.add(LARGE)
     run = fetch(hymt, hub, tmp_path / "m")
-    assert run.code == ModelExit.DAMAGED
+    assert run.code == ExitStatus.FAILURE
     assert f"{LARGE} from {hub.url} arrived with content that does not match" in run.err
     assert not (tmp_path / "m").exists()
 
 
 def test_a_wrong_model(hymt, hub, tmp_path):
     run = fetch(hymt, hub, tmp_path / "m", repo="hymt-test/nothing")
-    assert run.code == ModelExit.NOT_FOUND
+    assert run.code == ExitStatus.NOT_FOUND
     assert f"{hub.url} has no model hymt-test/nothing" in run.err
 
 
 def test_a_wrong_revision_lists_the_real_ones(hymt, hub, tmp_path):
     run = fetch(hymt, hub, tmp_path / "m", "--revision", "v9")
-    assert run.code == ModelExit.NOT_FOUND
+    assert run.code == ExitStatus.NOT_FOUND
     assert f"{MS_REPO} has no revision 'v9'" in run.err and "its branches or tags (--revision): master" in run.err
 
 
 def test_a_commit_as_revision_is_explained(hymt, hub, tmp_path):
     commit = hub.repos[MS_REPO.casefold()].refs["master"]
     run = fetch(hymt, hub, tmp_path / "m", "--revision", commit)
-    assert run.code == ModelExit.NOT_FOUND
+    assert run.code == ExitStatus.NOT_FOUND
     assert "ModelScope downloads by branch or tag only, not by commit" in run.err
 
 
@@ -99,7 +100,7 @@ def test_a_refused_token(hymt, hub, tmp_path, monkeypatch):
     hub.repos[MS_REPO.casefold()].token = TOKEN
     monkeypatch.setenv("MODELSCOPE_API_TOKEN", "ms-wrong")
     run = fetch(hymt, hub, tmp_path / "m")
-    assert run.code == ModelExit.DENIED
+    assert run.code == ExitStatus.ACCESS_DENIED
     assert f"ModelScope refused the token from MODELSCOPE_API_TOKEN for {MS_REPO}" in run.err
     assert "ms-wrong" not in run.output
 
@@ -107,7 +108,7 @@ def test_a_refused_token(hymt, hub, tmp_path, monkeypatch):
 def test_a_model_that_needs_a_token(hymt, hub, tmp_path):
     hub.repos[MS_REPO.casefold()].token = TOKEN
     run = fetch(hymt, hub, tmp_path / "m")
-    assert run.code == ModelExit.DENIED
+    assert run.code == ExitStatus.ACCESS_DENIED
     assert f"{MS_REPO} needs a ModelScope token" in run.err and "MODELSCOPE_API_TOKEN" in run.err
 
 
@@ -118,7 +119,7 @@ def test_a_moved_branch_is_refused_until_update(hymt, hub, tmp_path):
     new = hub.repos[MS_REPO.casefold()].add_commit(changed, "master")
     (tmp_path / "m/config.json").unlink()  # a repair would now need a commit ModelScope no longer serves
     refused = fetch(hymt, hub, tmp_path / "m")
-    assert refused.code == ModelExit.NOT_FOUND
+    assert refused.code == ExitStatus.NOT_FOUND
     assert f"master of {MS_REPO} has moved on ModelScope from the recorded commit {recorded[:12]} to {new[:12]}" in (
         refused.err
     )
@@ -134,7 +135,7 @@ def test_switching_hubs_needs_update(hymt, hub, tmp_path):
     repo.refs["main"] = repo.refs["master"]  # the stand-in serves the same id on its Hugging Face side
     assert fetch(hymt, hub, tmp_path / "m").code == 0
     run = hymt("model", "fetch", MS_REPO, "--dir", tmp_path / "m", "--endpoint", hub.url)
-    assert run.code == ModelExit.USAGE
+    assert run.code == ExitStatus.USAGE
     assert "commits on huggingface are not the same" in run.err and "--update" in run.err
 
 

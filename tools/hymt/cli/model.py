@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TextIO
 
 from hymt.core import catalogue
+from hymt.core.exit import ExitStatus
 from hymt.model.check import CheckReport, adopt_from_hub, adopt_local, check
-from hymt.model.errors import Damaged, ModelExit, ModelUsageError, human_size
+from hymt.model.errors import Damaged, ModelUsageError, human_size
 from hymt.model.fetch import DiskUsage, FetchRequest, fetch
 from hymt.model.hubs.base import Hub
 from hymt.model.manifest import HUB_LOCAL, MANIFEST_NAME
@@ -191,7 +192,7 @@ def _hub_options(parser: argparse.ArgumentParser, local: bool = False) -> None:
 def run_list(args: argparse.Namespace, io: ModelIO) -> int:
     if args.json:
         io.stdout.write(json.dumps(catalogue.as_dicts(), indent=2, ensure_ascii=False) + "\n")
-        return ModelExit.OK
+        return ExitStatus.OK
     header = ("MODEL", "MODELSCOPE", "PROMPTS", "PRECISION", "WEIGHTS", "GPU MEMORY", "RAM", "STATUS", "VLLM FLAGS")
     rows = []
     for model in catalogue.CATALOGUE:
@@ -219,7 +220,7 @@ def run_list(args: argparse.Namespace, io: ModelIO) -> int:
         "total.\n(?) a ModelScope id that follows Tencent's naming but is not confirmed: if ModelScope does not "
         "know it, give the right one.\nunverified: not yet started on the pinned vLLM release.\n"
     )
-    return ModelExit.OK
+    return ExitStatus.OK
 
 
 def _gb(value: float) -> str:
@@ -251,7 +252,7 @@ def run_fetch(args: argparse.Namespace, io: ModelIO) -> int:
         progress.finish()
         hub.close()
     io.stdout.write(result.summary() + "\n")
-    return ModelExit.OK
+    return ExitStatus.OK
 
 
 def hub_repo_id(repo_id: str, hub: str, note: Callable[[str], None]) -> str:
@@ -305,7 +306,7 @@ def run_check(args: argparse.Namespace, io: ModelIO) -> int:
             f"{report.directory} holds {report.manifest.describe()}: {len(report.manifest.files)} files, "
             f"{human_size(report.manifest.total_size)}, {what}\n"
         )
-    return ModelExit.OK
+    return ExitStatus.OK
 
 
 def _repair_hint(report: CheckReport) -> str:
@@ -349,7 +350,7 @@ def _adopt(args: argparse.Namespace, io: ModelIO, progress: Progress) -> int:
             f"wrote a local manifest for {len(manifest.files)} files ({human_size(manifest.total_size)}) of "
             f"{args.dir}: 'hymt model check' now tells whether they change, not whether they match a hub\n"
         )
-        return ModelExit.OK
+        return ExitStatus.OK
     settings = HubSettings.resolve(args.hub, args.endpoint, args.token_file, io.env)
     repo_id = hub_repo_id(args.adopt, settings.hub, progress.note)
     hub = io.hub(settings, progress.note)
@@ -361,4 +362,4 @@ def _adopt(args: argparse.Namespace, io: ModelIO, progress: Progress) -> int:
     if extra:
         progress.note(f"warning: {len(extra)} files are not in the hub's index and not in the manifest: {extra[:5]}")
     io.stdout.write(f"adopted {args.dir}: it holds {manifest.describe()}, every file matches the hub's index\n")
-    return ModelExit.OK
+    return ExitStatus.OK

@@ -15,25 +15,15 @@ Each error carries the exit code of `hymt model fetch` and `hymt model check` (d
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import IntEnum
 
+from hymt.core.exit import ExitStatus
 from hymt.sdk.errors import HymtError
-
-
-class ModelExit(IntEnum):
-    OK = 0
-    DAMAGED = 1
-    USAGE = 2
-    NOT_FOUND = 3
-    DENIED = 4
-    NO_SPACE = 5
-    HUB_FAILED = 6
 
 
 class ModelError(HymtError):
     """Base of the model commands' errors."""
 
-    exit_code = ModelExit.DAMAGED
+    exit_code = ExitStatus.FAILURE
 
 
 class Damaged(ModelError):
@@ -45,23 +35,23 @@ class Busy(ModelError):
 
 
 class ModelUsageError(ModelError):
-    exit_code = ModelExit.USAGE
+    exit_code = ExitStatus.USAGE
 
 
 class NotFound(ModelError):
-    exit_code = ModelExit.NOT_FOUND
+    exit_code = ExitStatus.NOT_FOUND
 
 
 class AccessDenied(ModelError):
-    exit_code = ModelExit.DENIED
+    exit_code = ExitStatus.ACCESS_DENIED
 
 
 class NoSpace(ModelError):
-    exit_code = ModelExit.NO_SPACE
+    exit_code = ExitStatus.NO_SPACE
 
 
 class HubFailed(ModelError):
-    exit_code = ModelExit.HUB_FAILED
+    exit_code = ExitStatus.UNAVAILABLE
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:

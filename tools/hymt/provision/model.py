@@ -1,4 +1,4 @@
-"""Filters of the model role: the message of a hymt command out of a container's output.
+"""The model role's decisions: the message of a hymt command out of a container's output.
 
 A container's log interleaves hymt's progress lines with its result; users need the result: the "hymt: error:" and
 "hymt: hint:" lines of a failure, or the summary line of a success.
@@ -9,7 +9,7 @@ from __future__ import annotations
 _TAIL = 15
 
 
-def model_tool_message(output: str, inside: str = "", outside: str = "") -> str:
+def tool_message(output: str, inside: str = "", outside: str = "") -> str:
     """The error and hint lines of hymt's output (its last lines when it printed none), with the container's path
     `inside` (the models' mount point) written as the host's path `outside`."""
     lines = [line.strip() for line in str(output or "").splitlines() if line.strip()]
@@ -19,13 +19,8 @@ def model_tool_message(output: str, inside: str = "", outside: str = "") -> str:
     return said or "(it printed nothing)"
 
 
-def model_tool_summary(output: str) -> str:
+def tool_summary(output: str) -> str:
     """The last line that is not progress: the result hymt printed on standard output."""
     lines = [line.strip() for line in str(output or "").splitlines() if line.strip()]
     results = [line for line in lines if not line.startswith("hymt:")]
     return results[-1] if results else (lines[-1] if lines else "")
-
-
-class FilterModule:
-    def filters(self):
-        return {"model_tool_message": model_tool_message, "model_tool_summary": model_tool_summary}
