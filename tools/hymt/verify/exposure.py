@@ -9,6 +9,7 @@ Each route is tried with GET and POST, and in encoded forms that slip past naive
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
@@ -46,30 +47,32 @@ ENCODED_ROUTES = (
 METHODS = ("GET", "POST")
 
 
+def _probe_one(probe: Probe, method: str, path: str) -> tuple[str, str, str] | None:
+    """(method, path, what answered) when the route answered other than 404, else None."""
+    # A prepared request keeps the path as written (requests would merge the slashes or decode the escapes).
+    request = requests.Request(method, probe.base_url.rstrip("/"), json={} if method == "POST" else None)
+    prepared = probe.session.prepare_request(request)
+    prepared.url = probe.base_url.rstrip("/") + path
+    try:
+        response = probe.session.send(prepared, timeout=probe.timeout, allow_redirects=False)
+        status, where = response.status_code, ""
+        # A redirect is judged by where it leads (e.g. HTTP -> HTTPS of the same path).
+        if response.is_redirect and response.headers.get("Location"):
+            followed = probe.session.request(
+                method, response.headers["Location"], timeout=probe.timeout, allow_redirects=True
+            )
+            status, where = followed.status_code, f" after a redirect to {followed.url}"
+    except requests.RequestException as exc:
+        return method, path, f"no clean answer ({type(exc).__name__})"
+    return None if status == 404 else (method, path, f"{status}{where}")
+
+
 def probe_routes(probe: Probe, routes: Iterable[str] = VLLM_ROUTES + ENCODED_ROUTES) -> list[tuple[str, str, str]]:
-    """(method, path, what answered) for every route that did not answer 404."""
-    exposed = []
-    for path in routes:
-        for method in METHODS:
-            # A prepared request keeps the path exactly as written (requests would re-encode or merge slashes).
-            request = requests.Request(method, probe.base_url.rstrip("/"), json={} if method == "POST" else None)
-            prepared = probe.session.prepare_request(request)
-            prepared.url = probe.base_url.rstrip("/") + path
-            try:
-                response = probe.session.send(prepared, timeout=probe.timeout, allow_redirects=False)
-                status, where = response.status_code, ""
-                # A redirect is judged by where it leads (e.g. HTTP -> HTTPS of the same path).
-                if response.is_redirect and response.headers.get("Location"):
-                    followed = probe.session.request(
-                        method, response.headers["Location"], timeout=probe.timeout, allow_redirects=True
-                    )
-                    status, where = followed.status_code, f" after a redirect to {followed.url}"
-            except requests.RequestException as exc:
-                exposed.append((method, path, f"no clean answer ({type(exc).__name__})"))
-                continue
-            if status != 404:
-                exposed.append((method, path, f"{status}{where}"))
-    return exposed
+    """(method, path, what answered) for every route that did not answer 404, in the order probed."""
+    requests_ = [(method, path) for path in routes for method in METHODS]
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="verify-exposure") as pool:
+        answers = pool.map(lambda item: _probe_one(probe, *item), requests_)
+        return [answer for answer in answers if answer is not None]
 
 
 def check_not_exposed(probe: Probe) -> str:

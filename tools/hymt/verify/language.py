@@ -39,6 +39,8 @@ MIN_SCRIPT_SHARE = 0.7
 # An answer that repeats this share of the source (in runs of at least COPY_RUN characters) is a copy.
 MAX_COPIED_SHARE = 0.5
 COPY_RUN = 3
+# Latin-script languages the detector cannot tell apart by their words (Malay and Indonesian share them).
+LATIN_UNTOLD = frozenset({"ms", "id"})
 
 
 def _letters(text: str) -> str:
@@ -80,4 +82,6 @@ def language_verdict(answer: str, target: str) -> str:
     detected = detect_language(answer)
     if detected not in (target, AUTO):
         return f"it reads as {get_language(detected).name_en} ({detected})"
+    if detected == AUTO and language.script == "latin" and target not in LATIN_UNTOLD:
+        return f"none of {language.name_en}'s frequent words: Latin letters, but not {language.name_en}"
     return ""

@@ -147,6 +147,15 @@ def run_http_check(name: str, check: CheckFunction, probe: Probe, target: str) -
     return [replace(r, target=target) for r in outcome]
 
 
+def pooled_session() -> requests.Session:
+    """A session with room for every concurrent check's connection."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 def connect(base_url: str, session: requests.Session, timeout: float, profile: str) -> Probe:
     probe = Probe(base_url=base_url, session=session, timeout=timeout, profile=profile)
     try:
@@ -301,7 +310,7 @@ def execute(
     report.notes = list(plan_.notes)
     probe = None
     if settings.http and plan_.url:
-        probe = connect(plan_.url, session or requests.Session(), settings.timeout, plan_.profile)
+        probe = connect(plan_.url, session or pooled_session(), settings.timeout, plan_.profile)
         if settings.wait > 0 and not wait_until_ready(probe, settings.wait):
             report.notes.append(f"/readyz did not turn 200 within {settings.wait:g} s")
     runners = {target.name: runner_for(target) for target in plan_.targets}
