@@ -213,9 +213,12 @@ def read_inventory(path: Path, env: Mapping[str, str] | None = None) -> dict:
         hint = " (an encrypted file needs ANSIBLE_VAULT_PASSWORD_FILE)" if "vault" in said.lower() else ""
         raise InventoryError(f"ansible-inventory could not read {path}{hint}: {said}")
     try:
-        return json.loads(done.stdout)
+        listing = json.loads(done.stdout)
     except ValueError:
         raise InventoryError(f"ansible-inventory printed something other than JSON for {path}") from None
+    # A file Ansible cannot parse is only a warning to it (and an empty inventory): keep what it said.
+    listing["_warnings"] = " ".join(done.stderr.split())[-600:]
+    return listing
 
 
 def targets_from_inventory(path: Path, listing: dict | None = None, groups: Sequence[str] = GROUPS) -> list[Target]:
@@ -240,9 +243,10 @@ def targets_from_inventory(path: Path, listing: dict | None = None, groups: Sequ
             if group not in in_groups[host]:
                 in_groups[host].append(group)
     if not in_groups:
+        said = f" ansible-inventory said: {listing['_warnings']}" if listing.get("_warnings") else ""
         raise InventoryError(
             f"{path} has no host in {' or '.join(groups)}: put your server in both groups (see "
-            "inventory/cloud.example.yml)."
+            f"inventory/cloud.example.yml).{said}"
         )
     return [target_from_hostvars(host, hostvars.get(host, {}), found, path) for host, found in in_groups.items()]
 
