@@ -44,7 +44,7 @@ def test_the_default_profile_is_gpu_and_a_rehearsal_then_fails(rehearsal_site, c
 
 def test_the_url_comes_from_the_environment_too(rehearsal_site, capsys, monkeypatch):
     monkeypatch.setenv("HYMT_VERIFY_URL", rehearsal_site)
-    assert main(["verify", "--profile", "rehearsal"]) == 0
+    assert main(["verify", "--profile", "rehearsal"]) == 0, capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
