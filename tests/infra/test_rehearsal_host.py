@@ -18,6 +18,7 @@ import yaml
 
 from tests.ansible.playbook import ROOT, run_playbook
 from tests.infra.conftest import converge
+from tests.support.rehearsal_hosts import container_address
 
 pytestmark = [pytest.mark.docker, pytest.mark.rehearsal_host]
 
@@ -27,16 +28,6 @@ DEFAULT_DAEMON_JSON = {
     "log-opts": {"max-size": "50m", "max-file": "5"},
     "live-restore": True,
 }
-
-
-def container_address(name: str) -> str:
-    inspected = subprocess.run(
-        ["docker", "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", name],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return inspected.stdout.split()[0]
 
 
 def connects(address: str, port: int) -> bool:

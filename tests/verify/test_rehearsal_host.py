@@ -9,15 +9,15 @@ are judged; the Testinfra suite runs through the inventory; an unknown or change
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.ansible.playbook import ROOT, ansible_env, run_playbook
 from tests.conftest import require
+from tests.support.rehearsal_hosts import container_address, rehearsal_host
+from tests.verify.test_gpu import GPU_CHECKS
 
 pytestmark = [pytest.mark.docker, pytest.mark.rehearsal_host]
 PINS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
@@ -28,27 +28,11 @@ HYMT = str(ROOT / ".venv/bin/hymt")
 @pytest.fixture(scope="module")
 def host(docker_engine, tmp_path_factory):
     """A provisioned rehearsal host of its own, with the CPU vLLM image loaded into its engine."""
-    from hymt.rehearsal_host import HostSettings, RehearsalHostError, build_image, down, up
-
     require(
         subprocess.run(["docker", "image", "inspect", CPU_IMAGE], capture_output=True).returncode == 0,
         f"{CPU_IMAGE} is missing; build it with 'make vllm-cpu-image'",
     )
-    directory: Path = tmp_path_factory.mktemp("verify-host")
-    settings = HostSettings(
-        name=f"hymt-test-verify-{secrets.token_hex(4)}",
-        ssh_port=None,
-        http_port=None,
-        https_port=None,
-        state_dir=directory / "state",
-        inventory=directory / "inventory.yml",
-    )
-    try:
-        build_image(settings.image)
-    except RehearsalHostError as error:
-        require(False, str(error))
-    try:
-        access = up(settings)
+    with rehearsal_host(tmp_path_factory.mktemp("verify-host"), "hymt-test-verify") as access:
         provisioned = run_playbook(ROOT / "playbooks/provision.yml", access.inventory, timeout=1200)
         assert provisioned.returncode == 0, provisioned.explain()
         saved = subprocess.Popen(["docker", "save", CPU_IMAGE], stdout=subprocess.PIPE)
@@ -58,18 +42,6 @@ def host(docker_engine, tmp_path_factory):
         saved.stdout.close()
         assert saved.wait() == 0 and loaded.returncode == 0, loaded.stderr
         yield access
-    finally:
-        down(settings)
-
-
-def container_address(name: str) -> str:
-    inspected = subprocess.run(
-        ["docker", "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", name],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return inspected.stdout.split()[0]
 
 
 def verify(*args: str) -> tuple[int, dict, str]:
@@ -106,14 +78,7 @@ def test_gpu_checks_are_expected_skips_while_the_gpu_test_really_runs_in_the_cpu
     checks = checks_of(rehearsal_report)
     runs = checks[f"gpu_test runs in {CPU_IMAGE}"]
     assert runs["status"] == "pass" and f"torch {PINS['hymt_torch_cpu_version']}" in runs["reason"], runs
-    for name in (
-        "nvidia-smi on the host",
-        "driver runs the vLLM image",
-        "gpu_test: PyTorch sees every GPU",
-        "gpu_test: a tensor on every GPU",
-        "gpu_test: matrix product on every GPU",
-        "gpu_test: nvidia-smi in the container",
-    ):
+    for name in GPU_CHECKS[:-1]:  # the last, in the running vllm container, needs the stack
         assert checks[name]["status"] == "skip" and checks[name]["expected"] is True, checks[name]
         assert checks[name]["reason"].startswith("skipped: no GPU"), checks[name]
     assert "the script ran and multiplied on the CPU" in checks["gpu_test: PyTorch sees every GPU"]["reason"]

@@ -8,13 +8,12 @@ active release directory, with the compose files and .env) as Compose project `h
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from hymt.verify.commands import CommandResult, HostUnreachable, Runner
 from hymt.verify.gpu_facts import Gpu, ImagePins
-from hymt.verify.result import CheckFailed, CheckResult, CheckSkipped, SkipKind, failed, passed, skipped
+from hymt.verify.result import CheckFailed, CheckResult, CheckSkipped, SkipKind, run_check
 
 DEFAULT_STACK_DIR = "/opt/hymt/stack/current"
 DEFAULT_COMPOSE_PROJECT = "hymt"
@@ -153,25 +152,8 @@ HostCheck = Callable[[HostContext], "str | list[CheckResult]"]
 
 
 def run_host_check(name: str, check: HostCheck, context: HostContext) -> list[CheckResult]:
-    """One check's results, with its target and time; a surprise is a failed check, never a crash."""
-    started = time.monotonic()
-    try:
-        outcome = check(context)
-    except CheckFailed as exc:
-        results = [failed(name, str(exc))]
-    except CheckSkipped as exc:
-        results = [skipped(name, str(exc), exc.kind)]
-    except HostUnreachable:
-        raise
-    except Exception as exc:
-        results = [failed(name, f"unexpected: {type(exc).__name__}: {exc}")]
-    else:
-        results = outcome if isinstance(outcome, list) else [passed(name, outcome)]
-    seconds = time.monotonic() - started
-    return [
-        CheckResult(r.name, r.status, r.reason, r.seconds or seconds / max(1, len(results)), context.name, r.skip_kind)
-        for r in results
-    ]
+    """One check's results on this host; a broken SSH connection stops the host's checks (HostUnreachable)."""
+    return run_check(name, lambda: check(context), context.name, propagate=(HostUnreachable,))
 
 
 def no_gpu_skip(context: HostContext, why: str) -> CheckSkipped:

@@ -7,8 +7,9 @@ rehearsal model's answers are not language); any other skip, or any skip under -
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 
 PROFILES = ("gpu", "rehearsal")
 
@@ -128,3 +129,33 @@ def exit_code(results: Sequence[CheckResult], profile: str, strict: bool = False
         if result.status is Status.SKIP and (strict or not result.expected_by(profile)):
             return EXIT_FAILED
     return EXIT_OK
+
+
+def run_check(
+    name: str,
+    call: Callable[[], str | list[CheckResult]],
+    target: str,
+    *,
+    explain: Callable[[Exception], str | None] = lambda exc: None,
+    propagate: tuple[type[BaseException], ...] = (),
+) -> list[CheckResult]:
+    """Run one check: a string is its pass reason, a list its own results; CheckFailed and CheckSkipped say why not.
+    Any other exception is a failed check, never a crash (`explain` may word it; `propagate` lets some through).
+    Every result gets `target`, and the check's time when it has none of its own."""
+    started = time.monotonic()
+    try:
+        outcome = call()
+    except propagate:
+        raise
+    except CheckFailed as exc:
+        outcome = [failed(name, str(exc))]
+    except CheckSkipped as exc:
+        outcome = [skipped(name, str(exc), exc.kind)]
+    except Exception as exc:
+        outcome = [failed(name, explain(exc) or f"unexpected: {type(exc).__name__}: {exc}")]
+    seconds = time.monotonic() - started
+    if isinstance(outcome, str):
+        outcome = [passed(name, outcome)]
+    if len(outcome) == 1 and not outcome[0].seconds:
+        outcome = [replace(outcome[0], seconds=seconds)]
+    return [replace(result, target=target) for result in outcome]

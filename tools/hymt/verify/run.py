@@ -11,7 +11,7 @@ import ipaddress
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import requests
 
@@ -20,7 +20,7 @@ from hymt.verify.commands import HostUnreachable, Runner
 from hymt.verify.gpu_facts import ImagePins
 from hymt.verify.host import HostCheck, HostContext, HostSettings, run_host_check
 from hymt.verify.http import CheckFunction, Probe, http_checks
-from hymt.verify.result import PROFILES, CheckFailed, CheckResult, CheckSkipped, failed, passed, skipped
+from hymt.verify.result import PROFILES, CheckFailed, CheckResult, failed, passed, run_check
 from hymt.verify.settings import VerifySettings
 from hymt.verify.ssh import InventoryError, SshRunner, Target, parse_host, read_inventory, targets_from_inventory
 from hymt.verify.tls import TlsTarget, tls_checks
@@ -126,25 +126,14 @@ def plan(settings: VerifySettings) -> Plan:
 
 # -- the HTTP half -----------------------------------------------------------------------------------------------------
 def run_http_check(name: str, check: CheckFunction, probe: Probe, target: str) -> list[CheckResult]:
-    started = time.monotonic()
-    try:
-        outcome = check(probe)
-    except CheckFailed as exc:
-        outcome = [failed(name, str(exc))]
-    except CheckSkipped as exc:
-        outcome = [skipped(name, str(exc), exc.kind)]
-    except requests.Timeout:
-        outcome = [failed(name, f"no answer within {probe.timeout:g} s")]
-    except requests.RequestException as exc:
-        outcome = [failed(name, f"request failed: {exc}")]
-    except Exception as exc:  # a surprise in the answer (bad JSON ...) is a failed check, not a crash
-        outcome = [failed(name, f"unexpected answer: {type(exc).__name__}: {exc}")]
-    seconds = time.monotonic() - started
-    if isinstance(outcome, str):
-        outcome = [passed(name, outcome, seconds)]
-    elif len(outcome) == 1 and not outcome[0].seconds:
-        outcome = [replace(outcome[0], seconds=seconds)]
-    return [replace(r, target=target) for r in outcome]
+    def explain(exc: Exception) -> str | None:
+        if isinstance(exc, requests.Timeout):
+            return f"no answer within {probe.timeout:g} s"
+        if isinstance(exc, requests.RequestException):
+            return f"request failed: {exc}"
+        return f"unexpected answer: {type(exc).__name__}: {exc}"  # bad JSON ...: a failed check, not a crash
+
+    return run_check(name, lambda: check(probe), target, explain=explain)
 
 
 def pooled_session() -> requests.Session:

@@ -1,0 +1,47 @@
+"""Rehearsal hosts for tests: each uniquely named, its ports published on 127.0.0.1 where Docker picks them, its
+inventory, login key and known_hosts in a directory of the test's, removed at the end."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.conftest import require
+
+
+@contextmanager
+def rehearsal_host(directory: Path, prefix: str) -> Iterator:
+    """A running rehearsal host (hymt.rehearsal_host.HostAccess) named `prefix-<random>`; skipped (a failure in CI)
+    when its image cannot be built."""
+    from hymt.rehearsal_host import HostSettings, RehearsalHostError, build_image, down, up
+
+    settings = HostSettings(
+        name=f"{prefix}-{secrets.token_hex(4)}",
+        ssh_port=None,
+        http_port=None,
+        https_port=None,
+        state_dir=directory / "state",
+        inventory=directory / "inventory.yml",
+    )
+    try:
+        build_image(settings.image)
+    except RehearsalHostError as error:
+        require(False, str(error))
+    try:
+        yield up(settings)
+    finally:
+        down(settings)
+
+
+def container_address(name: str) -> str:
+    """The container's address on its Docker network: where "outside" reaches a rehearsal host."""
+    inspected = subprocess.run(
+        ["docker", "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", name],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return inspected.stdout.split()[0]
