@@ -111,5 +111,5 @@ def check_ports(context: HostContext, plan: PortPlan, connect: Connector = tcp_a
     opened = ", ".join(str(port) for port in ports if accepts[port]) or "none"
     closed = ", ".join(str(port) for port in ports if not accepts[port]) or "none"
     if problems:
-        raise CheckFailed("; ".join(problems) + f" (open: {opened}; closed: {closed})")
+        raise CheckFailed("; ".join(problems) + f" (at {plan.address}: open: {opened}; closed: {closed})")
     return f"{plan.address}: open {opened}; closed {closed}"

@@ -187,6 +187,15 @@ def _is_loopback(address: str) -> bool:
         return address == "localhost"
 
 
+def own_address(context: HostContext) -> str:
+    """The host's source address towards the rest of the network (the rehearsal host's on the Docker network; not an
+    inner bridge's such as its own docker0)."""
+    # TEST-NET-1: `ip route get` only looks up the route to it, nothing is sent.
+    route = context.run(["ip", "-4", "-o", "route", "get", "192.0.2.1"])
+    words = route.stdout.split()
+    return words[words.index("src") + 1] if route.ok and "src" in words[:-1] else ""
+
+
 def port_plan(context: HostContext, target: Target, plan_: Plan) -> ports.PortPlan:
     """Where "outside" reaches the host: --public-address, hymt_public_address, else its SSH address; a rehearsal host
     reached through port forwards on 127.0.0.1 is probed at its own address on the Docker network."""
@@ -196,8 +205,7 @@ def port_plan(context: HostContext, target: Target, plan_: Plan) -> ports.PortPl
         if not _is_loopback(target.address):
             address, ssh_port = target.address, target.port
         elif plan_.profile == "rehearsal":
-            found = context.run(["hostname", "-I"])
-            address = found.stdout.split()[0] if found.ok and found.stdout.split() else ""
+            address = own_address(context)
         if not address:
             raise CheckFailed(
                 f"{target.name} is reached at {target.address}, a loopback address: give its public address "
