@@ -137,3 +137,11 @@ def test_a_site_that_is_not_hymt_fails_the_page_languages_and_error_checks():
         _, checks = checked(door.url)
     for name in ("page loads", "38 languages", "error contract", "declared profile"):
         assert checks[name].status is Status.FAIL, checks[name]
+
+
+def test_a_front_door_whose_app_is_down_fails_health_and_readiness():
+    with front_door(502, "Bad Gateway", content_type="text/plain") as door:
+        _, checks = checked(door.url)
+    for name in ("page loads", "/healthz", "/readyz", "streaming"):
+        assert checks[name].status is Status.FAIL, checks[name]
+    assert "answered 502" in checks["/healthz"].reason
