@@ -11,7 +11,8 @@ import yaml
 from hymt.verify.gpu_facts import Gpu, ImagePins, cuda_version, driver_verdict, parse_query, smi_failure
 
 ROOT = Path(__file__).resolve().parents[2]
-PINS = ImagePins.from_vars(yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text()))
+VERSIONS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
+PINS = ImagePins.from_vars(VERSIONS)
 
 
 def data(name: str) -> str:
@@ -26,7 +27,13 @@ def machine(name: str) -> tuple[list[Gpu], str]:
 
 
 def test_the_pins_are_read_from_versions_yml():
-    assert PINS.vllm_image.startswith("vllm/vllm-openai:v") and PINS.cuda13_driver_min.startswith("580")
+    assert (PINS.vllm_image, PINS.vllm_cpu_image, PINS.web_image) == (
+        VERSIONS["hymt_vllm_image"],
+        VERSIONS["hymt_vllm_cpu_image"],
+        VERSIONS["hymt_web_image"],
+    )
+    assert PINS.cuda13_driver_min == VERSIONS["hymt_vllm_cuda_driver_min"]
+    assert PINS.cu129_datacenter_branches == tuple(VERSIONS["hymt_vllm_cu129_datacenter_branches"])
     assert PINS.gpu_image == PINS.vllm_image + PINS.variant
 
 
