@@ -7,15 +7,13 @@ temporary directory (next to the inventory, `up` links the repository's group_va
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import require
 from tests.support.playbook import ROOT, PlaybookRun, ansible_env, run_playbook
+from tests.support.rehearsal_hosts import rehearsal_host as rehearsal_host_of
 
 PROVISION = ROOT / "playbooks/provision.yml"
 
@@ -34,19 +32,8 @@ def converge(host, **options) -> Converge:
 
 @pytest.fixture(scope="session")
 def rehearsal_host(docker_engine, tmp_path_factory):
-    from hymt_dev.rehearsal_host import RehearsalHostError, build_image, down, up
-    from tests.support.rehearsal_hosts import host_settings
-
-    directory: Path = tmp_path_factory.mktemp("rehearsal-host")
-    settings = host_settings(f"hymt-test-host-{secrets.token_hex(4)}", directory)
-    try:
-        build_image(settings.image)
-    except RehearsalHostError as error:
-        require(False, str(error))
-    try:
-        yield up(settings)
-    finally:
-        down(settings)
+    with rehearsal_host_of(tmp_path_factory.mktemp("rehearsal-host"), "hymt-test-host") as access:
+        yield access
 
 
 @pytest.fixture(scope="session")

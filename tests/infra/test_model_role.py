@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from hymt.rehearsal import generate
-from tests.infra.test_rehearsal_host import container_address
 from tests.support.fake_hub import tiny_repository
 from tests.support.net import wait_until
 from tests.support.playbook import ROOT, PlaybookRun, run_playbook
+from tests.support.rehearsal_hosts import container_address
 
 pytestmark = [pytest.mark.docker, pytest.mark.rehearsal_host]
 

@@ -17,6 +17,7 @@ import pytest
 
 from tests.infra.conftest import converge
 from tests.support.playbook import ROOT, run_playbook
+from tests.support.rehearsal_hosts import container_address
 from tests.support.repo import PINS
 
 pytestmark = [pytest.mark.docker, pytest.mark.rehearsal_host]
@@ -26,16 +27,6 @@ DEFAULT_DAEMON_JSON = {
     "log-opts": {"max-size": "50m", "max-file": "5"},
     "live-restore": True,
 }
-
-
-def container_address(name: str) -> str:
-    inspected = subprocess.run(
-        ["docker", "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", name],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return inspected.stdout.split()[0]
 
 
 def connects(address: str, port: int) -> bool:

@@ -12,6 +12,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, expect
 
+from hymt.verify.language import PAIRS
 from tests.browser.support import TranslatorPage, chromium, screenshot
 from tests.support.net import wait_until
 from tests.support.repo import ROOT
@@ -39,7 +40,12 @@ def translator(browser, stack) -> Iterator[TranslatorPage]:
 
 
 def verify(url: str) -> tuple[int, dict]:
-    run = subprocess.run([str(HYMT), "verify", "--url", url, "--json"], capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [str(HYMT), "verify", "--url", url, "--profile", "rehearsal", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return run.returncode, json.loads(run.stdout) if run.stdout.strip() else {"stderr": run.stderr}
 
 
@@ -55,13 +61,45 @@ def test_verify_passes_and_skips_the_language_checks_of_the_rehearsal_model(stac
     assert report["info"]["profile"] == "rehearsal"
     statuses = {check["name"]: check["status"] for check in report["checks"]}
     languages = {name: status for name, status in statuses.items() if name.startswith("language of")}
-    assert set(languages) == {"language of zh->en", "language of en->zh", "language of en->ja"}
+    assert set(languages) == {f"language of {source}->{target}" for source, target in PAIRS}
     assert set(languages.values()) == {"skip"}, "gibberish must never pass a language check"
+    assert all(check["expected"] for check in report["checks"] if check["status"] == "skip")
     others = {name: status for name, status in statuses.items() if name not in languages}
     assert set(others.values()) == {"pass"}, others
-    assert {"page loads", "/readyz", "38 languages", "streaming", "error contract", "internals not exposed"} <= set(
-        others
+    assert {
+        "page loads",
+        "/readyz",
+        "declared profile",
+        "38 languages",
+        "streaming",
+        "error contract",
+        "vLLM's routes not exposed",
+    } <= set(others)
+
+
+def test_the_host_half_s_stack_checks_pass_on_the_running_stack_without_showing_the_key(stack):
+    from hymt.verify import gpu
+    from hymt.verify import stack as stack_checks
+    from hymt.verify.commands import LocalRunner
+    from hymt.verify.gpu_facts import ImagePins
+    from hymt.verify.host import HostContext, HostSettings
+    from hymt.verify.result import CheckSkipped, SkipKind
+
+    settings = HostSettings(profile="rehearsal", pins=ImagePins(""), compose_project=stack.env["COMPOSE_PROJECT_NAME"])
+    context = HostContext("this machine", LocalRunner(), settings)
+    api_key = (
+        (Path(stack.env["HYMT_STATE_DIR"]) / "rehearsal/local.env").read_text().split("HYMT_API_KEY=")[1].split()[0]
     )
+    assert stack_checks.check_services(context) == "vllm healthy, web healthy, proxy healthy"
+    assert stack_checks.check_restarts(context) == "restarts: " + ", ".join(
+        f"{c.service} 0" for c in context.containers
+    )
+    inside = stack_checks.check_vllm_inside(context)
+    assert inside == "/health 200; /v1/models lists hymt-rehearsal (API key set)" and api_key not in inside
+    # The GPU test in the running CPU vLLM container: it runs, sees no GPU, and says so.
+    with pytest.raises(CheckSkipped) as no_gpu:
+        gpu.check_vllm_sees_gpu(context)
+    assert no_gpu.value.kind is SkipKind.NO_GPU and "sees no CUDA device" in str(no_gpu.value)
 
 
 def test_only_the_proxy_publishes_a_port_and_only_on_loopback(stack):

@@ -1,52 +1,113 @@
-"""`hymt verify`: check a deployment from the outside; exit 0 when all pass, 1 when any fails, 2 when it cannot run."""
+"""`hymt verify`: check a deployment from outside (its public URL) and on its hosts (over SSH); exit 0 only when
+every check passed or was skipped for a reason the declared profile expects, 1 otherwise, 2 when it cannot run."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from hymt.core.exit import ExitStatus
-from hymt.verify.result import exit_code, render_json, render_text
-from hymt.verify.runner import CouldNotRun, verify_http
+from hymt.verify.host import DEFAULT_COMPOSE_PROJECT, DEFAULT_STACK_DIR
+from hymt.verify.result import PROFILES, exit_code
+from hymt.verify.run import CouldNotRun, verify
+from hymt.verify.settings import VerifySettings
+
+DESCRIPTION = """\
+Check a deployment, concurrently, with a pass/fail/skip line per check:
+  from outside   the page, health, the declared profile, translations (not a copy of the source; on gpu also the
+                 language of 7 pairs), streaming, the error contract, that none of vLLM's routes answers, and TLS
+                 when a domain is set
+  on each host   (--inventory or --host, over SSH) nvidia-smi and the driver against the vLLM image, the GPU test
+                 in the vLLM image and in the running vllm container, the stack's services, restarts, vLLM from
+                 inside, the model directory, free disk, the ports open from outside, and a Testinfra suite
+
+A skip is never a pass: exit 0 means every check passed or was skipped for a reason the declared profile expects
+(rehearsal: no GPU, and the rehearsal model's answers are not language); --strict fails on any skip.
+"""
+EPILOG = """\
+exit codes:
+  0  verified   1  a check failed (or an unexpected skip)   2  the checks could not run
+
+examples:
+  hymt verify --url http://203.0.113.7                       the public half of a gpu deployment
+  hymt verify --inventory inventory/cloud.yml                both halves; URL, profile and pins from the inventory
+  hymt verify --url http://127.0.0.1:8088 --profile rehearsal
+"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "verify",
-        help="check a deployment: page, health, languages, translations, streaming, what must not be exposed",
-        description=(
-            "Check a deployment through its public URL (the proxy), concurrently: a pass/fail/skip line per check. "
-            "Exit codes: 0 all passed, 1 a check failed, 2 the checks could not run."
-        ),
+        help="check a deployment: page, translations, exposure, TLS; GPU, stack and ports on its hosts",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
+    what = parser.add_argument_group("what to check")
+    what.add_argument(
         "--url",
         default=os.environ.get("HYMT_VERIFY_URL"),
-        help="the deployment's public base URL, e.g. http://203.0.113.7 (default: $HYMT_VERIFY_URL)",
+        help="the public base URL, e.g. http://203.0.113.7 (default: $HYMT_VERIFY_URL, else from the inventory)",
     )
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each answer (default 60)")
-    parser.add_argument(
-        "--wait", type=float, default=0.0, metavar="SECONDS", help="first wait up to SECONDS for /readyz to turn 200"
+    what.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=os.environ.get("HYMT_PROFILE") or None,
+        help="the profile the deployment was made with (default: the inventory's hymt_profile, else gpu)",
     )
+    what.add_argument("--inventory", type=Path, metavar="FILE", help="an Ansible inventory (its gpu_hosts, edge)")
+    what.add_argument(
+        "--host", action="append", default=[], metavar="USER@ADDRESS[:PORT]", help="a host to check over SSH (repeat)"
+    )
+    what.add_argument("--domain", help="the site's domain: turns on the TLS checks (default: hymt_domain)")
+    what.add_argument("--public-address", help="where to probe the hosts' ports from outside (default: their address)")
+    ssh = parser.add_argument_group("SSH (for --host; an inventory carries its own)")
+    ssh.add_argument("--ssh-key", metavar="FILE", help="the private key to log in with")
+    ssh.add_argument("--known-hosts", metavar="FILE", help="a known_hosts file to check host keys against as well")
+    where = parser.add_argument_group("where the stack lives on the hosts")
+    where.add_argument("--stack-dir", default=DEFAULT_STACK_DIR, help=f"default {DEFAULT_STACK_DIR}")
+    where.add_argument("--compose-project", default=DEFAULT_COMPOSE_PROJECT, help=f"default {DEFAULT_COMPOSE_PROJECT}")
+    where.add_argument("--min-free-gb", type=float, default=5.0, help="free space each disk must keep (default 5)")
+    how = parser.add_argument_group("how")
+    how.add_argument("--strict", action="store_true", help="fail on any skip, even those the profile expects")
+    how.add_argument("--json", action="store_true", help="print the report as JSON")
+    how.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each answer (default 60)")
+    how.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="first wait for /readyz to turn 200")
+    how.add_argument("--no-http", action="store_true", help="skip the public half (only the hosts)")
+    how.add_argument("--no-testinfra", action="store_true", help="do not run the Testinfra suite")
     parser.set_defaults(handler=run)
 
 
+def settings_from(args: argparse.Namespace) -> VerifySettings:
+    return VerifySettings(
+        profile=args.profile,
+        strict=args.strict,
+        url=args.url,
+        timeout=args.timeout,
+        wait=args.wait,
+        inventory=args.inventory,
+        hosts=tuple(args.host),
+        ssh_key=args.ssh_key,
+        known_hosts=args.known_hosts,
+        public_address=args.public_address,
+        domain=args.domain,
+        stack_dir=args.stack_dir,
+        compose_project=args.compose_project,
+        min_free_gb=args.min_free_gb,
+        http=not args.no_http,
+        testinfra=not args.no_testinfra,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
-    if not args.url:
-        print("hymt verify: error: give the deployment's URL with --url (or set HYMT_VERIFY_URL)", file=sys.stderr)
-        return ExitStatus.USAGE
-    if not args.url.startswith(("http://", "https://")):
-        print(f"hymt verify: error: --url must start with http:// or https://, got {args.url!r}", file=sys.stderr)
-        return ExitStatus.USAGE
+    from hymt.verify.report import render_json, render_text
+
     try:
-        probe, results = verify_http(args.url, timeout=args.timeout, wait=args.wait)
+        report = verify(settings_from(args))
     except CouldNotRun as exc:
         print(f"hymt verify: error: {exc}", file=sys.stderr)
         return ExitStatus.USAGE
-    if args.json:
-        print(render_json(results, args.url, probe.info))
-    else:
-        print(render_text(results, args.url, color=sys.stdout.isatty()))
-    return exit_code(results)
+    print(render_json(report) if args.json else render_text(report, color=sys.stdout.isatty()))
+    return exit_code(report.results, report.profile, report.strict)

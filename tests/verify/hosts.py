@@ -1,0 +1,121 @@
+"""Fake hosts for the host half: a FakeHost runner answering like a GPU server, the rehearsal host, a host without a
+GPU, a driver too old for the image, a stack whose containers are unhealthy or restarting."""
+
+from __future__ import annotations
+
+import json
+
+from hymt.verify.gpu_probe import MARK
+from hymt.verify.host import INSPECT_FORMAT
+from hymt.verify.run import Plan
+from hymt.verify.settings import VerifySettings
+from hymt.verify.ssh import Target
+from tests.verify.fakes import FakeHost, fails, ok
+from tests.verify.test_gpu_facts import PINS, data
+
+H100_QUERY = (
+    "0, NVIDIA H100 80GB HBM3, 81559, 580.95.05, 00000000:18:00.0, 9.0\n"
+    "1, NVIDIA H100 80GB HBM3, 81559, 580.95.05, 00000000:2A:00.0, 9.0\n"
+)
+H100_HEADER = "| NVIDIA-SMI 580.95.05    Driver Version: 580.95.05    CUDA Version: 13.0     |\n"
+
+
+def probe_output(report: dict) -> str:
+    return "some library chatter\n" + MARK + json.dumps(report) + "\n"
+
+
+def gpu_report(devices: int = 2, matmul_ok: bool = True, smi_lines: int | None = None, quick: bool = False) -> dict:
+    entries = []
+    for index in range(devices):
+        entry = {"index": index, "name": "NVIDIA H100 80GB HBM3", "memory_mib": 81559, "capability": "9.0",
+                 "tensor_ok": True}  # fmt: skip
+        if not quick:
+            entry["matmul"] = {"size": 1024, "relative_error": 2e-7 if matmul_ok else 0.4, "ok": matmul_ok,
+                               "fp16_tflops": 612.3}  # fmt: skip
+        entries.append(entry)
+    lines = "\n".join(
+        f"{i}, NVIDIA H100 80GB HBM3, 81559 MiB" for i in range(devices if smi_lines is None else smi_lines)
+    )
+    return {
+        "python": "3.12.3", "torch": "2.13.0+cu130", "torch_cuda": "13.0", "cuda_available": True,
+        "device_count": devices, "devices": entries, "quick": quick,
+        "nvidia_smi": None if quick else {"rc": 0, "output": lines},
+        "nvcc": None if quick else {"rc": 0, "output": "Cuda compilation tools, release 13.0, V13.0.88"},
+    }  # fmt: skip
+
+
+CPU_REPORT = {"python": "3.11.2", "torch": "2.13.0+cpu", "torch_cuda": None, "cuda_available": False,
+              "device_count": 0, "devices": [], "cpu_matmul_ok": True}  # fmt: skip
+
+
+def container_line(service: str, state: str = "running", health: str = "healthy", restarts: int = 0,
+                   image: str = "", model_dir: str = "") -> str:  # fmt: skip
+    images = {"vllm": PINS.gpu_image, "web": PINS.web_image, "proxy": "caddy:2.10.2"}
+    exit_code = "0" if state == "running" else "1"
+    fields = [f"/hymt-{service}-1", service, state, health, str(restarts), exit_code, image or images[service],
+              model_dir or ("/srv/hymt/models/Hunyuan-MT-7B" if service == "vllm" else "")]  # fmt: skip
+    return "\t".join(fields)
+
+
+def stack_host(host: FakeHost, lines: list[str]) -> FakeHost:
+    """Answer docker ps/inspect of the Compose project with `lines` (INSPECT_FORMAT rows)."""
+    ids = "\n".join(f"id{i}" for i in range(len(lines)))
+    host.on("docker", "ps", "--filter", answer=ok(ids + "\n"))
+    host.on("docker", "inspect", "--format", INSPECT_FORMAT, answer=ok("\n".join(lines) + "\n"))
+    return host
+
+
+VLLM_INSIDE = {"health": 200, "health_said": "", "models_status": 200, "models": ["Hunyuan-MT-7B"],
+               "expected": "Hunyuan-MT-7B", "key_set": True}  # fmt: skip
+DF = (
+    "Filesystem     1-blocks         Used    Available Capacity Mounted on\n"
+    "/dev/root  206158430208  60129542144  146028888064  30% /\n"
+    "/dev/nvme1n1  1000000000000 100000000000 900000000000 10% /srv\n"
+)
+
+
+def stack_answers(host: FakeHost) -> FakeHost:
+    """The rest of a deployed host: the stack directory, vLLM from inside the web container, the model check, df."""
+    host.on("ls", "-1A", answer=ok("compose.gpu.yaml\ncompose.yaml\n.env\nCaddyfile\n"))
+    host.on("docker", "exec", "hymt-web-1", "python", answer=ok(json.dumps(VLLM_INSIDE) + "\n"))
+    host.on("docker", "run", "hymt", "model", "check", answer=ok("hymt model check: 4 files, 15.2 GB, all verified\n"))
+    host.on("docker", "info", answer=ok("/var/lib/docker\n"))
+    host.on("df", answer=ok(DF))
+    return host
+
+
+def gpu_server(report: dict | None = None, quick: dict | None = None) -> FakeHost:
+    """A GPU server with two H100s, driver 580, the stack up and healthy."""
+    host = FakeHost(description="gpu-1 (fake)")
+    host.on("true", answer=ok())
+    host.on("nvidia-smi", answer=ok(H100_HEADER))
+    host.on("nvidia-smi", "--format=csv,noheader,nounits", answer=ok(H100_QUERY))
+    host.on("docker", "image", "inspect", answer=ok("sha256:abc\n"))
+    host.on("docker", "run", "--gpus", "all", "python3", answer=ok(probe_output(report or gpu_report())))
+    host.on("docker", "exec", "hymt-vllm-1", "--quick", answer=ok(probe_output(quick or gpu_report(quick=True))))
+    stack_host(host, [container_line("vllm"), container_line("web"), container_line("proxy")])
+    return stack_answers(host)
+
+
+def rehearsal_host() -> FakeHost:
+    """No GPU, no nvidia-smi; the CPU vLLM image on the host; the stack up on CPU."""
+    host = FakeHost(description="rehearsal (fake)")
+    host.on("true", answer=ok())
+    host.on("nvidia-smi", answer=fails(127, "nvidia-smi: command not found"))
+    host.on("docker", "image", "inspect", answer=ok("sha256:abc\n"))
+    host.on("docker", "run", "python3", answer=ok(probe_output(CPU_REPORT)))
+    host.on("docker", "exec", "hymt-vllm-1", "--quick", answer=ok(probe_output(CPU_REPORT)))
+    stack_host(
+        host,
+        [container_line("vllm", image=PINS.vllm_cpu_image), container_line("web"), container_line("proxy")],
+    )
+    return stack_answers(host)
+
+
+def plan_for(profile: str = "gpu", groups: tuple[str, ...] = ("gpu_hosts",), **settings: object) -> tuple[Target, Plan]:
+    target = Target(name="gpu-1", address="203.0.113.7", groups=groups)
+    verify_settings = VerifySettings(profile=profile, testinfra=False, http=False, **settings)  # type: ignore[arg-type]
+    return target, Plan(verify_settings, profile, None, [target], PINS, None)
+
+
+__all__ = ["data"]

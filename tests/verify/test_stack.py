@@ -1,0 +1,155 @@
+"""The stack checks of the host half against fake hosts: a healthy stack, an unhealthy container, a restarting one, a
+service missing, no stack installed, vLLM down or refusing the key or serving another name, an incomplete model, a
+full disk. (tests/verify/test_stack_docker.py runs the same checks against real containers.)"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hymt.verify.host import INSPECT_FORMAT
+from hymt.verify.result import SkipKind, Status
+from hymt.verify.run import verify_host
+from tests.verify import hosts
+from tests.verify.fakes import fails, ok
+
+STACK_CHECKS = (
+    "stack installed",
+    "services running and healthy",
+    "restart counts",
+    "vLLM /health and /v1/models inside",
+    "model directory passes hymt model check",
+    "free disk",
+)
+
+
+def run(host, profile="gpu"):
+    target, plan = hosts.plan_for(profile)
+    return {r.name: r for r in verify_host(target, plan, host)}
+
+
+def with_containers(*lines: str):
+    return hosts.stack_host(hosts.gpu_server(), list(lines))
+
+
+def test_a_healthy_stack_passes_every_stack_check():
+    checks = run(hosts.gpu_server())
+    for name in STACK_CHECKS:
+        assert checks[name].status is Status.PASS, checks[name]
+    assert checks["services running and healthy"].reason == "vllm healthy, web healthy, proxy healthy"
+    assert checks["restart counts"].reason == "restarts: vllm 0, web 0, proxy 0"
+    assert "/v1/models lists Hunyuan-MT-7B" in checks["vLLM /health and /v1/models inside"].reason
+    assert "/ 136.0 GiB free" in checks["free disk"].reason
+
+
+def test_the_containers_are_found_by_the_project_label_and_inspected_without_their_environment():
+    host = hosts.gpu_server()
+    run(host)
+    listed = [argv for argv, _ in host.commands if argv[:2] == ["docker", "ps"]]
+    assert listed[0][-2:] == ["--filter", "label=com.docker.compose.project=hymt"]
+    assert ".Config.Env" not in INSPECT_FORMAT and "{{json ." not in INSPECT_FORMAT
+
+
+def test_an_unhealthy_container_fails():
+    checks = run(with_containers(hosts.container_line("vllm", health="unhealthy"), hosts.container_line("web"),
+                                 hosts.container_line("proxy")))  # fmt: skip
+    result = checks["services running and healthy"]
+    assert result.status is Status.FAIL
+    assert "vllm: unhealthy, health check failing (docker logs hymt-vllm-1)" in result.reason
+
+
+def test_a_restarting_container_fails_the_services_and_the_restart_counts():
+    checks = run(with_containers(hosts.container_line("vllm"), hosts.container_line("web", state="restarting",
+                 health="", restarts=7), hosts.container_line("proxy")))  # fmt: skip
+    assert "web: restarting (exit code 1" in checks["services running and healthy"].reason
+    assert checks["restart counts"].status is Status.FAIL
+    assert "web is restarting now" in checks["restart counts"].reason
+
+
+def test_a_running_container_that_crash_looped_fails_the_restart_counts():
+    checks = run(with_containers(hosts.container_line("vllm", restarts=4), hosts.container_line("web"),
+                                 hosts.container_line("proxy")))  # fmt: skip
+    assert checks["services running and healthy"].status is Status.PASS
+    assert (
+        checks["restart counts"].status is Status.FAIL and "vllm restarted 4 times" in checks["restart counts"].reason
+    )
+
+
+def test_a_missing_service_and_a_missing_stack_fail():
+    host = with_containers(hosts.container_line("web"))
+    host.on("ls", "-1A", answer=fails(2, "ls: cannot access '/opt/hymt/stack/current/': No such file or directory"))
+    checks = run(host)
+    assert "vllm: no container" in checks["services running and healthy"].reason
+    assert "proxy: no container" in checks["services running and healthy"].reason
+    assert checks["stack installed"].status is Status.FAIL and "make deploy" in checks["stack installed"].reason
+    host = hosts.stack_host(hosts.gpu_server(), [])
+    checks = run(host)
+    assert checks["restart counts"].status is Status.FAIL and "the stack is not up" in checks["restart counts"].reason
+
+
+def test_a_stack_directory_without_its_env_file_fails():
+    host = hosts.gpu_server()
+    host.on("ls", "-1A", answer=ok("compose.yaml\n"))
+    assert "lacks .env" in run(host)["stack installed"].reason
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ({"health": 503}, "/health answered 503"),
+        ({"health": 0, "health_said": "URLError: Connection refused"}, "Connection refused"),
+        ({"models_status": 401}, "refused the web app's API key"),
+        ({"models": ["hymt-rehearsal"]}, "vLLM serves ['hymt-rehearsal'], but the web app asks for 'Hunyuan-MT-7B'"),
+    ],
+)
+def test_vllm_down_refusing_the_key_or_serving_another_name_fails(said, expected):
+    host = hosts.gpu_server()
+    host.on("docker", "exec", "hymt-web-1", "python", answer=ok(json.dumps(hosts.VLLM_INSIDE | said)))
+    result = run(host)["vLLM /health and /v1/models inside"]
+    assert result.status is Status.FAIL and expected in result.reason
+
+
+def test_vllm_is_asked_from_inside_the_web_container_with_no_key_on_the_command_line():
+    host = hosts.gpu_server()
+    run(host)
+    (command,) = [argv for argv, _ in host.commands if argv[:3] == ["docker", "exec", "hymt-web-1"]]
+    script = command[command.index("-c") + 1]
+    assert 'os.environ.get("HYMT_API_KEY")' in script and "Bearer" in script
+    assert '"key_set": bool(key)' in script and '"key": key' not in script
+
+
+def test_the_model_check_runs_read_only_in_the_web_image_on_the_mounted_directory():
+    host = hosts.gpu_server()
+    run(host)
+    (command,) = [argv for argv, _ in host.commands if argv[:2] == ["docker", "run"] and "model" in argv]
+    assert "/srv/hymt/models/Hunyuan-MT-7B:/model:ro" in command
+    assert command[command.index("--network") + 1] == "none" and command[command.index("--pull") + 1] == "never"
+    assert command[command.index("--entrypoint") + 1 :] == ["hymt", hosts.PINS.web_image, "model", "check", "/model"]
+
+
+def test_an_incomplete_model_fails_and_a_web_image_without_the_command_is_an_unexpected_skip():
+    host = hosts.gpu_server()
+    host.on("docker", "run", "hymt", "model", "check", answer=fails(1, "model-00002-of-00004.safetensors: short"))
+    result = run(host)["model directory passes hymt model check"]
+    assert result.status is Status.FAIL and "00002-of-00004.safetensors: short" in result.reason
+    host.on("docker", "run", "hymt", "model", "check", answer=fails(2, "hymt: error: argument COMMAND: invalid choice: "
+                                                                       "'model' (choose from ...)"))  # fmt: skip
+    result = run(host)["model directory passes hymt model check"]
+    assert result.status is Status.SKIP and result.skip_kind is SkipKind.NOT_JUDGED
+    assert not result.expected_by("gpu") and not result.expected_by("rehearsal")
+
+
+def test_a_full_disk_fails():
+    host = hosts.gpu_server()
+    host.on(
+        "df", answer=ok("Filesystem 1-blocks Used Available Capacity Mounted on\n/dev/root 100 90 1073741824 99% /\n")
+    )
+    result = run(host)["free disk"]
+    assert result.status is Status.FAIL and "below 5 GiB free: / 1.0 GiB free" in result.reason
+
+
+def test_docker_missing_or_sudo_asking_for_a_password_is_said_plainly():
+    host = hosts.gpu_server()
+    host.on("docker", "ps", answer=fails(1, "sudo: a password is required"))
+    assert "passwordless sudo" in run(host)["services running and healthy"].reason

@@ -1,0 +1,101 @@
+"""A deployed host, seen through Testinfra: the engine and its daemon.json, the stack's services, the firewall, sshd,
+and the model's files. Run by `hymt verify` (through the inventory, or over SSH with --host); a skip that starts with
+"no GPU: " is the rehearsal profile's expected one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hymt.verify.host_suite.conftest import NO_GPU
+
+
+def test_the_docker_engine_runs_and_starts_at_boot(host):
+    docker = host.service("docker")
+    assert docker.is_running, "the Docker engine is not running: sudo systemctl start docker"
+    assert docker.is_enabled, "the Docker engine does not start at boot: sudo systemctl enable docker"
+    assert host.run("docker info --format '{{.ServerVersion}}'").rc == 0
+
+
+def test_daemon_json_rotates_logs_and_keeps_containers_alive(host):
+    daemon_json = host.file("/etc/docker/daemon.json")
+    assert daemon_json.exists, "/etc/docker/daemon.json is missing: run 'make provision' (the docker role writes it)"
+    options = json.loads(daemon_json.content_string)
+    assert options.get("log-opts", {}).get("max-size"), "container logs are not rotated (log-opts.max-size)"
+    assert options.get("live-restore") is True, "live-restore is off: an engine restart would stop the service"
+
+
+def test_daemon_json_has_the_nvidia_runtime(host, settings):
+    if settings["profile"] == "rehearsal":
+        pytest.skip(NO_GPU + "the rehearsal host has no NVIDIA runtime")
+    options = json.loads(host.file("/etc/docker/daemon.json").content_string)
+    assert "nvidia" in options.get("runtimes", {}), "no 'nvidia' runtime in daemon.json: run 'make provision'"
+
+
+def test_compose_v2_answers(host):
+    assert host.run("docker compose version --short").stdout.strip().lstrip("v").split(".")[0] in ("2", "5")
+
+
+def test_every_compose_service_runs(host, settings):
+    found = host.run(
+        "docker ps --filter label=com.docker.compose.project=%s --format '{{.Label \"com.docker.compose.service\"}}'",
+        settings["project"],
+    )
+    running = set(found.stdout.split())
+    missing = [service for service in settings["services"] if service not in running]
+    assert not missing, f"not running in Compose project {settings['project']!r}: {', '.join(missing)}"
+
+
+def test_the_stack_directory_holds_the_compose_files(host, settings):
+    directory = host.file(settings["stack_dir"])
+    assert directory.exists, f"no stack at {settings['stack_dir']}: run 'make deploy'"
+    assert host.file(settings["stack_dir"] + "/compose.yaml").exists
+    env = host.file(settings["stack_dir"] + "/.env")
+    assert env.exists and env.user == "root" and env.mode == 0o600, ".env must be root's, mode 0600 (it holds the key)"
+
+
+def test_the_firewall_denies_all_but_ssh_http_and_https(host, settings):
+    status = host.check_output("ufw status verbose")
+    assert "Status: active" in status, "ufw is not active: run 'make provision'"
+    assert "Default: deny (incoming)" in status
+    rules = [line.split() for line in status.splitlines() if " IN " in line and "(v6)" not in line]
+    allowed = {rule[0].split("/")[0] for rule in rules}
+    expected = {str(settings["ssh_port"]), *(str(port) for port in settings["web_ports"])}
+    assert allowed <= expected, f"ufw allows more than SSH, HTTP and HTTPS: {sorted(allowed - expected)}"
+    assert str(settings["ssh_port"]) in allowed
+
+
+def test_sshd_allows_key_logins_only(host):
+    config = dict(
+        line.split(None, 1) for line in host.check_output("sshd -T").splitlines() if len(line.split(None, 1)) == 2
+    )
+    assert config.get("passwordauthentication") == "no", "sshd accepts passwords: set PasswordAuthentication no"
+    root = config.get("permitrootlogin")
+    assert root in ("no", "prohibit-password", "without-password"), "root may log in with a password"
+    assert config.get("kbdinteractiveauthentication", config.get("challengeresponseauthentication")) == "no"
+
+
+def _model_dir(host, settings) -> str:
+    mounted = host.run(
+        "docker ps --quiet --filter label=com.docker.compose.project=%s --filter label=com.docker.compose.service=vllm",
+        settings["project"],
+    ).stdout.split()
+    if mounted:
+        source = host.check_output(
+            "docker inspect --format '{{range .Mounts}}{{if eq .Destination \"/model\"}}{{.Source}}{{end}}{{end}}' %s",
+            mounted[0],
+        )
+        if source:
+            return source
+    return settings["model_dir"]
+
+
+def test_the_model_files_are_there(host, settings):
+    model_dir = _model_dir(host, settings)
+    assert model_dir, "no model directory known: no vllm container mounts one and hymt_model_dir is unset"
+    assert host.file(model_dir).is_directory, f"{model_dir} does not exist: run 'make deploy' (the model role)"
+    assert host.file(f"{model_dir}/config.json").exists, f"{model_dir} has no config.json"
+    weights = host.run("ls %s", model_dir).stdout.split()
+    assert any(name.endswith(".safetensors") for name in weights), f"{model_dir} has no *.safetensors weights"
+    assert any(name.startswith("tokenizer") for name in weights), f"{model_dir} has no tokenizer files"

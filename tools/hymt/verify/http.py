@@ -1,0 +1,199 @@
+"""Checks of a deployment's public HTTP side: the page, health, the declared profile, languages, real translations,
+streaming and the error contract (what must stay hidden is exposure.py's).
+
+Each check takes a `Probe` (the base URL, a requests session, the timeout and the profile the caller declared) and
+returns a reason string when it passes, raises CheckFailed or CheckSkipped otherwise, or returns several results.
+The profile is the caller's, never the server's: a server that says it is something else fails a check of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+
+from hymt.core.languages import LANGUAGES, get_language
+from hymt.core.sse import iter_lines, iter_named_events
+from hymt.verify.language import PAIRS, SAMPLES, copy_verdict, language_verdict
+from hymt.verify.result import CheckFailed, CheckResult, SkipKind, failed, passed, skipped
+
+
+@dataclass
+class Probe:
+    base_url: str
+    session: requests.Session
+    timeout: float = 60.0
+    profile: str = "gpu"  # declared by the caller (--profile or the inventory), never read from the server
+    info: dict = field(default_factory=dict)  # what /api/info said, for the report
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+    def get(self, path: str, **kwargs: object) -> requests.Response:
+        return self.session.get(self.url(path), timeout=self.timeout, **kwargs)
+
+    def post(self, path: str, payload: object, **kwargs: object) -> requests.Response:
+        return self.session.post(self.url(path), json=payload, timeout=self.timeout, **kwargs)
+
+
+def expect_status(response: requests.Response, expected: int = 200) -> None:
+    if response.status_code != expected:
+        raise CheckFailed(
+            f"{response.request.method} {response.url} answered {response.status_code}: {brief(response)}"
+        )
+
+
+def brief(response: requests.Response) -> str:
+    try:
+        error = response.json().get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+    except (ValueError, AttributeError):
+        pass
+    return response.text.strip().replace("\n", " ")[:160] or "(empty body)"
+
+
+def check_page(probe: Probe) -> str:
+    response = probe.get("/")
+    expect_status(response)
+    if "text/html" not in response.headers.get("Content-Type", "") or "<html" not in response.text.lower():
+        raise CheckFailed(f"/ is not an HTML page (Content-Type {response.headers.get('Content-Type')!r})")
+    return f"{len(response.content)} bytes of HTML"
+
+
+def check_healthz(probe: Probe) -> str:
+    expect_status(probe.get("/healthz"))
+    return "the web app is up"
+
+
+def check_readyz(probe: Probe) -> str:
+    response = probe.get("/readyz")
+    if response.status_code != 200:
+        raise CheckFailed(f"not ready ({response.status_code}): {brief(response)}")
+    return "the model is loaded and listed"
+
+
+def check_profile(probe: Probe) -> str:
+    """The server's own word on what it is must match what the caller declared."""
+    response = probe.get("/api/info")
+    expect_status(response)
+    try:
+        info = response.json()
+    except ValueError:
+        raise CheckFailed("/api/info is not JSON") from None
+    if not isinstance(info, dict):
+        raise CheckFailed("/api/info is not a JSON object")
+    probe.info = info
+    said = info.get("profile")
+    if said != probe.profile:
+        raise CheckFailed(
+            f"the server says its profile is {said!r}, but this deployment was declared {probe.profile!r} "
+            "(--profile or the inventory's hymt_profile). A rehearsal serves a tiny model with gibberish answers: "
+            "deploy the gpu profile (HYMT_PROFILE=gpu and the real model), or verify with the profile it really has."
+        )
+    return f"profile {said}, model {info.get('model', '?')}"
+
+
+def check_languages(probe: Probe) -> str:
+    response = probe.get("/api/languages")
+    expect_status(response)
+    body = response.json()
+    items = body.get("languages") if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise CheckFailed("/api/languages is not a list of languages")
+    served = {item.get("code") for item in items if isinstance(item, dict)}
+    expected = {lang.code for lang in LANGUAGES}
+    if served != expected:
+        missing, extra = sorted(expected - served), sorted(served - expected)
+        raise CheckFailed(f"languages differ: missing {missing}, unexpected {extra}")
+    return f"{len(served)} languages"
+
+
+def check_translation(probe: Probe, source: str, target: str) -> list[CheckResult]:
+    """Translate a sample through /api/translate: an answer for the right target that is not a copy of the source;
+    then its language (judged on the gpu profile; the rehearsal model's answers are not language)."""
+    name, lang_name = f"translate {source}->{target}", f"language of {source}->{target}"
+    started = time.monotonic()
+    text = SAMPLES[source]
+    try:
+        response = probe.post("/api/translate", {"text": text, "source": source, "target": target})
+        expect_status(response)
+        body = response.json()
+        answer = str(body.get("translation") or "")
+        if not answer.strip():
+            raise CheckFailed("the answer is empty")
+        if body.get("target") != target:
+            raise CheckFailed(f"the answer is for target {body.get('target')!r}, not {target!r}")
+        if copied := copy_verdict(text, answer):
+            raise CheckFailed(f"{copied}: {_shown(answer)} is not a translation")
+    except (CheckFailed, requests.RequestException, ValueError, AttributeError) as exc:
+        reason = str(exc) if isinstance(exc, CheckFailed) else f"request failed: {exc}"
+        return [
+            failed(name, reason, time.monotonic() - started),
+            skipped(lang_name, "no translation to judge (see the check above)"),
+        ]
+    results = [passed(name, f"{_shown(answer)} in {body.get('elapsed_ms', '?')} ms", time.monotonic() - started)]
+    language = get_language(target)
+    if probe.profile == "rehearsal":
+        results.append(skipped(lang_name, "rehearsal model: its answers are not language", SkipKind.REHEARSAL_MODEL))
+    elif verdict := language_verdict(answer, target):
+        results.append(failed(lang_name, f"not {language.name_en}: {verdict}"))
+    else:
+        results.append(passed(lang_name, f"{language.name_en}, written in {language.script}"))
+    return results
+
+
+def _shown(answer: str) -> str:
+    return repr(answer if len(answer) <= 60 else answer[:57] + "...")
+
+
+def check_stream(probe: Probe) -> str:
+    started = time.monotonic()
+    payload = {"text": SAMPLES["en"], "source": "en", "target": "zh"}
+    with probe.session.post(probe.url("/api/translate/stream"), json=payload, stream=True, timeout=probe.timeout) as r:
+        expect_status(r)
+        if "text/event-stream" not in r.headers.get("Content-Type", ""):
+            raise CheckFailed(f"Content-Type is {r.headers.get('Content-Type')!r}, not text/event-stream")
+        for event in iter_named_events(iter_lines(r.iter_content(chunk_size=None))):
+            if event is None:
+                continue
+            if event.name == "delta" and json.loads(event.data).get("text"):
+                return f"first piece after {(time.monotonic() - started) * 1000:.0f} ms"
+            if event.name == "error":
+                raise CheckFailed(f"the stream reported an error: {event.data.strip()}")
+            if event.name == "done":
+                raise CheckFailed("the stream ended without a delta")
+    raise CheckFailed("the stream closed without any event")
+
+
+def check_error_contract(probe: Probe) -> str:
+    response = probe.post("/api/translate", {"text": "", "target": "en"})
+    if response.status_code != 422:
+        raise CheckFailed(f"an empty text got {response.status_code}, expected 422")
+    try:
+        error = response.json()["error"]
+        if not (error["code"] and error["message"]):
+            raise KeyError("code")
+    except (ValueError, KeyError, TypeError):
+        raise CheckFailed(f"the 422 body is not {{'error': {{'code', 'message'}}}}: {response.text[:160]}") from None
+    return f"empty text -> 422 {error['code']}"
+
+
+CheckFunction = Callable[[Probe], "str | list[CheckResult]"]
+
+
+def http_checks() -> list[tuple[str, CheckFunction]]:
+    checks: list[tuple[str, CheckFunction]] = [
+        ("page loads", check_page),
+        ("/healthz", check_healthz),
+        ("/readyz", check_readyz),
+        ("declared profile", check_profile),
+        ("38 languages", check_languages),
+    ]
+    for source, target in PAIRS:
+        checks.append((f"translate {source}->{target}", lambda p, s=source, t=target: check_translation(p, s, t)))
+    checks += [("streaming", check_stream), ("error contract", check_error_contract)]
+    return checks

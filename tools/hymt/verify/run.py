@@ -1,0 +1,342 @@
+"""Put a verification together and run it: the HTTP half through the public URL, the host half over SSH on every
+gpu_hosts and edge host, TLS when a domain is set, and the Testinfra suite — concurrently, into one report.
+
+Entry points: `plan(settings)` resolves what to check (targets, profile, URL, pins) and `execute(plan)` runs it;
+`verify(settings)` does both. The session, the runner of each host and the port connector are injectable.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import requests
+
+from hymt.verify import exposure, gpu, ports, stack, testinfra
+from hymt.verify.commands import HostUnreachable, Runner
+from hymt.verify.gpu_facts import ImagePins
+from hymt.verify.host import HostCheck, HostContext, HostSettings, run_host_check
+from hymt.verify.http import CheckFunction, Probe, http_checks
+from hymt.verify.result import PROFILES, CheckFailed, CheckResult, failed, passed, run_check
+from hymt.verify.settings import VerifySettings
+from hymt.verify.ssh import InventoryError, SshRunner, Target, parse_host, read_inventory, targets_from_inventory
+from hymt.verify.tls import TlsTarget, tls_checks
+
+
+class CouldNotRun(Exception):
+    """The verification cannot start (bad usage, nothing reachable, an unreadable inventory); the message says why."""
+
+
+@dataclass
+class Plan:
+    settings: VerifySettings
+    profile: str
+    url: str | None
+    targets: list[Target]
+    pins: ImagePins
+    domain: str | None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    profile: str
+    strict: bool
+    url: str | None
+    results: list[CheckResult]
+    info: dict = field(default_factory=dict)
+    targets: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# -- planning ----------------------------------------------------------------------------------------------------------
+def _pins(settings: VerifySettings, targets: Sequence[Target]) -> ImagePins:
+    for target in targets:
+        if target.variables.get("hymt_vllm_image"):
+            return ImagePins.from_vars(target.variables)
+    if settings.pins_file.is_file():
+        import yaml
+
+        return ImagePins.from_vars(yaml.safe_load(settings.pins_file.read_text(encoding="utf-8")) or {})
+    return ImagePins(vllm_image="")
+
+
+def _declared_profile(settings: VerifySettings, targets: Sequence[Target]) -> str:
+    said = {str(t.variables["hymt_profile"]) for t in targets if t.variables.get("hymt_profile")}
+    if settings.profile is not None:
+        if settings.profile not in PROFILES:
+            raise CouldNotRun(f"--profile {settings.profile!r}: use {' or '.join(PROFILES)}")
+        if said and said != {settings.profile}:
+            raise CouldNotRun(
+                f"--profile {settings.profile} contradicts the inventory, whose hymt_profile is "
+                f"{', '.join(sorted(said))}: give the profile the deployment was made with, or none."
+            )
+        return settings.profile
+    if len(said) > 1:
+        raise CouldNotRun(f"the hosts differ in hymt_profile ({', '.join(sorted(said))}): verify each apart")
+    profile = said.pop() if said else "gpu"
+    if profile not in PROFILES:
+        raise CouldNotRun(f"the inventory's hymt_profile is {profile!r}: use {' or '.join(PROFILES)}")
+    return profile
+
+
+def _url_from_inventory(targets: Sequence[Target], domain: str | None) -> str | None:
+    edge = [t for t in targets if "edge" in t.groups] or list(targets)
+    if not edge:
+        return None
+    if domain:
+        return f"https://{domain}"
+    first = edge[0]
+    port = first.variables.get("rehearsal_host_http_port")
+    if port:  # the rehearsal host: its port 80 is forwarded to the control machine's loopback
+        return f"http://127.0.0.1:{port}"
+    address = str(first.variables.get("hymt_public_address") or first.address)
+    return f"http://[{address}]" if ":" in address else f"http://{address}"
+
+
+def plan(settings: VerifySettings) -> Plan:
+    """What to check, resolved from the settings and the inventory. CouldNotRun on anything unusable."""
+    targets: list[Target] = []
+    try:
+        if settings.inventory is not None:
+            targets = targets_from_inventory(settings.inventory, read_inventory(settings.inventory))
+        for spec in settings.hosts:
+            targets.append(parse_host(spec, key_file=settings.ssh_key, known_hosts=settings.known_hosts))
+    except InventoryError as exc:
+        raise CouldNotRun(str(exc)) from None
+    profile = _declared_profile(settings, targets)
+    domain = settings.domain
+    if domain is None:
+        domain = next((str(t.variables["hymt_domain"]) for t in targets if t.variables.get("hymt_domain")), None)
+    url = settings.url or _url_from_inventory(targets, domain)
+    if settings.http and not url:
+        raise CouldNotRun("give the deployment's URL with --url (or HYMT_VERIFY_URL), or an --inventory to derive it")
+    if url and not url.startswith(("http://", "https://")):
+        raise CouldNotRun(f"--url must start with http:// or https://, got {url!r}")
+    notes = []
+    if not settings.host or not targets:
+        notes.append("host checks not run: give --inventory FILE or --host user@address for GPU, stack and ports")
+    if not domain:
+        notes.append("no domain set: plain HTTP, no TLS checks (set hymt_domain or --domain for HTTPS)")
+    return Plan(settings, profile, url, targets if settings.host else [], _pins(settings, targets), domain, notes)
+
+
+# -- the HTTP half -----------------------------------------------------------------------------------------------------
+def run_http_check(name: str, check: CheckFunction, probe: Probe, target: str) -> list[CheckResult]:
+    def explain(exc: Exception) -> str | None:
+        if isinstance(exc, requests.Timeout):
+            return f"no answer within {probe.timeout:g} s"
+        if isinstance(exc, requests.RequestException):
+            return f"request failed: {exc}"
+        return f"unexpected answer: {type(exc).__name__}: {exc}"  # bad JSON ...: a failed check, not a crash
+
+    return run_check(name, lambda: check(probe), target, explain=explain)
+
+
+def pooled_session() -> requests.Session:
+    """A session with room for every concurrent check's connection."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def connect(base_url: str, session: requests.Session, timeout: float, profile: str) -> Probe:
+    probe = Probe(base_url=base_url, session=session, timeout=timeout, profile=profile)
+    try:
+        probe.get("/healthz")
+    except requests.RequestException as exc:
+        raise CouldNotRun(
+            f"nothing answers at {base_url} ({type(exc).__name__}); is the stack up? Check 'docker compose ps' "
+            "on the host and the URL and port you gave."
+        ) from None
+    return probe
+
+
+def wait_until_ready(probe: Probe, seconds: float, poll: float = 2.0) -> bool:
+    """Poll /readyz until it answers 200 or `seconds` pass; True when ready."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if probe.get("/readyz").status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll)
+
+
+def verify_http(probe: Probe) -> list[CheckResult]:
+    checks = [*http_checks(), ("vLLM's routes not exposed", exposure.check_not_exposed)]
+    label = f"web {probe.base_url}"
+    with ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="verify-http") as pool:
+        futures = [pool.submit(run_http_check, name, check, probe, label) for name, check in checks]
+        return [result for future in futures for result in future.result()]
+
+
+# -- the host half -----------------------------------------------------------------------------------------------------
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
+def own_address(context: HostContext) -> str:
+    """The host's source address towards the rest of the network (the rehearsal host's on the Docker network; not an
+    inner bridge's such as its own docker0)."""
+    # TEST-NET-1: `ip route get` only looks up the route to it, nothing is sent.
+    route = context.run(["ip", "-4", "-o", "route", "get", "192.0.2.1"])
+    words = route.stdout.split()
+    return words[words.index("src") + 1] if route.ok and "src" in words[:-1] else ""
+
+
+def port_plan(context: HostContext, target: Target, plan_: Plan) -> ports.PortPlan:
+    """Where "outside" reaches the host: --public-address, hymt_public_address, else its SSH address; a rehearsal host
+    reached through port forwards on 127.0.0.1 is probed at its own address on the Docker network."""
+    address = plan_.settings.public_address or str(target.variables.get("hymt_public_address") or "")
+    ssh_port = int(target.variables.get("firewall_ssh_port") or 22)
+    if not address:
+        if not _is_loopback(target.address):
+            address, ssh_port = target.address, target.port
+        elif plan_.profile == "rehearsal":
+            address = own_address(context)
+        if not address:
+            raise CheckFailed(
+                f"{target.name} is reached at {target.address}, a loopback address: give its public address "
+                "(--public-address or hymt_public_address) to probe its ports from outside."
+            )
+    return ports.PortPlan(address=address, ssh_port=ssh_port, https_required=bool(plan_.domain))
+
+
+def host_checks(
+    target: Target, plan_: Plan, connector: ports.Connector = ports.tcp_accepts
+) -> list[tuple[str, HostCheck]]:
+    checks: list[tuple[str, HostCheck]] = []
+    if "gpu_hosts" in target.groups:
+        checks += [
+            ("nvidia-smi on the host", gpu.check_host_gpus),
+            ("driver runs the vLLM image", gpu.check_driver_fits),
+            ("gpu_test", gpu.check_gpu_test),
+            ("vllm container sees its GPU", gpu.check_vllm_sees_gpu),
+        ]
+    checks += [
+        ("stack installed", stack.check_stack_installed),
+        ("services running and healthy", stack.check_services),
+        ("restart counts", stack.check_restarts),
+    ]
+    if "gpu_hosts" in target.groups:
+        checks += [
+            ("vLLM /health and /v1/models inside", stack.check_vllm_inside),
+            ("model directory passes hymt model check", stack.check_model),
+        ]
+    checks.append(("free disk", stack.check_disk))
+    if "edge" in target.groups:
+        checks.append(
+            (
+                "ports from outside",
+                lambda context: ports.check_ports(context, port_plan(context, target, plan_), connector),
+            )
+        )
+    return checks
+
+
+def host_settings(target: Target, plan_: Plan) -> HostSettings:
+    settings = plan_.settings
+    return HostSettings(
+        profile=plan_.profile,
+        pins=plan_.pins,
+        stack_dir=settings.stack_dir,
+        compose_project=settings.compose_project,
+        services=settings.services,
+        model_dir=str(target.variables.get("hymt_model_dir") or ""),
+        min_free_gb=settings.min_free_gb,
+    )
+
+
+def verify_host(
+    target: Target,
+    plan_: Plan,
+    runner: Runner,
+    connector: ports.Connector = ports.tcp_accepts,
+) -> list[CheckResult]:
+    context = HostContext(name=target.name, runner=runner, settings=host_settings(target, plan_))
+    started = time.monotonic()
+    try:
+        login = runner.run(["true"])
+    except HostUnreachable as exc:
+        return [failed("SSH login", str(exc), time.monotonic() - started, target.name)]
+    if not login.ok:
+        return [failed("SSH login", f"'true' failed on the host: {login.output()}", 0.0, target.name)]
+    results = [passed("SSH login", f"{runner.description}", time.monotonic() - started, target.name)]
+    for name, check in host_checks(target, plan_, connector):
+        try:
+            results += run_host_check(name, check, context)
+        except HostUnreachable as exc:
+            results.append(failed(name, f"the SSH connection broke: {exc}", 0.0, target.name))
+            break
+    return results
+
+
+def testinfra_settings(plan_: Plan) -> dict[str, str]:
+    settings = plan_.settings
+    return {
+        "HYMT_VERIFY_PROFILE": plan_.profile,
+        "HYMT_VERIFY_STACK_DIR": settings.stack_dir,
+        "HYMT_VERIFY_COMPOSE_PROJECT": settings.compose_project,
+        "HYMT_VERIFY_SERVICES": ",".join(settings.services),
+    }
+
+
+# -- everything --------------------------------------------------------------------------------------------------------
+def execute(
+    plan_: Plan,
+    *,
+    session: requests.Session | None = None,
+    runner_for: Callable[[Target], Runner] = SshRunner,
+    connector: ports.Connector = ports.tcp_accepts,
+    tls_target: Callable[[str], TlsTarget] = TlsTarget,
+) -> Report:
+    settings = plan_.settings
+    report = Report(plan_.profile, settings.strict, plan_.url, [], targets=[t.name for t in plan_.targets])
+    report.notes = list(plan_.notes)
+    probe = None
+    if settings.http and plan_.url:
+        probe = connect(plan_.url, session or pooled_session(), settings.timeout, plan_.profile)
+        if settings.wait > 0 and not wait_until_ready(probe, settings.wait):
+            report.notes.append(f"/readyz did not turn 200 within {settings.wait:g} s")
+    runners = {target.name: runner_for(target) for target in plan_.targets}
+    with ThreadPoolExecutor(max_workers=3 + len(plan_.targets), thread_name_prefix="verify") as pool:
+        http_future = pool.submit(verify_http, probe) if probe else None
+        tls_future = pool.submit(tls_checks, tls_target(plan_.domain)) if plan_.domain else None
+        host_futures = [
+            pool.submit(verify_host, target, plan_, runners[target.name], connector) for target in plan_.targets
+        ]
+        suite_future = None
+        if settings.testinfra and plan_.targets:
+            suite_future = pool.submit(
+                testinfra.run_suite, plan_.targets, settings.inventory, testinfra_settings(plan_)
+            )
+        for future in (http_future, tls_future, *host_futures, suite_future):
+            if future is not None:
+                report.results += future.result()
+    for runner in runners.values():
+        close = getattr(runner, "close", None)
+        if close:
+            close()
+    if probe:
+        report.info = probe.info
+    return report
+
+
+def verify(settings: VerifySettings, **injected: object) -> Report:
+    """Plan and run a verification (CouldNotRun when it cannot start)."""
+    return execute(plan(settings), **injected)  # type: ignore[arg-type]
+
+
+__all__ = ["CouldNotRun", "Plan", "Report", "execute", "plan", "verify"]

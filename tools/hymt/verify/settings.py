@@ -1,0 +1,41 @@
+"""Everything `hymt verify` is told, in one typed place (the CLI fills it; the deploy's verify step may too)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hymt.verify.host import DEFAULT_COMPOSE_PROJECT, DEFAULT_SERVICES, DEFAULT_STACK_DIR
+
+# Where the pins are when no inventory gives them: a checkout's versions file, relative to the working directory.
+DEFAULT_PINS_FILE = Path("inventory/group_vars/all/versions.yml")
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    # The deployment's profile as the caller declares it (None: the inventory's hymt_profile, else "gpu").
+    profile: str | None = None
+    # Fail on any skip, even those the profile expects.
+    strict: bool = False
+    # The HTTP half: the public base URL (None: derived from the inventory when there is one).
+    url: str | None = None
+    timeout: float = 60.0
+    wait: float = 0.0  # first wait up to this many seconds for /readyz
+    # The host half: an Ansible inventory (its gpu_hosts and edge hosts), or hosts as user@address[:port].
+    inventory: Path | None = None
+    hosts: tuple[str, ...] = ()
+    ssh_key: str | None = None
+    known_hosts: str | None = None
+    # The address the ports are probed at (None: the inventory's hymt_public_address, else ansible_host).
+    public_address: str | None = None
+    # A domain turns on the TLS checks (None: the inventory's hymt_domain).
+    domain: str | None = None
+    stack_dir: str = DEFAULT_STACK_DIR
+    compose_project: str = DEFAULT_COMPOSE_PROJECT
+    services: tuple[str, ...] = DEFAULT_SERVICES
+    min_free_gb: float = 5.0
+    pins_file: Path = DEFAULT_PINS_FILE
+    # Which parts run.
+    http: bool = True
+    host: bool = True
+    testinfra: bool = True

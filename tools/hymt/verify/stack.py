@@ -1,0 +1,186 @@
+"""The stack on a host: installed, every service running and healthy, not restarting, vLLM answering from inside the
+host (it has no published port), the model directory complete, and room left on the disks.
+
+vLLM sits on an internal network, so it is asked from inside the web container, with the web container's own
+settings: the API key stays in that container's environment and is never on a command line nor in the output.
+"""
+
+from __future__ import annotations
+
+import json
+
+from hymt.verify.commands import CommandResult, Runner
+from hymt.verify.host import HostContext, docker_failure
+from hymt.verify.result import CheckFailed, CheckSkipped
+
+# Run with the web container's Python: asks vLLM's /health and /v1/models with the container's own key and served
+# model name (new and old variable names), prints a JSON line without the key.
+VLLM_INSIDE_SCRIPT = """
+import json, os, urllib.error, urllib.request
+base = os.environ.get("HYMT_UPSTREAM_URL", "http://vllm:8000/v1").rstrip("/")
+key = os.environ.get("HYMT_API_KEY") or ""
+model = os.environ.get("HYMT_SERVED_MODEL") or ""
+def ask(url, key=""):
+    request = urllib.request.Request(url, headers={"Authorization": "Bearer " + key} if key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as answer:
+            return answer.status, answer.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, ""
+    except Exception as error:
+        return 0, type(error).__name__ + ": " + str(error)
+health, said = ask(base[: -len("/v1")] + "/health" if base.endswith("/v1") else base + "/health")
+status, body = ask(base + "/models", key)
+try:
+    models = [item["id"] for item in json.loads(body)["data"]]
+except Exception:
+    models = []
+print(json.dumps({"health": health, "health_said": said[:200] if not health else "", "models_status": status,
+                  "models": models, "expected": model, "key_set": bool(key)}))
+"""
+
+
+def check_stack_installed(context: HostContext) -> str:
+    directory = context.settings.stack_dir
+    listed = context.run(["ls", "-1A", directory + "/"], sudo=True)
+    if not listed.ok:
+        raise CheckFailed(f"no stack at {directory} on the host: deploy it ('make deploy').")
+    files = set(listed.stdout.split())
+    missing = [name for name in ("compose.yaml", ".env") if name not in files]
+    if missing:
+        raise CheckFailed(f"{directory} lacks {', '.join(missing)}: the deploy did not finish; run 'make deploy'.")
+    return f"{directory}: " + ", ".join(sorted(name for name in files if name.startswith(("compose", ".env"))))
+
+
+def check_services(context: HostContext) -> str:
+    """Every service of the stack has a running container, healthy where it has a health check."""
+    problems, fine = [], []
+    for service in context.settings.services:
+        containers = [c for c in context.containers if c.service == service]
+        if not containers:
+            problems.append(f"{service}: no container")
+            continue
+        running = [c for c in containers if c.state == "running"]
+        if not running:
+            worst = containers[0]
+            problems.append(f"{service}: {worst.state} (exit code {worst.exit_code}; docker logs {worst.name})")
+            continue
+        container = running[0]
+        if container.health and container.health != "healthy":
+            advice = "still loading (the model load takes minutes)" if container.health == "starting" else "failing"
+            problems.append(f"{service}: {container.health}, health check {advice} (docker logs {container.name})")
+        else:
+            fine.append(f"{service} {container.health or 'running (no health check)'}")
+    if problems:
+        raise CheckFailed(
+            f"Compose project {context.settings.compose_project!r}: "
+            + "; ".join(problems)
+            + ("; fine: " + ", ".join(fine) if fine else "")
+        )
+    return ", ".join(fine)
+
+
+def check_restarts(context: HostContext) -> str:
+    containers = context.containers
+    if not containers:
+        raise CheckFailed(f"no container of Compose project {context.settings.compose_project!r}: the stack is not up.")
+    limit = context.settings.max_restarts
+    looping = [
+        f"{c.service or c.name} {'is restarting now' if c.state == 'restarting' else f'restarted {c.restarts} times'}"
+        for c in containers
+        if c.state == "restarting" or c.restarts >= limit
+    ]
+    counts = ", ".join(f"{c.service or c.name} {c.restarts}" for c in containers)
+    if looping:
+        raise CheckFailed(
+            "; ".join(looping) + f" (restarts: {counts}): a service that keeps dying; its log says why "
+            "(docker logs <container>)."
+        )
+    return f"restarts: {counts}"
+
+
+def check_vllm_inside(context: HostContext) -> str:
+    """vLLM's /health and /v1/models, asked from the web container (vLLM has no published port)."""
+    web = context.service("web")
+    if web is None:
+        raise CheckFailed("no running web container to ask vLLM from: the stack is not up.")
+    result = context.docker("exec", web.name, "python", "-c", VLLM_INSIDE_SCRIPT, timeout=60)
+    if not result.ok:
+        raise CheckFailed(docker_failure(result))
+    try:
+        said = json.loads(result.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise CheckFailed(f"no answer from the check in {web.name}: {result.output(200)}") from None
+    if said["health"] != 200:
+        raise CheckFailed(
+            f"vLLM's /health answered {said['health'] or said.get('health_said') or 'nothing'}: the engine is down "
+            "or still loading (docker logs of the vllm container)."
+        )
+    if said["models_status"] == 401:
+        raise CheckFailed("vLLM refused the web app's API key (401): HYMT_API_KEY differs between web and vllm.")
+    if said["models_status"] != 200:
+        raise CheckFailed(f"vLLM's /v1/models answered {said['models_status']}")
+    if said["expected"] and said["expected"] not in said["models"]:
+        raise CheckFailed(
+            f"vLLM serves {said['models']}, but the web app asks for {said['expected']!r}: align "
+            "hymt_served_model (vLLM's --served-model-name) with the web app's setting."
+        )
+    return f"/health 200; /v1/models lists {', '.join(said['models'])} (API key {'set' if said['key_set'] else 'none'})"
+
+
+def model_check(runner: Runner, image: str, model_dir: str) -> CommandResult:
+    """`hymt model check` of `model_dir`, run on the host in a container of the web image (no network, read-only)."""
+    return runner.run(
+        [
+            "docker", "run", "--rm", "--pull", "never", "--network", "none",
+            "--volume", f"{model_dir}:/model:ro", "--entrypoint", "hymt", image, "model", "check", "/model",
+        ],
+        sudo=True,
+        timeout=1800,
+    )  # fmt: skip
+
+
+def check_model(context: HostContext) -> str:
+    vllm = context.service("vllm", running=False)
+    model_dir = (vllm.model_dir if vllm else "") or context.settings.model_dir
+    if not model_dir:
+        raise CheckFailed("the model directory is unknown: no vllm container mounts one and hymt_model_dir is unset.")
+    web = context.service("web", running=False)
+    image = (web.image if web else "") or context.settings.pins.web_image
+    if not image or not context.image_present(image):
+        raise CheckFailed(f"the web image {image or '(unpinned)'} is not on the host to run 'hymt model check' in.")
+    result = model_check(context.runner, image, model_dir)
+    said = result.output(600)
+    if result.ok:
+        return f"{model_dir}: {said[-200:] or 'complete'}"
+    if "invalid choice: 'model'" in said:
+        raise CheckSkipped(f"the hymt in {image} has no 'model check' command yet: {model_dir} was not checked")
+    raise CheckFailed(f"{model_dir} is not a complete model: {said} ('hymt model fetch' completes it)")
+
+
+def check_disk(context: HostContext) -> str:
+    """Free space on the file systems of the root, Docker's data, the model and the stack."""
+    paths = ["/"]
+    root_dir = context.docker("info", "--format", "{{.DockerRootDir}}")
+    if root_dir.ok and root_dir.stdout.strip():
+        paths.append(root_dir.stdout.strip())
+    vllm = context.service("vllm", running=False)
+    for path in ((vllm.model_dir if vllm else "") or context.settings.model_dir,):
+        if path:
+            paths.append(path)
+    result = context.run(["df", "-P", "-B1", *paths])
+    rows = {}
+    for line in result.stdout.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 6 and fields[3].isdigit():
+            rows[fields[5]] = int(fields[3])
+    if not rows:
+        raise CheckFailed(f"df gave nothing to judge: {result.output(200)}")
+    low = {mount: free for mount, free in rows.items() if free < context.settings.min_free_gb * 1024**3}
+    shown = ", ".join(f"{mount} {free / 1024**3:.1f} GiB free" for mount, free in rows.items())
+    if low:
+        raise CheckFailed(
+            f"below {context.settings.min_free_gb:g} GiB free: {shown}. Free space (docker system prune, old models) "
+            "or grow the disk: logs, images and the engine's caches need room."
+        )
+    return shown

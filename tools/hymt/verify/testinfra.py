@@ -1,0 +1,108 @@
+"""Run the Testinfra suite of the host (host_suite/) through the inventory, or over SSH for --host targets, and fold
+its results into the report: one check per test and host, with pytest's own message as the reason."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from urllib.parse import quote
+
+from hymt.verify.result import CheckResult, SkipKind, failed, passed, skipped
+from hymt.verify.ssh import Target
+
+NO_GPU_PREFIX = "no GPU: "
+SUITE_TIMEOUT = 900.0
+
+
+def suite_dir() -> Path:
+    return Path(str(resources.files("hymt.verify").joinpath("host_suite")))
+
+
+def testinfra_host(target: Target, inventory: Path | None) -> str:
+    """Testinfra's address of a target: the inventory's host (ansible backend), else plain ssh with the same key and
+    host key checking."""
+    if inventory is not None:
+        return f"ansible://{target.name}?ansible_inventory={quote(str(inventory.resolve()), safe='/')}"
+    options = ["-o BatchMode=yes", f"-o StrictHostKeyChecking={'no' if target.host_key_checking == 'off' else 'yes'}"]
+    options += [f"-o UserKnownHostsFile={path}" for path in target.known_hosts]
+    query = f"ssh_extra_args={quote(' '.join(options))}"
+    if target.key_file:
+        query += f"&ssh_identity_file={quote(target.key_file, safe='/')}"
+    user = f"{target.user}@" if target.user else ""
+    return f"ssh://{user}{target.address}:{target.port}?{query}"
+
+
+def _label(test_name: str) -> tuple[str, str]:
+    """'test_the_firewall_denies[ansible://gpu-1]' -> ('the firewall denies', 'gpu-1') (Testinfra's test ids name
+    the connection type and the host name or address)."""
+    base, _, param = test_name.partition("[")
+    return base.removeprefix("test_").replace("_", " "), param.rstrip("]").split("://", 1)[-1]
+
+
+def parse_junit(xml_text: str, names: Mapping[str, str]) -> list[CheckResult]:
+    """CheckResults from pytest's junit XML; `names` maps Testinfra's host labels to the report's target names."""
+    results = []
+    for case in ElementTree.fromstring(xml_text).iter("testcase"):
+        what, host = _label(case.get("name", ""))
+        target = names.get(host, host)
+        name = f"testinfra: {what}"
+        seconds = float(case.get("time") or 0)
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        skip = case.find("skipped")
+        if problem is not None:
+            message = (problem.get("message") or problem.text or "failed").strip()
+            results.append(failed(name, " ".join(message.split())[:500], seconds, target))
+        elif skip is not None:
+            message = (skip.get("message") or "").strip()
+            message = message.split("Skipped: ", 1)[-1]
+            kind = SkipKind.NO_GPU if message.startswith(NO_GPU_PREFIX) else SkipKind.NOT_JUDGED
+            results.append(skipped(name, f"skipped: {message}", kind, seconds, target))
+        else:
+            results.append(passed(name, "passed", seconds, target))
+    return results
+
+
+def run_suite(
+    targets: Sequence[Target],
+    inventory: Path | None,
+    settings: Mapping[str, str],
+    timeout: float = SUITE_TIMEOUT,
+) -> list[CheckResult]:
+    """Run the suite against `targets`; `settings` are the suite's HYMT_VERIFY_* variables."""
+    hosts = [testinfra_host(target, inventory) for target in targets]
+    names = {(target.name if inventory is not None else target.address): target.name for target in targets}
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="hymt-verify-") as scratch:
+        junit = Path(scratch) / "junit.xml"
+        command = [
+            sys.executable, "-m", "pytest", str(suite_dir()),
+            "-c", os.devnull, "--rootdir", str(suite_dir()), "-p", "no:cacheprovider", "-q", "--no-header",
+            "-o", "junit_family=xunit2", f"--junitxml={junit}", "--sudo", "--hosts=" + ",".join(hosts),
+        ]  # fmt: skip
+        env = dict(os.environ)
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        env.update(settings)
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+        except subprocess.TimeoutExpired:
+            return [failed("testinfra suite", f"did not finish within {timeout:g} s", timeout, "testinfra")]
+        if not junit.is_file() or done.returncode not in (0, 1):
+            said = " ".join((done.stdout + done.stderr).split())[-600:]
+            return [
+                failed(
+                    "testinfra suite",
+                    f"could not run (pytest exit {done.returncode}): {said}",
+                    time.monotonic() - started,
+                    "testinfra",
+                )
+            ]
+        return parse_junit(junit.read_text(encoding="utf-8"), names)
