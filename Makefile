@@ -65,8 +65,8 @@ TORCH_CPU_WHEEL = $(firstword $(wildcard $(addsuffix /torch-$(HYMT_TORCH_CPU_VER
 HYMT_TORCH_SOURCE ?= $(if $(TORCH_CPU_WHEEL),build/wheels,https://download.pytorch.org/whl/cpu)
 # A PyPI mirror for the image build (e.g. https://mirrors.ustc.edu.cn/pypi/simple); empty for PyPI itself.
 HYMT_PIP_INDEX_URL ?=
-# Where the rehearsal model is generated and what `make rehearse` serves (tools/scripts/rehearse reads it as
-# HYMT_REHEARSAL_MODEL_DIR).
+# Where the rehearsal model is generated and what `make rehearse` (the model role's model_control_dir) and
+# `make stack-up` (tools/scripts/stack reads it as HYMT_REHEARSAL_MODEL_DIR) serve.
 REHEARSAL_MODEL_DIR ?= .hymt/models/hymt-rehearsal
 
 .PHONY: vllm-cpu-image
@@ -113,32 +113,63 @@ web: $(VENV_STAMP) ## Run the web app here (HOST, PORT; HYMT_UPSTREAM_URL, HYMT_
 
 TEST_PREREQS += web-image browser
 
-##@ Rehearsal
-# The rehearsal stack on the local Docker engine: the same compose files as a GPU host, with compose.rehearsal.yaml
-# (vLLM's CPU build serving the rehearsal model). HYMT_HTTP_PORT=... picks another port than 8088.
-.PHONY: rehearse
-rehearse: $(VENV_STAMP) docker standins web-image vllm-cpu-image rehearsal-model ## Rehearse the deployment here (no GPU): build, start, verify, print the URL
-	HYMT_REHEARSAL_MODEL_DIR="$(abspath $(REHEARSAL_MODEL_DIR))" tools/scripts/rehearse up
-
-.PHONY: rehearse-down
-rehearse-down: ## Remove everything make rehearse started (containers, networks, volumes)
-	tools/scripts/rehearse down
-
-##@ Provisioning
-# The rehearsal host: a VM-like Debian 12 container (systemd, sshd) the playbooks provision over real SSH. Its SSH,
-# HTTP and HTTPS ports are published on 127.0.0.1 (0 lets Docker pick free ones).
-REHEARSAL_SSH_PORT ?= 2222
-REHEARSAL_HTTP_PORT ?= 8080
-REHEARSAL_HTTPS_PORT ?= 8443
-REHEARSAL_INVENTORY := .hymt/rehearsal-host/inventory.yml
-# The inventory `make provision` provisions (copy inventory/cloud.example.yml to inventory/cloud.yml).
+##@ Deployment
+# The inventory of real servers (copy inventory/cloud.example.yml to inventory/cloud.yml), for provision, site,
+# deploy, verify and teardown. ANSIBLE_ARGS=... passes more options to ansible-playbook (e.g. --check --diff).
 INVENTORY ?= inventory/cloud.yml
 # Ansible finds its helpers (ansible-galaxy, ssh wrappers) and the venv's Python through PATH.
 ANSIBLE_ENV := PATH="$(abspath $(BIN)):$$PATH"
 PLAYBOOKS := $(wildcard playbooks/*.yml)
+# $(call playbook,FILE [OPTIONS]): run a playbook on INVENTORY, refusing clearly when the inventory is missing.
+define playbook
+@test -f "$(INVENTORY)" || { echo "make $@: no inventory $(INVENTORY). Copy inventory/cloud.example.yml to inventory/cloud.yml and edit it, or pass INVENTORY=path." >&2; exit 1; }
+$(ANSIBLE_ENV) $(BIN)/ansible-playbook -i $(INVENTORY) $(1) $(ANSIBLE_ARGS)
+endef
+
+.PHONY: site
+site: $(VENV_STAMP) web-image ## The one command: provision, deploy and verify the servers of INVENTORY (playbooks/site.yml)
+	$(call playbook,playbooks/site.yml)
+
+.PHONY: provision
+provision: $(VENV_STAMP) ## Provision INVENTORY's servers: Docker, NVIDIA driver and toolkit, firewall (playbooks/provision.yml)
+	$(call playbook,playbooks/provision.yml)
+
+.PHONY: deploy
+deploy: $(VENV_STAMP) web-image ## Deploy images, model and stack on INVENTORY's servers; rolled back when not ready (playbooks/deploy.yml)
+	$(call playbook,playbooks/deploy.yml)
+
+.PHONY: verify
+verify: $(VENV_STAMP) ## Verify the service of INVENTORY from here with hymt verify (playbooks/verify.yml)
+	$(call playbook,playbooks/verify.yml)
+
+.PHONY: teardown
+teardown: $(VENV_STAMP) ## Remove the stack from INVENTORY's servers; TEARDOWN_MODEL=1 removes the model too (playbooks/teardown.yml)
+	$(call playbook,playbooks/teardown.yml $(if $(filter 1,$(TEARDOWN_MODEL)),-e teardown_model=true))
+
+##@ Rehearsal
+# The rehearsal host: a VM-like Debian 12 container (systemd, sshd) on this machine's Docker engine, deployed over real
+# SSH by the same playbooks as a cloud server (only the GPU and the model differ: the rehearsal profile). Its SSH,
+# HTTP and HTTPS ports are published on 127.0.0.1 (0 lets Docker pick free ones).
+REHEARSAL_SSH_PORT ?= 2222
+REHEARSAL_HTTP_PORT ?= 8080
+REHEARSAL_HTTPS_PORT ?= 8443
+# The host's name and where its inventory is written (the tests pass their own, to run beside yours).
+REHEARSAL_HOST ?= hymt-rehearsal-host
+REHEARSAL_INVENTORY ?= .hymt/rehearsal-host/inventory.yml
 # The checkout's development tools (tools/dev/hymt_dev: the rehearsal host, the stand-in apt repositories), which the
 # hymt package does not ship.
 DEV_PYTHON := PYTHONPATH=tools/dev $(BIN)/python
+
+.PHONY: rehearse
+rehearse: $(VENV_STAMP) docker standins web-image vllm-cpu-image rehearsal-model rehearsal-host-up ## Rehearse the whole deployment here (no GPU): rehearsal host, site.yml with verify; prints the URL
+	$(ANSIBLE_ENV) $(BIN)/ansible-playbook -i $(REHEARSAL_INVENTORY) playbooks/site.yml \
+	  -e model_control_dir=$(abspath $(REHEARSAL_MODEL_DIR)) $(ANSIBLE_ARGS)
+	@echo "rehearse: the translation service is ready: open $$(sed -n 's/^ *hymt_public_url: *//p' $(REHEARSAL_INVENTORY))"
+
+.PHONY: rehearse-down
+rehearse-down: $(VENV_STAMP) ## Remove the rehearsal host, its volumes and everything make rehearse made
+	$(DEV_PYTHON) -m hymt_dev.rehearsal_host --name $(REHEARSAL_HOST) --inventory $(REHEARSAL_INVENTORY) down
+	rm -rf .hymt/images
 
 .PHONY: rehearsal-host-image
 rehearsal-host-image: $(VENV_STAMP) standins stage-ca ## Build the rehearsal host's image (a Debian 12 VM-like container)
@@ -146,23 +177,40 @@ rehearsal-host-image: $(VENV_STAMP) standins stage-ca ## Build the rehearsal hos
 
 .PHONY: rehearsal-host-up
 rehearsal-host-up: rehearsal-host-image ## Start the rehearsal host; write its inventory (.hymt/rehearsal-host/) and known_hosts
-	$(DEV_PYTHON) -m hymt_dev.rehearsal_host --inventory $(REHEARSAL_INVENTORY) up \
+	$(DEV_PYTHON) -m hymt_dev.rehearsal_host --name $(REHEARSAL_HOST) --inventory $(REHEARSAL_INVENTORY) up \
 	  --ssh-port $(REHEARSAL_SSH_PORT) --http-port $(REHEARSAL_HTTP_PORT) --https-port $(REHEARSAL_HTTPS_PORT)
 
 .PHONY: rehearsal-host-down
 rehearsal-host-down: $(VENV_STAMP) ## Remove the rehearsal host, its Docker volume, inventory and known_hosts
-	$(DEV_PYTHON) -m hymt_dev.rehearsal_host --inventory $(REHEARSAL_INVENTORY) down
-
-.PHONY: provision
-provision: $(VENV_STAMP) ## Provision the servers of INVENTORY (default inventory/cloud.yml): playbooks/provision.yml
-	@test -f "$(INVENTORY)" || { echo "make provision: no inventory $(INVENTORY). Copy inventory/cloud.example.yml to inventory/cloud.yml and edit it, or pass INVENTORY=path." >&2; exit 1; }
-	$(ANSIBLE_ENV) $(BIN)/ansible-playbook -i $(INVENTORY) playbooks/provision.yml
+	$(DEV_PYTHON) -m hymt_dev.rehearsal_host --name $(REHEARSAL_HOST) --inventory $(REHEARSAL_INVENTORY) down
 
 .PHONY: provision-rehearsal
-provision-rehearsal: rehearsal-host-up ## Provision the rehearsal host (started first) as a GPU server would be, without the GPU
+provision-rehearsal: rehearsal-host-up ## Provision only: the rehearsal host as a GPU server would be, without the GPU
 	$(ANSIBLE_ENV) $(BIN)/ansible-playbook -i $(REHEARSAL_INVENTORY) playbooks/provision.yml
 
 TEST_PREREQS += rehearsal-host-image
+
+##@ Local stack
+# The quick local stack for working on the web app: the rehearsal variant of the stack on this machine's own engine,
+# without Ansible (tools/scripts/stack). HYMT_HTTP_PORT=... picks another port than 8088.
+.PHONY: stack-up
+stack-up: $(VENV_STAMP) docker standins web-image vllm-cpu-image rehearsal-model ## Start the local stack (no Ansible), verify it, print the URL
+	HYMT_REHEARSAL_MODEL_DIR=$(abspath $(REHEARSAL_MODEL_DIR)) tools/scripts/stack up
+
+.PHONY: stack-down
+stack-down: ## Remove the local stack (containers, networks, volumes)
+	tools/scripts/stack down
+
+##@ Offline bundle
+# One archive with the stack's images (MODEL=1: and the model with its manifest) and a checksum list, for servers
+# that cannot pull (images_bundle=<file> in the inventory). PROFILE=gpu needs the official images pulled here first.
+PROFILE ?= gpu
+BUNDLE ?= build/bundle/hymt-$(PROFILE)-$(call pin,hymt_version).tar
+
+.PHONY: bundle
+bundle: $(VENV_STAMP) web-image $(if $(filter rehearsal,$(PROFILE)),vllm-cpu-image standins) ## Write an offline bundle (PROFILE=gpu|rehearsal, MODEL=1 adds the model, BUNDLE=file)
+	$(ANSIBLE_ENV) $(BIN)/ansible-playbook -i inventory/cloud.example.yml playbooks/bundle.yml \
+	  -e hymt_profile=$(PROFILE) -e bundle_path=$(abspath $(BUNDLE)) $(if $(filter 1,$(MODEL)),-e bundle_model=true)
 
 ##@ GPU-path proofs
 # The GPU paths (Docker CE, the NVIDIA driver and Container Toolkit) are proven without a GPU against stand-ins of

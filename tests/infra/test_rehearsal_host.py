@@ -68,7 +68,7 @@ def test_the_host_runs_with_exactly_the_flags_it_needs_and_publishes_on_loopback
     )
     config = inspected[0]["HostConfig"]
     assert config["Privileged"] is False
-    assert sorted(config["CapAdd"]) == ["NET_ADMIN", "SYS_ADMIN"]
+    assert sorted(config["CapAdd"]) == ["NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE"]
     assert config["CgroupnsMode"] == "private"
     assert config["SecurityOpt"] == ["seccomp=unconfined"]
     assert sorted(config["Tmpfs"]) == ["/run", "/run/lock", "/sys/fs/cgroup"]

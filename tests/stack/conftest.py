@@ -1,6 +1,6 @@
 """The rehearsal stack for real on the local Docker engine: CPU vLLM with the rehearsal model, the web app, Caddy.
 
-One stack for the whole module, started the way `make rehearse` starts it (tools/scripts/rehearse up, which also
+One stack for the whole module, started the way `make stack-up` starts it (tools/scripts/stack up, which also
 runs `hymt verify`), under its own Compose project name and free ports so it never touches a user's rehearsal, and
 torn down at the end with nothing left behind.
 """
@@ -20,7 +20,7 @@ from tests.conftest import require
 from tests.support.net import free_port
 from tests.support.repo import PINS, ROOT
 
-REHEARSE = ROOT / "tools/scripts/rehearse"
+REHEARSE = ROOT / "tools/scripts/stack"
 MODEL_DIR = ROOT / ".hymt/models/hymt-rehearsal"
 PROJECT = "hymt-test-stack"
 
@@ -62,7 +62,7 @@ def stack(docker_engine, tmp_path_factory) -> Iterator[Stack]:
 
     pins = PINS
     needed = (pins["hymt_vllm_cpu_image"], pins["hymt_web_image"], pins["hymt_caddy_image"])
-    require(images_present(*needed), f"images {needed} are missing: run 'make rehearse' or 'make test'")
+    require(images_present(*needed), f"images {needed} are missing: run 'make stack-up' or 'make test'")
     require((MODEL_DIR / "config.json").exists(), "no rehearsal model: run 'make rehearsal-model'")
     env = {
         **os.environ,
@@ -82,7 +82,7 @@ def stack(docker_engine, tmp_path_factory) -> Iterator[Stack]:
         seconds_to_ready=seconds,
     )
     try:
-        assert up.returncode == 0, f"rehearse up failed ({up.returncode}):\n{stack.up_output[-4000:]}"
+        assert up.returncode == 0, f"stack up failed ({up.returncode}):\n{stack.up_output[-4000:]}"
         print(f"\nrehearsal stack up, verified, in {seconds:.0f} s at {stack.url}")
         yield stack
     finally:

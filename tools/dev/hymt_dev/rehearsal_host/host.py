@@ -7,8 +7,10 @@ a trusted channel, into a known_hosts file: Ansible and Testinfra then connect w
 
 The container gets exactly the flags a systemd container needs here and nothing more: its own cgroup namespace,
 tmpfs on /sys/fs/cgroup, /run and /run/lock, CAP_SYS_ADMIN (systemd mounts), CAP_NET_ADMIN (the inner Docker's
-and ufw's iptables rules), no seccomp filter (systemd and the inner engine make calls Docker's default profile
-refuses). --privileged is not used (this machine's kernel refuses it), and the machine's own /sys/fs/cgroup is never
+and ufw's iptables rules), CAP_SYS_PTRACE (the inner runc joins a container's namespaces through /proc/<pid>/ns, which
+needs it when the container runs as another user: without it `docker exec`, and so every health check, fails in
+containers of non-root images such as the web app's and vLLM's), no seccomp filter (systemd and the inner engine make
+calls Docker's default profile refuses). --privileged is not used (this machine's kernel refuses it), and the machine's own /sys/fs/cgroup is never
 bind-mounted (systemd would rearrange the machine's cgroup mounts).
 """
 
@@ -261,7 +263,7 @@ def _create(client, settings: HostSettings, public_key: str):
             labels=labels,
             cgroupns="private",
             tmpfs={"/sys/fs/cgroup": "", "/run": "", "/run/lock": ""},
-            cap_add=["SYS_ADMIN", "NET_ADMIN"],
+            cap_add=["SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE"],
             security_opt=["seccomp=unconfined"],
             volumes={settings.volume: {"bind": "/var/lib/docker", "mode": "rw"}},
             ports={
@@ -348,9 +350,10 @@ def write_access_files(access: HostAccess, host_key: str) -> None:
         "ansible_user": LOGIN_USER,
         "ansible_ssh_private_key_file": str(access.key_file),
         "ansible_ssh_common_args": f"-o UserKnownHostsFile={access.known_hosts} -o IdentitiesOnly=yes",
-        # Where the control machine reaches the host's ports 80 and 443.
+        # Where the control machine reaches the host's ports 80 and 443, and so the service.
         "rehearsal_host_http_port": access.http_port,
         "rehearsal_host_https_port": access.https_port,
+        "hymt_public_url": f"http://{LOOPBACK}:{access.http_port}",
     }
     inventory = {
         "all": {
