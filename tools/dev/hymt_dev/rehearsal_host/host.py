@@ -10,8 +10,8 @@ tmpfs on /sys/fs/cgroup, /run and /run/lock, CAP_SYS_ADMIN (systemd mounts), CAP
 and ufw's iptables rules), CAP_SYS_PTRACE (the inner runc joins a container's namespaces through /proc/<pid>/ns, which
 needs it when the container runs as another user: without it `docker exec`, and so every health check, fails in
 containers of non-root images such as the web app's and vLLM's), no seccomp filter (systemd and the inner engine make
-calls Docker's default profile refuses). --privileged is not used (this machine's kernel refuses it), and the machine's own /sys/fs/cgroup is never
-bind-mounted (systemd would rearrange the machine's cgroup mounts).
+calls Docker's default profile refuses). --privileged is not used (this machine's kernel refuses it), and the
+machine's own /sys/fs/cgroup is never bind-mounted (systemd would rearrange the machine's cgroup mounts).
 """
 
 from __future__ import annotations
