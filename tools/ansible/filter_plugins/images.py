@@ -10,6 +10,7 @@ class FilterModule:
         return {
             "images_standins": images.standins,
             "images_standin_advice": images.standin_advice,
+            "images_build_advice": images.build_advice,
             "images_ids_by_reference": images.ids_by_reference,
             "images_to_ship": images.to_ship,
             "images_bundle_entries": images.bundle_entries,

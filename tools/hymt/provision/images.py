@@ -44,6 +44,17 @@ def _reference(image: dict) -> str:
     return (image.get("RepoTags") or [image.get("Id", "?")])[0]
 
 
+def build_advice(missing: list[str]) -> str:
+    """How to get this project's images onto the control machine: the make targets that build them (the web image,
+    the CPU vLLM image) or, for the stand-ins of official images, `make standins`."""
+    targets = []
+    for reference in missing:
+        name = reference.split(":", 1)[0]
+        target = {OWN_PREFIX + "web": "make web-image", OWN_PREFIX + "vllm-cpu": "make vllm-cpu-image"}.get(name)
+        targets.append(target or "make standins")
+    return ", ".join(dict.fromkeys(targets))
+
+
 def ids_by_reference(images: list[dict], references: list[str]) -> dict[str, str]:
     """reference -> image id, for each of `references` the inspected images carry as a tag (missing ones: absent)."""
     wanted = set(references)

@@ -1,0 +1,95 @@
+"""`make rehearse` for real, on a rehearsal host of the tests' own: uniquely named, its ports where Docker picks them,
+its inventory in a temporary directory, removed with `make rehearse-down` at the end (which must leave nothing)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.playbook import ansible_env
+from tests.support.repo import ROOT
+
+
+@dataclass
+class Rehearsal:
+    name: str
+    inventory: Path
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    @property
+    def host_vars(self) -> dict:
+        return yaml.safe_load(self.inventory.read_text())["all"]["children"]["rehearsal"]["hosts"][self.name]
+
+    @property
+    def url(self) -> str:
+        return self.host_vars["hymt_public_url"]
+
+    def make(self, target: str, timeout: float = 1800) -> subprocess.CompletedProcess:
+        return make(target, self.name, self.inventory, timeout)
+
+
+def make(target: str, name: str, inventory: Path, timeout: float) -> subprocess.CompletedProcess:
+    variables = [f"REHEARSAL_HOST={name}", f"REHEARSAL_INVENTORY={inventory}"]
+    variables += [f"REHEARSAL_{port}_PORT=0" for port in ("SSH", "HTTP", "HTTPS")]
+    # A make run of the suite's own (make test -> pytest -> make) must not inherit the outer one's flags.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return subprocess.run(
+        ["make", target, *variables], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def leftovers(name: str) -> list[str]:
+    found = []
+    for kind, listing in (("container", ["docker", "ps", "-a"]), ("volume", ["docker", "volume", "ls"])):
+        names = subprocess.run(
+            [*listing, "--format", "{{.Names}}" if kind == "container" else "{{.Name}}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        found += [f"{kind} {n}" for n in names if n.startswith(name)]
+    return found
+
+
+@pytest.fixture(scope="package")
+def rehearsal(docker_engine, tmp_path_factory) -> Iterator[Rehearsal]:
+    name = f"hymt-test-rehearse-{secrets.token_hex(3)}"
+    inventory = tmp_path_factory.mktemp("rehearse") / "inventory.yml"
+    started = time.monotonic()
+    run = make("rehearse", name, inventory, timeout=2400)
+    rehearsal = Rehearsal(name, inventory, run.stdout, run.stderr, time.monotonic() - started)
+    try:
+        assert run.returncode == 0, f"make rehearse failed ({run.returncode}):\n{rehearsal.output[-6000:]}"
+        print(f"\nmake rehearse from nothing: {rehearsal.seconds:.0f} s")
+        yield rehearsal
+    finally:
+        down = make("rehearse-down", name, inventory, timeout=600)
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert not leftovers(name), f"make rehearse-down left {leftovers(name)}"
+        assert not inventory.exists(), "make rehearse-down left the inventory"
+
+
+@pytest.fixture(scope="package")
+def host(rehearsal):
+    """The rehearsal host through Testinfra's ansible backend (the inventory's key and known_hosts, sudo)."""
+    import testinfra
+
+    with pytest.MonkeyPatch.context() as patch:
+        for variable, value in ansible_env().items():
+            if os.environ.get(variable) != value:
+                patch.setenv(variable, value)
+        yield testinfra.get_host(f"ansible://{rehearsal.name}?ansible_inventory={rehearsal.inventory}&sudo=true")
