@@ -48,8 +48,11 @@ CASES = {
         groups=GPU_SERVER_GROUPS, facts={"preflight_nvidia_gpus": [A10]}, host_vars={"hymt_mirror_preset": "cn"}
     ),
     "preflight-cn-preset-with-registry-mirror": Case(
-        host_vars={"hymt_mirror_preset": "cn", "docker_daemon_registry_mirrors": ["https://registry.example.net"]}
+        groups=GPU_SERVER_GROUPS,
+        facts={"preflight_nvidia_gpus": [A10]},
+        host_vars={"hymt_mirror_preset": "cn", "docker_daemon_registry_mirrors": ["https://registry.example.net"]},
     ),
+    "preflight-cn-preset-rehearsal": Case(host_vars={"hymt_mirror_preset": "cn"}),
 }
 
 WITHOUT_PRESET_DEBIAN_12 = {
@@ -150,15 +153,21 @@ def test_preflight_says_where_the_preset_sends_the_downloads_and_that_images_sti
     assert note.startswith(f"Mirror preset cn for Debian: apt {USTC}/debian, apt_security {USTC}/debian-security,")
     assert f"docker_ce {USTC}/docker-ce" in note
     assert "model_hub modelscope" in note
-    assert "Docker images: from Docker Hub: the preset names no registry mirror" in note
+    assert "Docker images: the official ones (vLLM, Caddy) from Docker Hub: the preset names no registry mirror" in note
     assert "docker_daemon_registry_mirrors" in note
 
 
-def test_preflight_names_the_users_own_registry_mirror(local_runs):
-    name = "preflight-cn-preset-with-registry-mirror"
+@pytest.mark.parametrize(
+    ("name", "images"),
+    [
+        (
+            "preflight-cn-preset-with-registry-mirror",
+            "the official ones (vLLM, Caddy) through your registry mirrors https://registry.example.net.",
+        ),
+        ("preflight-cn-preset-rehearsal", "shipped from the control machine (the rehearsal profile)."),
+    ],
+)
+def test_preflight_says_where_the_images_come_from_instead(local_runs, name, images):
     run = local_runs.result(name)
     assert run.succeeded(name), run.explain(name)
-    assert any(
-        "Docker images: through your registry mirrors https://registry.example.net." in message
-        for message in run.messages(name)
-    ), run.explain(name)
+    assert any(f"Docker images: {images}" in message for message in run.messages(name)), run.explain(name)
