@@ -13,7 +13,9 @@
   (nvidia_driver_reboot is false by default); the test reboots the host (restarts its container: the stand-in kernel
   module "loads" at boot) and runs provision.yml again, which keeps the driver, installs the toolkit, Docker CE with
   the nvidia runtime, and the firewall. The hosts run side by side. The debian host reaches Docker's and NVIDIA's
-  repositories at their own URLs; the ubuntu host through the mainland-China mirrors' paths (the same trees).
+  repositories at their own URLs; the ubuntu host is given the mirror preset cn instead of any repository variable
+  (with USTC's site moved onto the server, which serves the mirrors' trees at their real paths), so its archive,
+  Docker CE and the toolkit come through the mainland-China mirrors' paths as the preset writes them.
 
 Everything is removed at the end, also when a test fails: hosts, their volumes, the server, its network and files.
 """
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 
 from hymt_dev.apt_repo import RepositoryError, RepositoryServer
 from tests.conftest import require
@@ -46,6 +49,7 @@ from tests.gpu.standin_packages import (
     UBUNTU_2404,
     UBUNTU_ARCHIVE,
     UBUNTU_MACHINE,
+    UBUNTU_MIRROR,
     Distribution,
     debian_kernel_headers,
     gpu_plan,
@@ -57,6 +61,9 @@ HERE = Path(__file__).resolve().parent
 STANDIN_DEBIAN_KEYRING = "/etc/apt/keyrings/hymt-standin-debian.gpg"
 PROVISION = ROOT / "playbooks/provision.yml"
 DOCKER_ONLY = HERE / "playbooks/docker.yml"
+# The project's mirror presets, and the site of the cn preset's mirrors (USTC's).
+MIRROR_PRESETS = yaml.safe_load((ROOT / "inventory/group_vars/all/mirrors.yml").read_text())["hymt_mirror_presets"]
+CN_SITE = "https://mirrors.ustc.edu.cn"
 
 
 @dataclass
@@ -73,9 +80,11 @@ class GpuHost:
     settings: object  # hymt_dev.rehearsal_host.HostSettings
     machine_name: str  # of tests/gpu/machines.py
     distribution: Distribution
-    # The paths below the server that stand in for Docker's site and NVIDIA's toolkit site: theirs or a mirror's.
+    # The paths below the server that stand in for Docker's site, NVIDIA's toolkit site and the distribution's
+    # archive: theirs or a mirror's ("" for the archive: the host's own sources, left alone).
     docker_mirror: str
     toolkit_mirror: str
+    apt_mirror: str
     extra_vars: dict
     access: object = None  # hymt_dev.rehearsal_host.HostAccess
     converges: list[Converge] = field(default_factory=list)
@@ -141,21 +150,45 @@ def hardware_facts(machine: Machine) -> dict:
     return {name: facts[name] for name in names}
 
 
-def _extra_vars(server: RepositoryServer, machine: Machine, docker_mirror: str, toolkit_mirror: str) -> dict:
+def _extra_vars(server: RepositoryServer, machine: Machine) -> dict:
+    """What both hosts get: the faked hardware, the GPU profile's roles, and the sites no preset moves (NVIDIA's CUDA
+    repository and toolkit key, Debian's archive for contrib) at their real paths below the server."""
     return hardware_facts(machine) | {
         # Debian's contrib component, which the driver's dependencies need, from the stand-in archive and its key.
         "nvidia_driver_debian_mirror": server.url_of(DEBIAN_ARCHIVE),
         "nvidia_driver_debian_keyring": STANDIN_DEBIAN_KEYRING,
         # The GPU profile's engine and NVIDIA roles (the rehearsal profile turns them off), from the stand-ins.
         "docker_engine_source": "ce",
-        "docker_ce_mirror": server.url_of(docker_mirror),
         "nvidia_driver_enabled": True,
         "nvidia_container_toolkit_enabled": True,
         "nvidia_driver_cuda_repository_mirror": server.url_of(CUDA_REPOSITORIES),
-        "nvidia_container_toolkit_repository_url": server.url_of(f"{toolkit_mirror}/stable/deb"),
         # Mirrors of the toolkit need not carry NVIDIA's key; it comes from NVIDIA's site.
         "nvidia_container_toolkit_gpg_key_url": server.url_of(f"{TOOLKIT_SITE}/gpgkey"),
     }
+
+
+def _own_sites(server: RepositoryServer) -> dict:
+    """The debian host: Docker's and NVIDIA's repositories at their own paths, through the roles' variables."""
+    return {
+        "docker_ce_mirror": server.url_of(DOCKER_SITE),
+        "nvidia_container_toolkit_repository_url": server.url_of(f"{TOOLKIT_SITE}/stable/deb"),
+    }
+
+
+def cn_preset_on(server: RepositoryServer) -> dict:
+    """The ubuntu host: the mirror preset cn and nothing else, its table (inventory/group_vars/all/mirrors.yml) with
+    USTC's site moved below the server, which serves the mirrors at their real paths; every path stays the preset's."""
+
+    def moved(value):
+        if isinstance(value, dict):
+            return {key: moved(item) for key, item in value.items()}
+        if isinstance(value, str) and value.startswith(CN_SITE + "/"):
+            return server.url_of(CN_SITE.removeprefix("https://") + value.removeprefix(CN_SITE))
+        return value
+
+    presets = moved(MIRROR_PRESETS)
+    assert presets["cn"] != MIRROR_PRESETS["cn"], f"the cn preset has no URL on {CN_SITE} any more"
+    return {"hymt_mirror_preset": "cn", "hymt_mirror_presets": presets}
 
 
 def _distribution_archive(host: GpuHost, server: RepositoryServer) -> str:
@@ -227,14 +260,14 @@ def gpu_hosts(apt_repo, tmp_path_factory) -> dict[str, GpuHost]:
         require(False, str(error))
     token = secrets.token_hex(4)
     hosts: dict[str, GpuHost] = {}
-    for tag, machine, distribution, docker_mirror, toolkit_mirror in (
-        ("debian", DEBIAN_MACHINE, DEBIAN_12, DOCKER_SITE, TOOLKIT_SITE),
-        ("ubuntu", UBUNTU_MACHINE, UBUNTU_2404, DOCKER_MIRROR, TOOLKIT_MIRROR),
+    for tag, machine, distribution, mirrors, sources in (
+        ("debian", DEBIAN_MACHINE, DEBIAN_12, (DOCKER_SITE, TOOLKIT_SITE, ""), _own_sites(apt_repo)),
+        ("ubuntu", UBUNTU_MACHINE, UBUNTU_2404, (DOCKER_MIRROR, TOOLKIT_MIRROR, UBUNTU_MIRROR), cn_preset_on(apt_repo)),
     ):
         directory = tmp_path_factory.mktemp(f"gpu-host-{tag}")
         settings = host_settings(f"hymt-gpu-{tag}-{token}", directory)
-        extra_vars = _extra_vars(apt_repo, MACHINES[machine], docker_mirror, toolkit_mirror)
-        hosts[tag] = GpuHost(tag, settings, machine, distribution, docker_mirror, toolkit_mirror, extra_vars)
+        extra_vars = _extra_vars(apt_repo, MACHINES[machine]) | sources
+        hosts[tag] = GpuHost(tag, settings, machine, distribution, *mirrors, extra_vars)
     try:
         for host in hosts.values():
             host.access = up(host.settings)

@@ -760,6 +760,7 @@ TOOLKIT_MIRROR = "mirrors.ustc.edu.cn/libnvidia-container"
 CUDA_REPOSITORIES = "developer.download.nvidia.com/compute/cuda/repos"
 DEBIAN_ARCHIVE = "deb.debian.org/debian"
 UBUNTU_ARCHIVE = "archive.ubuntu.com/ubuntu"
+UBUNTU_MIRROR = "mirrors.ustc.edu.cn/ubuntu"
 # Where the Debian and Ubuntu machines of the proof come from (tests/gpu/machines.py).
 DEBIAN_MACHINE = "debian-12-a100"
 UBUNTU_MACHINE = "ubuntu-2404-aws-l4"
@@ -821,6 +822,21 @@ def gpu_plan(pins: dict = PINS) -> Plan:
             component="restricted",
             pool="pool/restricted",
         ),
+        # The archive's other suites, empty: a host whose sources the base role writes for a mirror (the ubuntu
+        # host, through the cn preset) asks for each of them, and apt fails on a suite without a Release file.
+        *(
+            Repository(
+                root=UBUNTU_ARCHIVE,
+                key="ubuntu",
+                packages=[],
+                origin="Ubuntu",
+                label="Ubuntu",
+                suite=suite,
+                component="main",
+                pool="pool/main",
+            )
+            for suite in (ubuntu.codename, f"{ubuntu.codename}-backports", f"{ubuntu.codename}-security")
+        ),
     ]
     files = [
         # Docker publishes one key, under each distribution's path.
@@ -844,5 +860,5 @@ def gpu_plan(pins: dict = PINS) -> Plan:
         keys=KEYS,
         repositories=repositories,
         files=files,
-        links={DOCKER_MIRROR: DOCKER_SITE, TOOLKIT_MIRROR: TOOLKIT_SITE},
+        links={DOCKER_MIRROR: DOCKER_SITE, TOOLKIT_MIRROR: TOOLKIT_SITE, UBUNTU_MIRROR: UBUNTU_ARCHIVE},
     )
