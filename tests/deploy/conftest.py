@@ -45,11 +45,20 @@ class Rehearsal:
 def make(target: str, name: str, inventory: Path, timeout: float) -> subprocess.CompletedProcess:
     variables = [f"REHEARSAL_HOST={name}", f"REHEARSAL_INVENTORY={inventory}"]
     variables += [f"REHEARSAL_{port}_PORT=0" for port in ("SSH", "HTTP", "HTTPS")]
-    # A make run of the suite's own (make test -> pytest -> make) must not inherit the outer one's flags.
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     return subprocess.run(
-        ["make", target, *variables], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        ["make", target, *variables],
+        cwd=ROOT,
+        env=make_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
+
+
+def make_env() -> dict[str, str]:
+    """The environment of a make run of the suite's own (make test -> pytest -> make): without the outer run's flags."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
 
 
 def leftovers(name: str) -> list[str]:
