@@ -120,30 +120,32 @@ INVENTORY ?= inventory/cloud.yml
 # Ansible finds its helpers (ansible-galaxy, ssh wrappers) and the venv's Python through PATH.
 ANSIBLE_ENV := PATH="$(abspath $(BIN)):$$PATH"
 PLAYBOOKS := $(wildcard playbooks/*.yml)
-# $(call playbook,FILE [OPTIONS]): run a playbook on INVENTORY, refusing clearly when the inventory is missing.
-define playbook
-@test -f "$(INVENTORY)" || { echo "make $@: no inventory $(INVENTORY). Copy inventory/cloud.example.yml to inventory/cloud.yml and edit it, or pass INVENTORY=path." >&2; exit 1; }
-$(ANSIBLE_ENV) $(BIN)/ansible-playbook -i $(INVENTORY) $(1) $(ANSIBLE_ARGS)
-endef
+# $(call playbook,FILE [OPTIONS]): run a playbook on INVENTORY.
+playbook = $(ANSIBLE_ENV) $(BIN)/ansible-playbook -i $(INVENTORY) $(1) $(ANSIBLE_ARGS)
+
+# First prerequisite of the targets that work on INVENTORY: refuse before building anything when it is missing.
+.PHONY: inventory-exists
+inventory-exists:
+	@test -f "$(INVENTORY)" || { echo "make: no inventory $(INVENTORY). Copy inventory/cloud.example.yml to inventory/cloud.yml and edit it, or pass INVENTORY=path." >&2; exit 1; }
 
 .PHONY: site
-site: $(VENV_STAMP) web-image ## The one command: provision, deploy and verify the servers of INVENTORY (playbooks/site.yml)
+site: inventory-exists $(VENV_STAMP) web-image ## The one command: provision, deploy and verify the servers of INVENTORY (playbooks/site.yml)
 	$(call playbook,playbooks/site.yml)
 
 .PHONY: provision
-provision: $(VENV_STAMP) ## Provision INVENTORY's servers: Docker, NVIDIA driver and toolkit, firewall (playbooks/provision.yml)
+provision: inventory-exists $(VENV_STAMP) ## Provision INVENTORY's servers: Docker, NVIDIA driver and toolkit, firewall (playbooks/provision.yml)
 	$(call playbook,playbooks/provision.yml)
 
 .PHONY: deploy
-deploy: $(VENV_STAMP) web-image ## Deploy images, model and stack on INVENTORY's servers; rolled back when not ready (playbooks/deploy.yml)
+deploy: inventory-exists $(VENV_STAMP) web-image ## Deploy images, model and stack on INVENTORY's servers; rolled back when not ready (playbooks/deploy.yml)
 	$(call playbook,playbooks/deploy.yml)
 
 .PHONY: verify
-verify: $(VENV_STAMP) ## Verify the service of INVENTORY from here with hymt verify (playbooks/verify.yml)
+verify: inventory-exists $(VENV_STAMP) ## Verify the service of INVENTORY from here with hymt verify (playbooks/verify.yml)
 	$(call playbook,playbooks/verify.yml)
 
 .PHONY: teardown
-teardown: $(VENV_STAMP) ## Remove the stack from INVENTORY's servers; TEARDOWN_MODEL=1 removes the model too (playbooks/teardown.yml)
+teardown: inventory-exists $(VENV_STAMP) ## Remove the stack from INVENTORY's servers; TEARDOWN_MODEL=1 removes the model too (playbooks/teardown.yml)
 	$(call playbook,playbooks/teardown.yml $(if $(filter 1,$(TEARDOWN_MODEL)),-e teardown_model=true))
 
 ##@ Rehearsal

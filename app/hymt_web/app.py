@@ -22,7 +22,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hymt import __version__
+from hymt.core import catalogue
 from hymt.core.languages import AUTO, LANGUAGES
+from hymt.core.prompts import ModelFamily
 from hymt_web.errors import GatewayError, error_response
 from hymt_web.metrics import Metrics, MetricsMiddleware
 from hymt_web.settings import Settings
@@ -208,8 +210,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/api/info")
     async def info() -> dict[str, object]:
+        entry = catalogue.find_served(settings.served_model)
         return {
             "model": settings.served_model,
+            # What the model catalogue knows of it (None for a model it does not list).
+            "catalogue": {"model_id": entry.model_id, "family": entry.family, "status": entry.status}
+            if entry
+            else None,
+            "prompt_family": ModelFamily.for_model(settings.served_model).value,
             "profile": settings.profile,
             "max_chars": settings.max_chars,
             "version": __version__,

@@ -218,3 +218,19 @@ def test_family_parses_its_names_and_refuses_others():
     with pytest.raises(ValueError) as caught:
         ModelFamily.parse("gpt")
     assert str(caught.value) == "unknown model family 'gpt'; use one of: hunyuan-mt, hy-mt1.5"
+
+
+@pytest.mark.parametrize(
+    ("served", "family"),
+    [
+        ("Hunyuan-MT-7B", ModelFamily.HUNYUAN_MT),
+        ("tencent/HY-MT1.5-7B", ModelFamily.HY_MT15),
+        ("HY-MT1.5-1.8B-FP8", ModelFamily.HY_MT15),
+        ("Tencent-Hunyuan/Hunyuan-MT-7B-fp8", ModelFamily.HUNYUAN_MT),  # a ModelScope id
+    ],
+)
+def test_the_family_of_a_catalogued_model_is_the_catalogues(served, family):
+    from hymt.core import catalogue
+
+    assert catalogue.find_served(served) is not None
+    assert ModelFamily.for_model(served) is family

@@ -36,10 +36,21 @@ async def test_info_tells_the_model_profile_limit_and_version(fake):
         response = await client.get("/api/info")
     assert response.json() == {
         "model": fake.behaviour.model,
+        "catalogue": {"model_id": "tencent/Hunyuan-MT-7B", "family": "hunyuan-mt", "status": "supported"},
+        "prompt_family": "hunyuan-mt",
         "profile": "rehearsal",
         "max_chars": 1234,
         "version": __version__,
     }
+
+
+async def test_info_says_what_the_catalogue_knows_of_the_model_and_nothing_of_others(fake):
+    async with gateway(settings_for(fake, served_model="HY-MT1.5-7B")) as client:
+        known = (await client.get("/api/info")).json()
+    async with gateway(settings_for(fake, served_model="my-translator")) as client:
+        unknown = (await client.get("/api/info")).json()
+    assert known["catalogue"]["model_id"] == "tencent/HY-MT1.5-7B" and known["prompt_family"] == "hy-mt1.5"
+    assert unknown["catalogue"] is None and unknown["prompt_family"] == "hunyuan-mt"
 
 
 async def test_healthz_answers_even_when_the_model_is_down():

@@ -202,6 +202,12 @@ def find(model_id: str) -> CatalogueModel | None:
     return None
 
 
+def find_served(name: str) -> CatalogueModel | None:
+    """The entry a served model name stands for: a hub id, or the default served name (the id's last part)."""
+    folded = name.strip().casefold()
+    return find(name) or next((model for model in CATALOGUE if model.served_name.casefold() == folded), None)
+
+
 def as_dicts() -> list[dict[str, object]]:
     """The whole catalogue as plain data, in the table's order."""
     return [model.as_dict() for model in CATALOGUE]

@@ -27,7 +27,13 @@ class ModelFamily(enum.StrEnum):
 
     @classmethod
     def for_model(cls, model: str) -> ModelFamily:
-        """The family a served model name belongs to; names without "hy-mt1.5" are Hunyuan-MT."""
+        """The family a served model name belongs to: the model catalogue's, for a name it knows (a hub id or its
+        default served name); otherwise by the name, where names without "hy-mt1.5" are Hunyuan-MT."""
+        from hymt.core.catalogue import find_served
+
+        entry = find_served(model)
+        if entry is not None and entry.family in {family.value for family in cls}:
+            return cls(entry.family)
         folded = model.lower().replace("_", "-")
         return cls.HY_MT15 if "hy-mt1.5" in folded or "hy-mt-1.5" in folded else cls.HUNYUAN_MT
 
