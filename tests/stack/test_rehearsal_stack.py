@@ -81,8 +81,8 @@ def test_the_host_half_s_stack_checks_pass_on_the_running_stack_without_showing_
     from hymt.verify import gpu
     from hymt.verify import stack as stack_checks
     from hymt.verify.commands import LocalRunner
-    from hymt.verify.gpu_facts import ImagePins
     from hymt.verify.host import HostContext, HostSettings
+    from hymt.verify.pins import ImagePins
     from hymt.verify.result import CheckSkipped, SkipKind
 
     settings = HostSettings(profile="rehearsal", pins=ImagePins(""), compose_project=stack.env["COMPOSE_PROJECT_NAME"])

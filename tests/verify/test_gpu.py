@@ -84,7 +84,8 @@ def test_a_driver_too_old_for_the_image_fails_with_the_way_out_before_anything_e
     verdict = checks["driver runs the vLLM image"]
     assert verdict.status is Status.FAIL
     assert (
-        "driver 550.163.01 (CUDA 12.4) is too old" in verdict.reason and "nvidia_driver_upgrade: true" in verdict.reason
+        "has NVIDIA driver 550.163.01 (CUDA 12.4)" in verdict.reason
+        and "set nvidia_driver_upgrade: true" in verdict.reason
     )
     assert "driver is too old" in checks[f"gpu_test runs in {PINS.gpu_image}"].reason
 

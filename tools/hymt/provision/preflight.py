@@ -75,14 +75,16 @@ def disk_report(needs: list[dict], mounts: list[dict]) -> list[dict]:
 
 
 def unsupported_gpus_message(pci_gpus: list[dict], host: str = "this host") -> str:
-    """Why vLLM cannot run on these GPUs and what would work; "" when every GPU is new enough (or unknown)."""
+    """Why vLLM cannot run on these GPUs (preflight's from the PCI bus, or `hymt verify`'s from nvidia-smi) and what
+    would work; "" when every GPU is new enough (or unknown)."""
     below = gpus_vllm_cannot_run(pci_gpus)
     if not below:
         return ""
     found: dict[str, int] = {}
     for gpu in below:
         capability = gpu["compute_capability"]
-        name = f"{gpu.get('name', '?')} ({gpu.get('architecture', '?')}, compute capability {capability})"
+        architecture = f"{gpu['architecture']}, " if gpu.get("architecture") else ""  # nvidia-smi does not say
+        name = f"{gpu.get('name', '?')} ({architecture}compute capability {capability})"
         found[name] = found.get(name, 0) + 1
     listed = ", ".join(f"{count}x {name}" if count > 1 else name for name, count in found.items())
     return (
