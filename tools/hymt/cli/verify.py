@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from hymt.cli.output import add_command
 from hymt.core.exit import ExitStatus
 from hymt.verify.host import DEFAULT_COMPOSE_PROJECT, DEFAULT_STACK_DIR
 from hymt.verify.result import PROFILES, exit_code
@@ -39,12 +40,12 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "verify",
         help="check a deployment: page, translations, exposure, TLS; GPU, stack and ports on its hosts",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     what = parser.add_argument_group("what to check")
     what.add_argument(
