@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from hymt.core.exit import ExitStatus
 from hymt.verify.result import SkipKind, Status, exit_code
-from hymt.verify.run import verify_host
 from tests.verify import hosts
 from tests.verify.fakes import fails, ok
-from tests.verify.test_gpu_facts import PINS
+from tests.verify.hosts import PINS
 
 GPU_CHECKS = (
     "nvidia-smi on the host",
@@ -22,10 +21,7 @@ GPU_CHECKS = (
 )
 
 
-def run(host, profile="gpu"):
-    target, plan = hosts.plan_for(profile)
-    results = verify_host(target, plan, host)
-    return results, {r.name: r for r in results}
+run = hosts.check_host
 
 
 def test_a_working_gpu_server_passes_every_gpu_check():

@@ -5,27 +5,14 @@ show verify reaches the same answers through them."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
 from hymt.hostfacts import nvidia_cuda_version, nvidia_gpus_from_nvidia_smi
 from hymt.provision.nvidia_driver import nvidia_smi_advice
 from hymt.verify.gpu import judge_driver
-from hymt.verify.pins import ImagePins
 from hymt.verify.result import CheckFailed
-
-ROOT = Path(__file__).resolve().parents[2]
-VERSIONS = yaml.safe_load((ROOT / "inventory/group_vars/all/versions.yml").read_text())
-PINS = ImagePins.from_vars(VERSIONS)
-
-
-def data(name: str) -> str:
-    for directory in ("tests/gpu/data", "tests/ansible/data"):
-        if (ROOT / directory / name).is_file():
-            return (ROOT / directory / name).read_text()
-    raise FileNotFoundError(name)
+from tests.support.repo import PINS as VERSIONS
+from tests.verify.hosts import PINS, data
 
 
 def machine(name: str) -> tuple[list[dict], str]:

@@ -10,7 +10,6 @@ import pytest
 
 from hymt.verify.host import INSPECT_FORMAT
 from hymt.verify.result import SkipKind, Status
-from hymt.verify.run import verify_host
 from tests.verify import hosts
 from tests.verify.fakes import fails, ok
 
@@ -25,8 +24,7 @@ STACK_CHECKS = (
 
 
 def run(host, profile="gpu"):
-    target, plan = hosts.plan_for(profile)
-    return {r.name: r for r in verify_host(target, plan, host)}
+    return hosts.check_host(host, profile)[1]
 
 
 def with_containers(*lines: str):
