@@ -136,4 +136,3 @@ def check_host(host: FakeHost, profile: str = "gpu") -> tuple[list[CheckResult],
     target, plan = plan_for(profile)
     results = verify_host(target, plan, host)
     return results, {r.name: r for r in results}
-
