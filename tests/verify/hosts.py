@@ -80,11 +80,7 @@ def stack_host(host: FakeHost, lines: list[str]) -> FakeHost:
 
 VLLM_INSIDE = {"health": 200, "health_said": "", "models_status": 200, "models": ["Hunyuan-MT-7B"],
                "expected": "Hunyuan-MT-7B", "key_set": True}  # fmt: skip
-DF = (
-    "Filesystem     1-blocks         Used    Available Capacity Mounted on\n"
-    "/dev/root  206158430208  60129542144  146028888064  30% /\n"
-    "/dev/nvme1n1  1000000000000 100000000000 900000000000 10% /srv\n"
-)
+DF = "Mounted on        Avail\n/             146028888064\n/srv          900000000000\n"
 
 
 def stack_answers(host: FakeHost) -> FakeHost:

@@ -31,7 +31,7 @@ def is_wsl(proc_version: str) -> bool:
 
 def mounts_from_df(output: str) -> list[dict]:
     """Mount points and their free bytes from `df -B1 --output=target,avail` (which, unlike Ansible's mount facts,
-    also lists an overlay root file system, as containers have)."""
+    also lists an overlay root file system, as containers have); preflight's and `hymt verify`'s free-disk check."""
     mounts = []
     for line in (output or "").splitlines()[1:]:
         target, _, available = line.rstrip().rpartition(" ")
