@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from hymt.hostfacts import nvidia_cuda_version, nvidia_gpus_from_nvidia_smi
-from hymt.provision.nvidia_driver import nvidia_smi_advice
+from hymt.hostfacts import gpus_vllm_cannot_run, nvidia_cuda_version, nvidia_gpus_from_nvidia_smi
+from hymt.provision.nvidia_driver import driver_plan, nvidia_smi_advice
 from hymt.verify.gpu import judge_driver
 from hymt.verify.result import CheckFailed
+from tests.gpu.machines import MACHINES, driver_facts
 from tests.support.repo import PINS as VERSIONS
 from tests.verify.hosts import PINS, data
 
@@ -90,3 +91,27 @@ def test_nvidia_smi_failures_say_what_to_do():
     assert "reboot" in nvidia_smi_advice({"rc": 9, "stdout": data("nvidia-smi-not-loaded.txt")}, branch)
     assert "reboot the host" in nvidia_smi_advice({"rc": 18, "stdout": data("nvidia-smi-version-mismatch.txt")}, branch)
     assert "make provision" in nvidia_smi_advice({"rc": 127, "stderr": "nvidia-smi: command not found"}, branch)
+
+
+# The recorded machines whose driver answers, on GPUs preflight lets through (verify refuses the others with
+# preflight's message, test above), and not WSL (the role leaves the driver alone there).
+WORKING = sorted(
+    name
+    for name, machine in MACHINES.items()
+    if machine.nvidia_smi_query
+    and "wsl" not in name
+    and not gpus_vllm_cannot_run(machine.facts()["preflight_nvidia_pci_gpus"])
+)
+
+
+@pytest.mark.parametrize("variant", ["", "-cu129"])
+@pytest.mark.parametrize("name", WORKING)
+def test_verify_and_the_nvidia_driver_role_give_the_same_answer_and_way_out(name, variant):
+    facts = driver_facts(MACHINES[name].facts())
+    settings = PINS.driver_settings(PINS.vllm_image + variant) | {"enabled": True, "upgrade": False}
+    plan = driver_plan(facts, settings)
+    passes, message = driver_verdict(facts["gpus"], facts["cuda_version"], PINS.vllm_image + variant)
+    assert plan["action"] in ("keep", "stop"), plan
+    assert passes == (plan["action"] == "keep")
+    if not passes:
+        assert message == plan["message"]
