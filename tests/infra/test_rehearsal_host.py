@@ -17,7 +17,7 @@ import pytest
 
 from tests.infra.conftest import converge
 from tests.support.playbook import ROOT, run_playbook
-from tests.support.rehearsal_hosts import container_address
+from tests.support.rehearsal_hosts import container_address, load_image
 from tests.support.repo import PINS
 
 pytestmark = [pytest.mark.docker, pytest.mark.rehearsal_host]
@@ -191,12 +191,7 @@ def test_a_changed_setting_is_applied_and_the_engine_restarts(host, rehearsal_ho
 def image_inside(host, rehearsal_host) -> str:
     """The pinned Debian image, moved into the host's engine the way images reach it: docker save | docker load."""
     image = PINS["hymt_debian_image"]
-    saved = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
-    loaded = subprocess.run(
-        rehearsal_host.ssh_command("sudo", "docker", "load"), stdin=saved.stdout, capture_output=True, text=True
-    )
-    saved.stdout.close()
-    assert saved.wait() == 0 and loaded.returncode == 0, loaded.stderr
+    load_image(rehearsal_host, image)
     return image
 
 

@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -42,6 +43,12 @@ class Stack:
         # Compose 2.26 prints one JSON object per line (older releases a list).
         rows = [json.loads(line) for line in out.splitlines() if line.strip()]
         return [r for row in rows for r in (row if isinstance(row, list) else [row])]
+
+    @property
+    def api_key(self) -> str:
+        """The key the stack script generated, from its local.env (tools/scripts/stack: $HYMT_STATE_DIR/local-stack)."""
+        local_env = Path(self.env["HYMT_STATE_DIR"]) / "local-stack/local.env"
+        return local_env.read_text().split("HYMT_API_KEY=")[1].split()[0]
 
 
 def images_present(*names: str) -> bool:

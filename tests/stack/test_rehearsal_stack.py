@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -81,15 +80,13 @@ def test_the_host_half_s_stack_checks_pass_on_the_running_stack_without_showing_
     from hymt.verify import gpu
     from hymt.verify import stack as stack_checks
     from hymt.verify.commands import LocalRunner
-    from hymt.verify.gpu_facts import ImagePins
     from hymt.verify.host import HostContext, HostSettings
+    from hymt.verify.pins import ImagePins
     from hymt.verify.result import CheckSkipped, SkipKind
 
     settings = HostSettings(profile="rehearsal", pins=ImagePins(""), compose_project=stack.env["COMPOSE_PROJECT_NAME"])
     context = HostContext("this machine", LocalRunner(), settings)
-    api_key = (
-        (Path(stack.env["HYMT_STATE_DIR"]) / "rehearsal/local.env").read_text().split("HYMT_API_KEY=")[1].split()[0]
-    )
+    api_key = stack.api_key
     assert stack_checks.check_services(context) == "vllm healthy, web healthy, proxy healthy"
     assert stack_checks.check_restarts(context) == "restarts: " + ", ".join(
         f"{c.service} 0" for c in context.containers
@@ -124,9 +121,7 @@ def test_vllm_sits_on_an_internal_network_only(stack):
 
 @pytest.mark.parametrize("path", ["/v1/models", "/v1/chat/completions", "/metrics", "/tokenize", "/docs", "/version"])
 def test_the_proxy_forwards_nothing_of_vllm_nor_metrics(stack, path):
-    api_key = (
-        (Path(stack.env["HYMT_STATE_DIR"]) / "rehearsal/local.env").read_text().split("HYMT_API_KEY=")[1].split()[0]
-    )
+    api_key = stack.api_key
     response = requests.get(stack.url + path, headers={"Authorization": f"Bearer {api_key}"}, timeout=10)
     assert response.status_code == 404
 

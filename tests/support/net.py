@@ -1,10 +1,14 @@
-"""Small network helpers for tests: free loopback ports and polling until something happens."""
+"""Small network helpers for tests: free loopback ports, polling until something happens, and little HTTP servers
+answering from a thread."""
 
 from __future__ import annotations
 
 import socket
+import ssl
+import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 def free_port() -> int:
@@ -35,3 +39,42 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting after {timeout:g} s: {what}")
         time.sleep(interval)
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A test server's request handler: HTTP/1.1, no log lines, whole answers."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def read_body(self) -> bytes | None:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else None
+
+    def reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def serve_http(
+    handler: type[BaseHTTPRequestHandler], name: str, tls: ssl.SSLContext | None = None
+) -> ThreadingHTTPServer:
+    """`handler`'s server on a free port of 127.0.0.1 (over TLS with `tls`), answering from a daemon thread; end it
+    with stop_http."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    if tls:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+    return server
+
+
+def stop_http(server: ThreadingHTTPServer) -> None:
+    server.shutdown()
+    server.server_close()

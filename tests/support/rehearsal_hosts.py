@@ -51,3 +51,14 @@ def container_address(name: str) -> str:
         check=True,
     )
     return inspected.stdout.split()[0]
+
+
+def load_image(access, image: str) -> None:
+    """Move `image` from this machine's engine into the host's (hymt_dev.rehearsal_host.HostAccess), the way images
+    reach hosts without a registry: docker save | docker load."""
+    saved = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+    loaded = subprocess.run(
+        access.ssh_command("sudo", "docker", "load"), stdin=saved.stdout, capture_output=True, text=True
+    )
+    saved.stdout.close()
+    assert saved.wait() == 0 and loaded.returncode == 0, loaded.stderr

@@ -4,15 +4,14 @@ whose app is down, a site that is not a hymt app)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from hymt_web import Settings
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.gateway import serving
+from tests.support.net import QuietHandler, serve_http, stop_http
 
 
 def gateway_settings(fake: FakeOpenAI, **overrides: object) -> Settings:
@@ -45,36 +44,19 @@ class FrontDoor:
     def start(self) -> FrontDoor:
         door = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
+                self.read_body()
                 door.requests.append((self.command, self.path, dict(self.headers.items())))
-                data = door.body.encode()
-                self.send_response(door.status)
-                self.send_header("Content-Type", door.content_type)
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in door.headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(door.status, {"Content-Type": door.content_type, **door.headers}, door.body.encode())
 
             do_GET = do_POST = _answer
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="front-door", daemon=True).start()
+        self._server = serve_http(Handler, "front-door")
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        stop_http(self._server)
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from hymt.core.prompts import max_tokens_for
+from hymt.core.prompts import SAMPLING, max_tokens_for
 from hymt.sdk import (
     ClientSettings,
     InvalidRequest,
@@ -92,10 +92,7 @@ def test_translate_sends_exactly_the_hunyuan_request(fake, make_client):
             "messages": [{"role": "user", "content": ENGLISH_PROMPT.format("English", text)}],
             "max_tokens": max_tokens_for(text),
             "stream": False,
-            "temperature": 0.7,
-            "top_p": 0.6,
-            "top_k": 20,
-            "repetition_penalty": 1.05,
+            **SAMPLING.as_params(),  # Tencent's (tests/unit/test_prompts.py pins the values)
         }
     ]
     assert result.text == "English translation of: Bonjour le monde"

@@ -13,16 +13,15 @@ from __future__ import annotations
 import http.client
 import posixpath
 import re
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 from hymt.core.languages import LANGUAGES
 from hymt.verify.commands import CommandResult, HostUnreachable
 from hymt.verify.language import SAMPLES
+from tests.support.net import QuietHandler, serve_http, stop_http
 
 # Correct translations of the verify samples, written for these tests (what a working model answers).
 TRANSLATIONS = {
@@ -85,16 +84,11 @@ class Proxy:
     def start(self) -> Proxy:
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class Handler(QuietHandler):
             disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall between
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
             def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
+                body = self.read_body()
                 proxy.seen.append(self.path)
                 raw = self.path.split("?", 1)[0]
                 forwarded = posixpath.normpath(unquote(raw)) if proxy.normalise else raw
@@ -129,21 +123,13 @@ class Proxy:
                 self._reply(answer.status, keep, data)
 
             def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
                 # One request per connection: no race between a reused connection and the server closing it.
-                self.send_header("Connection", "close")
                 self.close_connection = True
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(status, {**headers, "Connection": "close"}, data)
 
             do_GET = do_POST = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="verify-proxy", daemon=True).start()
+        self._server = serve_http(Handler, "verify-proxy")
         return self
 
     @property
@@ -151,8 +137,7 @@ class Proxy:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        stop_http(self._server)
 
 
 @contextmanager

@@ -7,11 +7,24 @@ import json
 
 from hymt.verify.gpu_probe import MARK
 from hymt.verify.host import INSPECT_FORMAT
-from hymt.verify.run import Plan
+from hymt.verify.pins import ImagePins
+from hymt.verify.result import CheckResult
+from hymt.verify.run import Plan, verify_host
 from hymt.verify.settings import VerifySettings
 from hymt.verify.ssh import Target
+from tests.support import repo
 from tests.verify.fakes import FakeHost, fails, ok
-from tests.verify.test_gpu_facts import PINS, data
+
+PINS = ImagePins.from_vars(repo.PINS)
+
+
+def data(name: str) -> str:
+    """A recorded output of tests/gpu/data or tests/ansible/data."""
+    for directory in ("tests/gpu/data", "tests/ansible/data"):
+        if (repo.ROOT / directory / name).is_file():
+            return (repo.ROOT / directory / name).read_text()
+    raise FileNotFoundError(name)
+
 
 H100_QUERY = (
     "0, NVIDIA H100 80GB HBM3, 81559, 580.95.05, 00000000:18:00.0, 9.0\n"
@@ -67,11 +80,7 @@ def stack_host(host: FakeHost, lines: list[str]) -> FakeHost:
 
 VLLM_INSIDE = {"health": 200, "health_said": "", "models_status": 200, "models": ["Hunyuan-MT-7B"],
                "expected": "Hunyuan-MT-7B", "key_set": True}  # fmt: skip
-DF = (
-    "Filesystem     1-blocks         Used    Available Capacity Mounted on\n"
-    "/dev/root  206158430208  60129542144  146028888064  30% /\n"
-    "/dev/nvme1n1  1000000000000 100000000000 900000000000 10% /srv\n"
-)
+DF = "Mounted on        Avail\n/             146028888064\n/srv          900000000000\n"
 
 
 def stack_answers(host: FakeHost) -> FakeHost:
@@ -118,4 +127,8 @@ def plan_for(profile: str = "gpu", groups: tuple[str, ...] = ("gpu_hosts",), **s
     return target, Plan(verify_settings, profile, None, [target], PINS, None)
 
 
-__all__ = ["data"]
+def check_host(host: FakeHost, profile: str = "gpu") -> tuple[list[CheckResult], dict[str, CheckResult]]:
+    """The host half's results on `host` (a gpu_hosts member of a plan of `profile`): in order, and by check name."""
+    target, plan = plan_for(profile)
+    results = verify_host(target, plan, host)
+    return results, {r.name: r for r in results}

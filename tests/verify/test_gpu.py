@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from hymt.core.exit import ExitStatus
 from hymt.verify.result import SkipKind, Status, exit_code
-from hymt.verify.run import verify_host
 from tests.verify import hosts
 from tests.verify.fakes import fails, ok
-from tests.verify.test_gpu_facts import PINS
+from tests.verify.hosts import PINS
 
 GPU_CHECKS = (
     "nvidia-smi on the host",
@@ -22,10 +21,7 @@ GPU_CHECKS = (
 )
 
 
-def run(host, profile="gpu"):
-    target, plan = hosts.plan_for(profile)
-    results = verify_host(target, plan, host)
-    return results, {r.name: r for r in results}
+run = hosts.check_host
 
 
 def test_a_working_gpu_server_passes_every_gpu_check():
@@ -84,7 +80,8 @@ def test_a_driver_too_old_for_the_image_fails_with_the_way_out_before_anything_e
     verdict = checks["driver runs the vLLM image"]
     assert verdict.status is Status.FAIL
     assert (
-        "driver 550.163.01 (CUDA 12.4) is too old" in verdict.reason and "nvidia_driver_upgrade: true" in verdict.reason
+        "has NVIDIA driver 550.163.01 (CUDA 12.4)" in verdict.reason
+        and "set nvidia_driver_upgrade: true" in verdict.reason
     )
     assert "driver is too old" in checks[f"gpu_test runs in {PINS.gpu_image}"].reason
 

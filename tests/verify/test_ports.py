@@ -11,7 +11,7 @@ from hymt.verify.host import HostContext, HostSettings
 from hymt.verify.ports import PortPlan, check_ports, tcp_accepts
 from hymt.verify.result import CheckFailed
 from tests.verify.fakes import FakeHost, fails, ok
-from tests.verify.test_gpu_facts import PINS
+from tests.verify.hosts import PINS
 
 UFW_ACTIVE = (
     "Status: active\n\nTo                         Action      From\n--                         ------      ----\n"

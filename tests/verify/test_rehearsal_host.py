@@ -16,7 +16,7 @@ import yaml
 
 from tests.conftest import require
 from tests.support.playbook import ROOT, ansible_env, run_playbook
-from tests.support.rehearsal_hosts import container_address, rehearsal_host
+from tests.support.rehearsal_hosts import container_address, load_image, rehearsal_host
 from tests.verify.test_gpu import GPU_CHECKS
 
 pytestmark = [pytest.mark.docker, pytest.mark.rehearsal_host]
@@ -35,12 +35,7 @@ def host(docker_engine, tmp_path_factory):
     with rehearsal_host(tmp_path_factory.mktemp("verify-host"), "hymt-test-verify") as access:
         provisioned = run_playbook(ROOT / "playbooks/provision.yml", access.inventory, timeout=1200)
         assert provisioned.returncode == 0, provisioned.explain()
-        saved = subprocess.Popen(["docker", "save", CPU_IMAGE], stdout=subprocess.PIPE)
-        loaded = subprocess.run(
-            access.ssh_command("sudo", "docker", "load"), stdin=saved.stdout, capture_output=True, text=True
-        )
-        saved.stdout.close()
-        assert saved.wait() == 0 and loaded.returncode == 0, loaded.stderr
+        load_image(access, CPU_IMAGE)
         yield access
 
 

@@ -13,7 +13,7 @@ from hymt.verify.run import execute, plan, port_plan
 from hymt.verify.settings import VerifySettings
 from tests.verify import fakes, hosts
 from tests.verify.fakes import FakeHost, ok
-from tests.verify.test_gpu_facts import PINS
+from tests.verify.hosts import PINS
 from tests.verify.test_http import site
 
 

@@ -10,7 +10,6 @@ import pytest
 
 from hymt.verify.host import INSPECT_FORMAT
 from hymt.verify.result import SkipKind, Status
-from hymt.verify.run import verify_host
 from tests.verify import hosts
 from tests.verify.fakes import fails, ok
 
@@ -25,8 +24,7 @@ STACK_CHECKS = (
 
 
 def run(host, profile="gpu"):
-    target, plan = hosts.plan_for(profile)
-    return {r.name: r for r in verify_host(target, plan, host)}
+    return hosts.check_host(host, profile)[1]
 
 
 def with_containers(*lines: str):
@@ -142,9 +140,7 @@ def test_an_incomplete_model_fails_and_a_web_image_without_the_command_is_an_une
 
 def test_a_full_disk_fails():
     host = hosts.gpu_server()
-    host.on(
-        "df", answer=ok("Filesystem 1-blocks Used Available Capacity Mounted on\n/dev/root 100 90 1073741824 99% /\n")
-    )
+    host.on("df", answer=ok("Mounted on      Avail\n/          1073741824\n"))
     result = run(host)["free disk"]
     assert result.status is Status.FAIL and "below 5 GiB free: / 1.0 GiB free" in result.reason
 

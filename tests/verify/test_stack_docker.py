@@ -16,7 +16,7 @@ from hymt.verify.host import HostContext, HostSettings
 from hymt.verify.result import CheckFailed
 from hymt.verify.stack import check_restarts, check_services
 from tests.support.net import wait_until
-from tests.verify.test_gpu_facts import PINS
+from tests.verify.hosts import PINS
 
 pytestmark = pytest.mark.docker
 KEY = "sk-" + secrets.token_hex(16)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import datetime
 import ssl
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from cryptography.x509.oid import NameOID
 
 from hymt.verify.result import Status
 from hymt.verify.tls import TlsTarget, tls_checks
+from tests.support.net import serve_http, stop_http
 
 DOMAIN = "mt.hymt.test"
 
@@ -79,15 +79,6 @@ def pki(tmp_path_factory) -> Pki:
     return Pki(ca_file, key, cert)
 
 
-def _serve(handler, tls: ssl.SSLContext | None = None):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    if tls:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @contextmanager
 def site(cert: tuple[Path, Path], hsts: str | None = "max-age=31536000", redirect: bool = True) -> Iterator[tuple]:
     class Https(BaseHTTPRequestHandler):
@@ -115,13 +106,12 @@ def site(cert: tuple[Path, Path], hsts: str | None = "max-age=31536000", redirec
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*cert)
-    https, plain = _serve(Https, context), _serve(Http)
+    https, plain = serve_http(Https, "tls-site", context), serve_http(Http, "plain-site")
     try:
         yield https.server_address[1], plain.server_address[1]
     finally:
         for server in (https, plain):
-            server.shutdown()
-            server.server_close()
+            stop_http(server)
 
 
 def run(ports: tuple[int, int], cafile: Path | None, domain: str = DOMAIN) -> dict:

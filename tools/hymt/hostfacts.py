@@ -30,6 +30,10 @@ LSPCI_LINE = re.compile(
     r"\s+\[(?P<vendor>[0-9a-fA-F]{4}):(?P<device>[0-9a-fA-F]{4})\](?:\s+\(rev\s+(?P<revision>[0-9a-fA-F]+)\))?\s*$"
 )
 CUDA_VERSION = re.compile(r"CUDA Version:\s*(?P<version>\d+\.\d+)")
+# What preflight and `hymt verify` ask nvidia-smi (one line per GPU, read by nvidia_gpus_from_nvidia_smi), and the
+# field verify adds when the driver knows it (compute_cap: drivers from 2021 on; older ones refuse the whole query).
+NVIDIA_SMI_QUERY_FIELDS = "index,name,memory.total,driver_version,pci.bus_id"
+NVIDIA_SMI_CAPABILITY_FIELD = "compute_cap"
 
 
 @dataclass(frozen=True)
@@ -187,15 +191,22 @@ def nvidia_gpus_from_sysfs(output: str) -> list[dict]:
     return gpus
 
 
+def nvidia_smi_query(compute_capability: bool = False) -> list[str]:
+    """The nvidia-smi command whose output nvidia_gpus_from_nvidia_smi reads, with or without the compute capability."""
+    fields = NVIDIA_SMI_QUERY_FIELDS + (f",{NVIDIA_SMI_CAPABILITY_FIELD}" if compute_capability else "")
+    return ["nvidia-smi", f"--query-gpu={fields}", "--format=csv,noheader,nounits"]
+
+
 def nvidia_gpus_from_nvidia_smi(output: str) -> list[dict]:
-    """GPUs in `nvidia-smi --query-gpu=index,name,memory.total,driver_version,pci.bus_id --format=csv,noheader,nounits`
-    (one line per GPU; anything else, such as an error, is no GPU)."""
+    """GPUs in the output of nvidia_smi_query(), with the compute capability or without (one line per GPU; anything
+    else, such as an error, is no GPU). compute_capability is "" when not asked for or not known."""
     gpus = []
     for line in (output or "").splitlines():
         fields = [field.strip() for field in line.split(",")]
-        if len(fields) != 5 or not fields[0].isdigit():
+        if len(fields) not in (5, 6) or not fields[0].isdigit():
             continue
-        index, name, memory, driver, bus_id = fields
+        index, name, memory, driver, bus_id = fields[:5]
+        capability = fields[5] if len(fields) == 6 and re.fullmatch(r"\d+\.\d+", fields[5]) else ""
         gpus.append(
             {
                 "index": int(index),
@@ -203,6 +214,7 @@ def nvidia_gpus_from_nvidia_smi(output: str) -> list[dict]:
                 "name": name,
                 "memory_mb": int(float(memory)) if re.fullmatch(r"\d+(\.\d+)?", memory) else None,
                 "driver_version": driver,
+                "compute_capability": capability,
                 "source": "nvidia-smi",
             }
         )
@@ -227,13 +239,22 @@ def nvidia_smi_state(result: dict) -> dict:
     output = "\n".join(part for part in (result.get("stdout", ""), result.get("stderr", "")) if part).strip()
     if result.get("rc") == 0:
         return {"state": "working", "error": ""}
-    if result.get("rc") in (None, 2, 127) and ("No such file" in (result.get("msg") or output) or not output):
+    # Ansible's command module says "No such file" (rc 2); a shell (hymt verify over SSH) exits 127.
+    said = result.get("msg") or output
+    if result.get("rc") == 127 or (result.get("rc") in (None, 2) and ("No such file" in said or not output)):
         return {"state": "absent", "error": ""}
-    if "version mismatch" in output.lower():
-        return {"state": "mismatch", "error": output}
-    if "couldn't communicate with the NVIDIA driver" in output or "driver not loaded" in output.lower():
-        return {"state": "not-loaded", "error": output}
-    return {"state": "failing", "error": output}
+    return {"state": nvidia_driver_complaint(output) or "failing", "error": output}
+
+
+def nvidia_driver_complaint(output: str) -> str:
+    """What nvidia-smi (on the host or in a container) says is wrong with the driver: "mismatch" (libraries newer than
+    the loaded kernel module), "not-loaded" (no kernel module), or "" (neither)."""
+    text = output or ""
+    if "version mismatch" in text.lower():
+        return "mismatch"
+    if "couldn't communicate with the NVIDIA driver" in text or "driver not loaded" in text.lower():
+        return "not-loaded"
+    return ""
 
 
 def engine_major_version(output: str) -> int:

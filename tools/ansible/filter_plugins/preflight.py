@@ -12,6 +12,7 @@ class FilterModule:
         return {
             "preflight_nvidia_gpus_from_lspci": hostfacts.nvidia_gpus_from_lspci,
             "preflight_nvidia_gpus_from_sysfs": hostfacts.nvidia_gpus_from_sysfs,
+            "preflight_nvidia_smi_query": hostfacts.nvidia_smi_query,
             "preflight_nvidia_gpus_from_nvidia_smi": hostfacts.nvidia_gpus_from_nvidia_smi,
             "preflight_nvidia_cuda_version": hostfacts.nvidia_cuda_version,
             "preflight_nvidia_architecture": hostfacts.nvidia_architecture,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from hymt.cli.output import add_command
 from hymt.core import catalogue
 from hymt.core.exit import ExitStatus
 from hymt.model.check import CheckReport, adopt_from_hub, adopt_local, check
@@ -44,6 +45,10 @@ exit codes:
   6  the hub or mirror failed: unreachable, timed out, or answered with an error
 """
 
+FETCH_DESCRIPTION = (
+    "Download every file of a model repository at one commit into DIR: resumable, each file's size and hash verified "
+    "against the hub's index, put in place only when complete."
+)
 FETCH_EPILOG = f"""\
 examples:
   hymt model fetch tencent/Hunyuan-MT-7B --dir /srv/hymt/models/Hunyuan-MT-7B
@@ -63,6 +68,10 @@ environment:
 
 {EXIT_CODES}"""
 
+CHECK_DESCRIPTION = (
+    "Check that DIR holds every file its manifest lists, with the size and SHA-256 it lists; name each missing, short "
+    "or corrupt file."
+)
 CHECK_EPILOG = f"""\
 examples:
   hymt model check /srv/hymt/models/Hunyuan-MT-7B
@@ -121,13 +130,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true", help="print the catalogue as a JSON list")
     listing.set_defaults(handler=_with_io(run_list))
 
-    fetching = commands.add_parser(
-        "fetch",
-        help="download a model's files into DIR, verified",
-        description="Download every file of a model repository at one commit into DIR: resumable, each file's "
-        "size and hash verified against the hub's index, put in place only when complete.",
-        epilog=FETCH_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    fetching = add_command(
+        commands, "fetch", "download a model's files into DIR, verified", FETCH_DESCRIPTION, FETCH_EPILOG
     )
     fetching.add_argument("repo_id", metavar="REPO_ID", help="the repository, e.g. tencent/Hunyuan-MT-7B")
     fetching.add_argument("--dir", required=True, type=Path, metavar="DIR", help="the model directory to fill")
@@ -144,13 +148,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     fetching.set_defaults(handler=_with_io(run_fetch))
 
-    checking = commands.add_parser(
-        "check",
-        help="check that DIR holds every file of its manifest, intact",
-        description="Check that DIR holds every file its manifest lists, with the size and SHA-256 it lists; "
-        "name each missing, short or corrupt file.",
-        epilog=CHECK_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    checking = add_command(
+        commands, "check", "check that DIR holds every file of its manifest, intact", CHECK_DESCRIPTION, CHECK_EPILOG
     )
     checking.add_argument("dir", type=Path, metavar="DIR")
     checking.add_argument("--quick", action="store_true", help="compare sizes only (does not find flipped bytes)")

@@ -1,12 +1,23 @@
-"""What every command shares: how errors and warnings reach the user (stderr, plain words)."""
+"""What every command shares: how errors and warnings reach the user (stderr, plain words), and how a command's help
+is laid out."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from hymt.sdk.errors import HymtError
 
-__all__ = ["report", "warn"]
+__all__ = ["add_command", "report", "warn"]
+
+
+def add_command(
+    subparsers: argparse._SubParsersAction, name: str, help: str, description: str, epilog: str | None = None
+) -> argparse.ArgumentParser:
+    """A command whose description and epilog (examples, exit codes) keep the line breaks they are written with."""
+    return subparsers.add_parser(
+        name, help=help, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
 
 
 def report(error: HymtError) -> None:

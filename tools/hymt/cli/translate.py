@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-from hymt.cli.output import warn
+from hymt.cli.output import add_command, warn
 from hymt.core.exit import ExitStatus
 from hymt.core.languages import AUTO
 from hymt.core.prompts import ModelFamily
@@ -31,6 +31,10 @@ from hymt.sdk.settings import (
 from hymt.sdk.web import WebTranslationClient
 
 STDIN = "-"
+DESCRIPTION = (
+    "Translate TEXT with Hunyuan-MT on an OpenAI-compatible server such as vLLM, or through a deployed hymt web app "
+    "(--web)."
+)
 EPILOG = f"""\
 examples:
   hymt translate "Guten Morgen" --to en
@@ -54,14 +58,7 @@ servers:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "translate",
-        help="translate a text",
-        description="Translate TEXT with Hunyuan-MT on an OpenAI-compatible server such as vLLM, or through a "
-        "deployed hymt web app (--web).",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "translate", "translate a text", DESCRIPTION, EPILOG)
     parser.add_argument("text", metavar="TEXT", help="the text to translate, or - to read it from standard input")
     parser.add_argument(
         "--to", dest="target", required=True, metavar="CODE", help="the language to translate into ('hymt languages')"

@@ -4,10 +4,12 @@ every check passed or was skipped for a reason the declared profile expects, 1 o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
 
+from hymt.cli.output import add_command
 from hymt.core.exit import ExitStatus
 from hymt.verify.host import DEFAULT_COMPOSE_PROJECT, DEFAULT_STACK_DIR
 from hymt.verify.result import PROFILES, exit_code
@@ -38,12 +40,12 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "verify",
         help="check a deployment: page, translations, exposure, TLS; GPU, stack and ports on its hosts",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     what = parser.add_argument_group("what to check")
     what.add_argument(
@@ -59,7 +61,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     what.add_argument("--inventory", type=Path, metavar="FILE", help="an Ansible inventory (its gpu_hosts, edge)")
     what.add_argument(
-        "--host", action="append", default=[], metavar="USER@ADDRESS[:PORT]", help="a host to check over SSH (repeat)"
+        "--host",
+        dest="hosts",
+        action="append",
+        default=[],
+        metavar="USER@ADDRESS[:PORT]",
+        help="a host to check over SSH (repeat)",
     )
     what.add_argument("--domain", help="the site's domain: turns on the TLS checks (default: hymt_domain)")
     what.add_argument("--public-address", help="where to probe the hosts' ports from outside (default: their address)")
@@ -69,36 +76,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     where = parser.add_argument_group("where the stack lives on the hosts")
     where.add_argument("--stack-dir", default=DEFAULT_STACK_DIR, help=f"default {DEFAULT_STACK_DIR}")
     where.add_argument("--compose-project", default=DEFAULT_COMPOSE_PROJECT, help=f"default {DEFAULT_COMPOSE_PROJECT}")
-    where.add_argument("--min-free-gb", type=float, default=5.0, help="free space each disk must keep (default 5)")
+    where.add_argument(
+        "--min-free-gb",
+        type=float,
+        default=VerifySettings.min_free_gb,
+        help=f"free space each disk must keep (default {VerifySettings.min_free_gb:g})",
+    )
     how = parser.add_argument_group("how")
     how.add_argument("--strict", action="store_true", help="fail on any skip, even those the profile expects")
     how.add_argument("--json", action="store_true", help="print the report as JSON")
-    how.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each answer (default 60)")
+    how.add_argument(
+        "--timeout",
+        type=float,
+        default=VerifySettings.timeout,
+        help=f"seconds to wait for each answer (default {VerifySettings.timeout:g})",
+    )
     how.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="first wait for /readyz to turn 200")
-    how.add_argument("--no-http", action="store_true", help="skip the public half (only the hosts)")
-    how.add_argument("--no-testinfra", action="store_true", help="do not run the Testinfra suite")
+    how.add_argument("--no-http", dest="http", action="store_false", help="skip the public half (only the hosts)")
+    how.add_argument("--no-testinfra", dest="testinfra", action="store_false", help="do not run the Testinfra suite")
     parser.set_defaults(handler=run)
 
 
 def settings_from(args: argparse.Namespace) -> VerifySettings:
-    return VerifySettings(
-        profile=args.profile,
-        strict=args.strict,
-        url=args.url,
-        timeout=args.timeout,
-        wait=args.wait,
-        inventory=args.inventory,
-        hosts=tuple(args.host),
-        ssh_key=args.ssh_key,
-        known_hosts=args.known_hosts,
-        public_address=args.public_address,
-        domain=args.domain,
-        stack_dir=args.stack_dir,
-        compose_project=args.compose_project,
-        min_free_gb=args.min_free_gb,
-        http=not args.no_http,
-        testinfra=not args.no_testinfra,
-    )
+    """The settings the options give: each option's destination is the name of its VerifySettings field."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(VerifySettings) if hasattr(args, f.name)}
+    return VerifySettings(**given | {"hosts": tuple(args.hosts)})
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from hymt.cli.output import add_command
 from hymt.core.exit import ExitStatus
 
 DESCRIPTION = """\
@@ -18,11 +19,8 @@ _MISSING_EXTRA = "hymt web needs the web extra: pip install 'hymt[web]' (or 'mak
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `web` subcommand; running it calls `run(args)`, which returns the exit status."""
-    parser = subparsers.add_parser(
-        "web",
-        help="run the web translation app (page + /api) locally",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = add_command(
+        subparsers, "web", help="run the web translation app (page + /api) locally", description=DESCRIPTION
     )
     try:
         from hymt_web.server import add_arguments

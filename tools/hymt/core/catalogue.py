@@ -69,121 +69,79 @@ class CatalogueModel:
         return data
 
 
-def _model(model_id: str, **fields: object) -> CatalogueModel:
-    name = model_id.rsplit("/", 1)[-1]
-    fields.setdefault("modelscope_id", f"Tencent-Hunyuan/{name}")
+def _build(
+    parameters: str, precision: str, weights_gb: float, disk_gb: int, gpu_memory_mb: int, memory_mb: int
+) -> dict:
+    """A build's size and needs (the fields of CatalogueModel of the same names); FP8 builds want an FP8 KV cache."""
+    flags = _FP8_FLAGS if precision == "fp8" else ()
+    return {
+        "parameters": parameters,
+        "precision": precision,
+        "weights_gb": weights_gb,
+        "disk_gb": disk_gb,
+        "gpu_memory_mb": gpu_memory_mb,
+        "memory_mb": memory_mb,
+        "vllm_flags": flags,
+    }
+
+
+def _model(model_id: str, family: str, build: dict, *, notes: str = "", **fields: object) -> CatalogueModel:
+    """A catalogue entry: a hub model of Tencent's (its ModelScope id by Tencent's naming, unconfirmed unless said) of
+    one build; an FP8 build's notes end with what FP8 needs."""
+    fields.setdefault("modelscope_id", f"Tencent-Hunyuan/{model_id.rsplit('/', 1)[-1]}")
     fields.setdefault("modelscope_confirmed", False)
-    return CatalogueModel(model_id=model_id, **fields)  # type: ignore[arg-type]
+    if build["precision"] == "fp8":
+        notes = f"{notes}; {_FP8_NOTE}" if notes else _FP8_NOTE
+    return CatalogueModel(model_id=model_id, family=family, notes=notes, **build, **fields)  # type: ignore[arg-type]
 
 
-_7B_BF16 = {"parameters": "7B", "precision": "bf16", "weights_gb": 15, "disk_gb": 16}
-_7B_BF16_NEEDS = {"gpu_memory_mb": 20000, "memory_mb": 15000}
-_7B_BF16_ALL = {**_7B_BF16, **_7B_BF16_NEEDS}
-_7B_FP8 = {"parameters": "7B", "precision": "fp8", "weights_gb": 8, "disk_gb": 9}
-_7B_FP8_NEEDS = {"gpu_memory_mb": 12000, "memory_mb": 12000, "vllm_flags": _FP8_FLAGS, "notes": _FP8_NOTE}
-_1_8B_BF16 = {"parameters": "1.8B", "precision": "bf16", "weights_gb": 3.6, "disk_gb": 4}
-_1_8B_BF16_NEEDS = {"gpu_memory_mb": 8000, "memory_mb": 8000}
-_1_8B_BF16_ALL = {**_1_8B_BF16, **_1_8B_BF16_NEEDS}
-_1_8B_FP8 = {"parameters": "1.8B", "precision": "fp8", "weights_gb": 2, "disk_gb": 3}
-_1_8B_FP8_NEEDS = {"gpu_memory_mb": 6000, "memory_mb": 6000, "vllm_flags": _FP8_FLAGS, "notes": _FP8_NOTE}
+_30B_A3B = "30B-A3B (mixture of experts, 3B active)"
+# The builds: parameters, precision, weights (GB), free disk (GB), GPU memory (MiB), host RAM (MiB).
+_7B_BF16 = _build("7B", "bf16", 15, 16, 20000, 15000)
+_7B_FP8 = _build("7B", "fp8", 8, 9, 12000, 12000)
+_1_8B_BF16 = _build("1.8B", "bf16", 3.6, 4, 8000, 8000)
+_1_8B_FP8 = _build("1.8B", "fp8", 2, 3, 6000, 6000)
+_1_8B_INT4 = _build("1.8B", "gptq-int4", 1.5, 2, 4000, 4000)
+_30B_BF16 = _build(_30B_A3B, "bf16", 61, 64, 80000, 64000)
+_30B_FP8 = _build(_30B_A3B, "fp8", 31, 34, 48000, 36000)
+_REHEARSAL = _build("about 0.4M (random weights)", "bf16", 0.0015, 1, 0, 4000)
+
+_CONFIRMED = {"modelscope_confirmed": True}
+_HY_MT2 = {"status": UNVERIFIED, "notes": _HY_MT2_NOTE}
 
 CATALOGUE: tuple[CatalogueModel, ...] = (
-    _model(
-        "tencent/Hunyuan-MT-7B",
-        modelscope_confirmed=True,
-        family=FAMILY_HUNYUAN_MT,
-        default=True,
-        **_7B_BF16,
-        **_7B_BF16_NEEDS,
-    ),
-    _model(
-        "tencent/Hunyuan-MT-7B-fp8", modelscope_confirmed=True, family=FAMILY_HUNYUAN_MT, **_7B_FP8, **_7B_FP8_NEEDS
-    ),
-    _model(
-        "tencent/Hunyuan-MT-Chimera-7B",
-        modelscope_confirmed=True,
-        family=FAMILY_CHIMERA,
-        **_7B_BF16,
-        **_7B_BF16_NEEDS,
-    ),
-    _model("tencent/Hunyuan-MT-Chimera-7B-fp8", family=FAMILY_CHIMERA, **_7B_FP8, **_7B_FP8_NEEDS),
-    _model("tencent/HY-MT1.5-7B", family=FAMILY_HY_MT15, **_7B_BF16, **_7B_BF16_NEEDS),
-    _model("tencent/HY-MT1.5-7B-FP8", family=FAMILY_HY_MT15, **_7B_FP8, **_7B_FP8_NEEDS),
-    _model("tencent/HY-MT1.5-1.8B", family=FAMILY_HY_MT15, **_1_8B_BF16, **_1_8B_BF16_NEEDS),
-    _model("tencent/HY-MT1.5-1.8B-FP8", family=FAMILY_HY_MT15, **_1_8B_FP8, **_1_8B_FP8_NEEDS),
+    _model("tencent/Hunyuan-MT-7B", FAMILY_HUNYUAN_MT, _7B_BF16, default=True, **_CONFIRMED),
+    _model("tencent/Hunyuan-MT-7B-fp8", FAMILY_HUNYUAN_MT, _7B_FP8, **_CONFIRMED),
+    _model("tencent/Hunyuan-MT-Chimera-7B", FAMILY_CHIMERA, _7B_BF16, **_CONFIRMED),
+    _model("tencent/Hunyuan-MT-Chimera-7B-fp8", FAMILY_CHIMERA, _7B_FP8),
+    _model("tencent/HY-MT1.5-7B", FAMILY_HY_MT15, _7B_BF16),
+    _model("tencent/HY-MT1.5-7B-FP8", FAMILY_HY_MT15, _7B_FP8),
+    _model("tencent/HY-MT1.5-1.8B", FAMILY_HY_MT15, _1_8B_BF16),
+    _model("tencent/HY-MT1.5-1.8B-FP8", FAMILY_HY_MT15, _1_8B_FP8),
     _model(
         "tencent/HY-MT1.5-1.8B-GPTQ-Int4",
-        family=FAMILY_HY_MT15,
-        parameters="1.8B",
-        precision="gptq-int4",
-        weights_gb=1.5,
-        disk_gb=2,
-        gpu_memory_mb=4000,
-        memory_mb=4000,
+        FAMILY_HY_MT15,
+        _1_8B_INT4,
         notes="vLLM reads the GPTQ quantization from the checkpoint's config",
     ),
-    _model(
-        "tencent/Hy-MT2-1.8B",
-        family=FAMILY_HY_MT2,
-        status=UNVERIFIED,
-        **_1_8B_BF16,
-        **_1_8B_BF16_NEEDS,
-        notes=_HY_MT2_NOTE,
-    ),
-    _model(
-        "tencent/Hy-MT2-1.8B-FP8",
-        family=FAMILY_HY_MT2,
-        status=UNVERIFIED,
-        **_1_8B_FP8,
-        **{**_1_8B_FP8_NEEDS, "notes": f"{_HY_MT2_NOTE}; {_FP8_NOTE}"},
-    ),
-    _model(
-        "tencent/Hy-MT2-7B", family=FAMILY_HY_MT2, status=UNVERIFIED, **_7B_BF16, **_7B_BF16_NEEDS, notes=_HY_MT2_NOTE
-    ),
-    _model(
-        "tencent/Hy-MT2-7B-FP8",
-        family=FAMILY_HY_MT2,
-        status=UNVERIFIED,
-        **_7B_FP8,
-        **{**_7B_FP8_NEEDS, "notes": f"{_HY_MT2_NOTE}; {_FP8_NOTE}"},
-    ),
+    _model("tencent/Hy-MT2-1.8B", FAMILY_HY_MT2, _1_8B_BF16, **_HY_MT2),
+    _model("tencent/Hy-MT2-1.8B-FP8", FAMILY_HY_MT2, _1_8B_FP8, **_HY_MT2),
+    _model("tencent/Hy-MT2-7B", FAMILY_HY_MT2, _7B_BF16, **_HY_MT2),
+    _model("tencent/Hy-MT2-7B-FP8", FAMILY_HY_MT2, _7B_FP8, **_HY_MT2),
     _model(
         "tencent/Hy-MT2-30B-A3B",
-        family=FAMILY_HY_MT2,
+        FAMILY_HY_MT2,
+        _30B_BF16,
         status=UNVERIFIED,
-        parameters="30B-A3B (mixture of experts, 3B active)",
-        precision="bf16",
-        weights_gb=61,
-        disk_gb=64,
-        gpu_memory_mb=80000,
-        memory_mb=64000,
         notes="at release its README asked for vLLM built from source and transformers >= 5.6.0; its own sampling "
         "(temperature 0.7, top_p 1.0, no top_k, repetition_penalty 1.0)",
     ),
+    _model("tencent/Hy-MT2-30B-A3B-FP8", FAMILY_HY_MT2, _30B_FP8, status=UNVERIFIED, notes="as Hy-MT2-30B-A3B"),
     _model(
-        "tencent/Hy-MT2-30B-A3B-FP8",
-        family=FAMILY_HY_MT2,
-        status=UNVERIFIED,
-        parameters="30B-A3B (mixture of experts, 3B active)",
-        precision="fp8",
-        weights_gb=31,
-        disk_gb=34,
-        gpu_memory_mb=48000,
-        memory_mb=36000,
-        vllm_flags=_FP8_FLAGS,
-        notes=f"as Hy-MT2-30B-A3B; {_FP8_NOTE}",
-    ),
-    CatalogueModel(
-        model_id="hymt-rehearsal",
+        "hymt-rehearsal",
+        FAMILY_HUNYUAN_MT,
+        _REHEARSAL,
         modelscope_id=None,
-        modelscope_confirmed=False,
-        family=FAMILY_HUNYUAN_MT,
-        parameters="about 0.4M (random weights)",
-        precision="bf16",
-        weights_gb=0.0015,
-        disk_gb=1,
-        gpu_memory_mb=0,
-        memory_mb=4000,
         source=SOURCE_GENERATED,
         notes="Hunyuan-MT-7B's architecture in miniature for vLLM on CPU; answers are gibberish",
     ),

@@ -18,7 +18,7 @@ import base64
 import json
 import re
 
-from hymt.hostfacts import apt_architecture
+from hymt.hostfacts import apt_architecture, nvidia_driver_complaint
 
 PACKAGES = (
     "nvidia-container-toolkit",
@@ -147,7 +147,8 @@ def smoke_test_advice(output: str, context: dict | None = None) -> str:
 
 
 def container_advice(output: str, context: dict | None = None) -> str:
-    """What a failed `docker run --gpus all IMAGE nvidia-smi` printed, turned into what to do."""
+    """What a failed `docker run --gpus all IMAGE ...` printed, turned into what to do (the role's proof, the opted-in
+    image's smoke test, `hymt verify`'s GPU test); GENERIC_ADVICE when it is none of the known errors."""
     context = context or {}
     text = output or ""
     image = context.get("image", "the image")
@@ -184,9 +185,10 @@ def container_advice(output: str, context: dict | None = None) -> str:
             "Recreate the container; to prevent it, use CDI (nvidia_container_toolkit_cdi: true) or Docker's cgroupfs "
             "driver (nvidia_container_toolkit_cgroupfs: true)."
         )
-    if "Driver/library version mismatch" in text:
+    complaint = nvidia_driver_complaint(text)
+    if complaint == "mismatch":
         return "The driver's libraries were upgraded while the old kernel module is still loaded: reboot the host."
-    if "driver not loaded" in text or "couldn't communicate with the NVIDIA driver" in text:
+    if complaint == "not-loaded":
         return (
             "The NVIDIA kernel module is not loaded on the host: check 'nvidia-smi' on the host itself (a reboot after "
             "installing the driver, Secure Boot refusing an unsigned module, or modules missing for the running "

@@ -3,8 +3,9 @@
 Plain Python, so that each case (no GPU, WSL, a driver to keep, an old driver, no driver on Ubuntu or Debian, GPUs too
 old for open kernel modules, a reboot that is due) is decided in one small function and tested on recorded outputs of
 real machines (tests/gpu/test_gpu_filters.py, tests/gpu/test_decisions.py); the role's tasks only carry the plan out.
-Every sentence the user reads is in MESSAGES below. The GPU facts (architectures, compute capabilities, kernel
-modules, last branches, version comparisons) are hymt.hostfacts'.
+`hymt verify` judges a host's driver against its vLLM image with the same rule (image_verdict) and explains a failing
+nvidia-smi with nvidia_smi_advice. Every sentence the user reads is in MESSAGES below. The GPU facts (architectures,
+compute capabilities, kernel modules, last branches, version comparisons, nvidia-smi's states) are hymt.hostfacts'.
 
 Facts of NVIDIA's and Canonical's documentation this encodes (docs/gpu-host.md has the sources):
 - The vLLM image's plain tag (CUDA 13) needs a driver >= hymt_vllm_cuda_driver_min; every vLLM GPU image needs compute
@@ -24,7 +25,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from hymt.hostfacts import ARCHITECTURES, VLLM_MIN_CAPABILITY, gpus_vllm_cannot_run, version_at_least, version_tuple
+from hymt.hostfacts import (
+    ARCHITECTURES,
+    VLLM_MIN_CAPABILITY,
+    gpus_vllm_cannot_run,
+    nvidia_driver_complaint,
+    nvidia_smi_state,
+    version_at_least,
+    version_tuple,
+)
+
+# The vLLM image's CUDA 12.9 variant (hymt_vllm_image_variant), an unverified opt-in; "" is the plain CUDA 13 tag.
+CU129 = "-cu129"
 
 # GeForce and TITAN cards: the image's datacenter-branch exception does not cover them.
 CONSUMER_NAME = re.compile(r"\b(GeForce|TITAN)\b", re.IGNORECASE)
@@ -34,6 +46,7 @@ UBUNTU_KERNEL = re.compile(r"^(?P<version>\d+\.\d+)\.\d+-\d+-(?P<flavour>[a-z][a
 DEBIAN_KERNEL = re.compile(r"^\d+\.\d+\.\d+(?:-\d+|\+deb\d+)-(?P<flavour>[a-z][a-z0-9-]*)$")
 
 _DKMS_MOK = "sudo mokutil --import /var/lib/dkms/mok.pub, reboot, confirm"
+_MODULE_CHECKS = "'sudo modprobe nvidia' and 'sudo dmesg | grep -i nvidia'"
 
 # What the role tells the user, by decision. Fields in braces are filled in by the decision that uses the message.
 MESSAGES = {
@@ -65,6 +78,7 @@ MESSAGES = {
     ),
     # keep, install, reboot (the plan's "reason")
     "keep": "Keeping {described} on {names}: it runs {image}.",
+    "runs": "{described} on {names} runs {image}.",
     "install": (
         "Installing NVIDIA driver branch {branch} ({kernel_modules} kernel modules) on {on} from {source}{said}."
     ),
@@ -79,14 +93,16 @@ MESSAGES = {
     # stop (the plan's "message")
     "driver_too_old": (
         "{host} has {described} on {names}, but the vLLM image {image} needs {need}; it would refuse to start "
-        "('unsatisfied condition: cuda>=...'). In the inventory: {upgrade}. Then run the playbook again.{cu129}"
+        "('unsatisfied condition: cuda>=...'). In the inventory: {upgrade}. Then run the playbook again (make "
+        "provision).{cu129}"
     ),
     "need_cuda13": "driver >= {floor} (CUDA 13)",
     "need_cu129": "CUDA 12.9 (driver >= {floor}), or on datacenter GPUs one of the branches {branches}",
     "cu129_unverified": (
         ' (The CUDA 12.9 build of the image, hymt_vllm_image_variant: "-cu129", would start with driver {driver}, '
-        "but this project has not verified it for this vLLM release: an opt-in for those who accept that, smoke-tested "
-        "on the host before use; docs/gpu-host.md.)"
+        "but this project has not verified it for this vLLM release, and earlier -cu129 builds were reported to crash "
+        "at start: an unverified opt-in for those who accept that, smoke-tested on the host before use; "
+        "docs/gpu-host.md.)"
     ),
     "choice_upgrade": "install driver branch {branch} over it: set nvidia_driver_upgrade: true {reboot}",
     "choice_upgrade_reboots": "(the role reboots the host, as nvidia_driver_reboot allows)",
@@ -117,9 +133,7 @@ MESSAGES = {
     "unsupported_distribution": "The nvidia_driver role installs drivers on Debian and Ubuntu, not on {distribution}.",
     # after installing: nvidia-smi still does not answer
     "failure_mismatch": "The driver's libraries and its loaded kernel module differ: reboot the host.",
-    "failure_not_loaded": (
-        "The kernel module did not load. Check 'sudo modprobe nvidia' and 'sudo dmesg | grep -i nvidia'."
-    ),
+    "failure_not_loaded": f"The kernel module did not load. Check {_MODULE_CHECKS}.",
     "failure_secure_boot": (
         "Secure Boot is on: a module signed by a key the firmware does not know is refused ('Key was rejected by "
         f"service'); enrol the DKMS key ({_DKMS_MOK}) or turn Secure Boot off."
@@ -129,6 +143,16 @@ MESSAGES = {
         "linux-modules-nvidia-*-$(uname -r)' shows whether they are installed for {kernel}."
     ),
     "failure_debian": "'sudo dkms status' shows whether DKMS built the module for the running kernel.",
+    # nvidia-smi fails on a host that should have a working driver (hymt verify)
+    "smi_absent": (
+        "nvidia-smi is not installed: this host has no NVIDIA driver. Run 'make provision' (the nvidia_driver role "
+        "installs branch {branch}), or check that the server really has an NVIDIA GPU (lspci | grep -i nvidia)."
+    ),
+    "smi_not_loaded": (
+        "The NVIDIA kernel module is not loaded (not rebooted since the install, blocked by Secure Boot, or built for "
+        f"another kernel): reboot; then check {_MODULE_CHECKS}."
+    ),
+    "smi_failing": "nvidia-smi failed (exit {rc}): {said}",
 }
 
 
@@ -258,28 +282,39 @@ def capability_notes(host: Host) -> list[str]:
     if below:
         architectures = ", ".join(dict.fromkeys(below))
         notes.append(say("below_vllm", on=host.named, architectures=architectures, minimum=VLLM_MIN_CAPABILITY))
-    if host.variant == "-cu129":
-        notes.append(say("cu129_opted_in"))
-    return notes
+    return notes + variant_notes(host)
 
 
-def working_driver(host: Host) -> tuple[str, str, list[str]]:
-    """For a driver that answers: ("keep", reason, notes) when it runs the chosen image, ("install", "", notes) when
-    the inventory allows an upgrade; Stop otherwise. ("install", "", []) when no driver answers."""
-    driver = host.facts.get("driver_version", "")
-    if _smi_state(host) != "working" or not driver:
-        return "install", "", []
+def variant_notes(host: Host) -> list[str]:
+    """What opting in to the -cu129 image means."""
+    return [say("cu129_opted_in")] if host.variant == CU129 else []
+
+
+@dataclass(frozen=True)
+class ImageVerdict:
+    """Whether a working driver runs the chosen vLLM image (host.image)."""
+
+    runs: bool
+    described: str  # "NVIDIA driver 570.133.20 (CUDA 12.8)"
+    names: str  # "8x NVIDIA H100 80GB HBM3"
+    notes: list[str]  # where it runs: what else the user should know
+    too_old: str  # where it does not: why, and the way out
+
+
+def image_verdict(host: Host) -> ImageVerdict:
+    """The rule for a working driver and the chosen image: the plain tag needs cuda13_driver_min, -cu129 CUDA 12.9 or
+    an admitted datacenter branch. Where it does not run, the way out is the upgrade; the -cu129 image is mentioned
+    after it, only where it would start, as the unverified opt-in it is."""
     settings = host.settings
+    driver = host.facts.get("driver_version", "")
     described = f"NVIDIA driver {driver} (CUDA {host.facts.get('cuda_version') or '?'})"
-    names = [gpu.get("name", "") for gpu in (host.gpus or host.pci_gpus)]
+    gpu_names = [gpu.get("name", "") for gpu in (host.gpus or host.pci_gpus)]
+    names = _names(host.gpus)
     plain = version_at_least(driver, settings["cuda13_driver_min"])
-    cu129 = cu129_works(driver, host.facts.get("cuda_version", ""), names, settings)
+    cu129 = cu129_works(driver, host.facts.get("cuda_version", ""), gpu_names, settings)
     if plain if host.variant == "" else cu129:
-        notes = [say("plain_also_runs")] if host.variant == "-cu129" and plain else []
-        return "keep", say("keep", described=described, names=_names(host.gpus), image=host.image), notes
-    if settings.get("upgrade"):
-        return "install", "", [say("upgrading", described=described, branch=host.branch)]
-    # The way out is the driver; the -cu129 image is mentioned only as the unverified opt-in it is.
+        notes = [say("plain_also_runs")] if host.variant == CU129 and plain else []
+        return ImageVerdict(True, described, names, notes, "")
     reboot = say("choice_upgrade_reboots" if settings.get("reboot") else "choice_upgrade_you_reboot")
     upgrade = say("choice_upgrade", branch=host.branch, reboot=reboot)
     cu129_note = say("cu129_unverified", driver=driver) if host.variant == "" and cu129 else ""
@@ -288,18 +323,31 @@ def working_driver(host: Host) -> tuple[str, str, list[str]]:
     else:
         branches = ", ".join(str(b) for b in settings["cu129_datacenter_branches"])
         need = say("need_cu129", floor=settings["cu129_driver_min"], branches=branches)
-    raise Stop(
-        say(
-            "driver_too_old",
-            host=host.name,
-            described=described,
-            names=_names(host.gpus),
-            image=host.image,
-            need=need,
-            upgrade=upgrade,
-            cu129=cu129_note,
-        )
+    too_old = say(
+        "driver_too_old",
+        host=host.name,
+        described=described,
+        names=names,
+        image=host.image,
+        need=need,
+        upgrade=upgrade,
+        cu129=cu129_note,
     )
+    return ImageVerdict(False, described, names, [], too_old)
+
+
+def working_driver(host: Host) -> tuple[str, str, list[str]]:
+    """For a driver that answers: ("keep", reason, notes) when it runs the chosen image, ("install", "", notes) when
+    the inventory allows an upgrade; Stop otherwise. ("install", "", []) when no driver answers."""
+    if _smi_state(host) != "working" or not host.facts.get("driver_version"):
+        return "install", "", []
+    verdict = image_verdict(host)
+    if verdict.runs:
+        kept = say("keep", described=verdict.described, names=verdict.names, image=host.image)
+        return "keep", kept, verdict.notes
+    if host.settings.get("upgrade"):
+        return "install", "", [say("upgrading", described=verdict.described, branch=host.branch)]
+    raise Stop(verdict.too_old)
 
 
 def kernel_modules(host: Host) -> tuple[str, list[str]]:
@@ -451,7 +499,7 @@ def driver_plan(facts: dict, settings: dict) -> dict:
 
 def driver_failure_advice(output: str, facts: dict) -> str:
     """What to do when nvidia-smi still does not answer after the driver was installed (and the host rebooted)."""
-    if "version mismatch" in (output or "").lower():
+    if nvidia_driver_complaint(output) == "mismatch":
         return say("failure_mismatch")
     advice = [say("failure_not_loaded")]
     if facts.get("secure_boot"):
@@ -461,3 +509,16 @@ def driver_failure_advice(output: str, facts: dict) -> str:
     else:
         advice.append(say("failure_debian"))
     return " ".join(advice)
+
+
+def nvidia_smi_advice(result: dict, branch: str) -> str:
+    """What a failed nvidia-smi (a command result: rc, stdout, stderr) on a host that should have a working driver
+    means, and what to do; `branch` is the one the role installs."""
+    state = nvidia_smi_state(result)
+    if state["state"] == "absent":
+        return say("smi_absent", branch=branch)
+    if state["state"] == "mismatch":
+        return say("failure_mismatch")
+    if state["state"] == "not-loaded":
+        return say("smi_not_loaded")
+    return say("smi_failing", rc=result.get("rc"), said=" ".join(state["error"].split())[:300])

@@ -31,7 +31,7 @@ def is_wsl(proc_version: str) -> bool:
 
 def mounts_from_df(output: str) -> list[dict]:
     """Mount points and their free bytes from `df -B1 --output=target,avail` (which, unlike Ansible's mount facts,
-    also lists an overlay root file system, as containers have)."""
+    also lists an overlay root file system, as containers have); preflight's and `hymt verify`'s free-disk check."""
     mounts = []
     for line in (output or "").splitlines()[1:]:
         target, _, available = line.rstrip().rpartition(" ")
@@ -75,14 +75,16 @@ def disk_report(needs: list[dict], mounts: list[dict]) -> list[dict]:
 
 
 def unsupported_gpus_message(pci_gpus: list[dict], host: str = "this host") -> str:
-    """Why vLLM cannot run on these GPUs and what would work; "" when every GPU is new enough (or unknown)."""
+    """Why vLLM cannot run on these GPUs (preflight's from the PCI bus, or `hymt verify`'s from nvidia-smi) and what
+    would work; "" when every GPU is new enough (or unknown)."""
     below = gpus_vllm_cannot_run(pci_gpus)
     if not below:
         return ""
     found: dict[str, int] = {}
     for gpu in below:
         capability = gpu["compute_capability"]
-        name = f"{gpu.get('name', '?')} ({gpu.get('architecture', '?')}, compute capability {capability})"
+        architecture = f"{gpu['architecture']}, " if gpu.get("architecture") else ""  # nvidia-smi does not say
+        name = f"{gpu.get('name', '?')} ({architecture}compute capability {capability})"
         found[name] = found.get(name, 0) + 1
     listed = ", ".join(f"{count}x {name}" if count > 1 else name for name, count in found.items())
     return (

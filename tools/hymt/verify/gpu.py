@@ -1,6 +1,9 @@
 """GPU checks on a host: nvidia-smi and the driver against the vLLM image; the GPU test (gpu_probe.py) in a container
 of the vLLM image itself and inside the running vllm container.
 
+What nvidia-smi prints, which GPUs vLLM cannot run on and which driver runs which image are the roles' knowledge
+(hymt.hostfacts, hymt.provision.*): these checks ask it, so that verify and the roles never disagree.
+
 On the gpu profile a host without a working GPU fails. On the rehearsal profile the host has none: nvidia-smi's
 absence is an expected skip, and the GPU test runs in the CPU vLLM image to prove the script and PyTorch work there,
 reporting its GPU findings as "skipped: no GPU" — it claims nothing it did not see.
@@ -11,16 +14,18 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from hymt.verify.gpu_facts import (
-    QUERY_FIELDS,
-    QUERY_FIELDS_SHORT,
-    cuda_version,
-    driver_verdict,
-    parse_query,
-    smi_failure,
+from hymt.hostfacts import (
+    NVIDIA_SMI_CAPABILITY_FIELD,
+    gpus_vllm_cannot_run,
+    nvidia_cuda_version,
+    nvidia_gpus_from_nvidia_smi,
+    nvidia_smi_query,
+    nvidia_smi_state,
 )
+from hymt.provision import nvidia_container_toolkit, nvidia_driver, preflight
 from hymt.verify.gpu_probe import MARK
 from hymt.verify.host import HostContext, docker_failure, no_gpu_skip
+from hymt.verify.pins import ImagePins
 from hymt.verify.result import CheckFailed, CheckResult, CheckSkipped, SkipKind, failed, passed, skipped
 
 GPU_TEST_TIMEOUT = 900.0  # seconds: the image starts, PyTorch loads, each GPU multiplies
@@ -32,29 +37,31 @@ def probe_source() -> str:
 
 def check_host_gpus(context: HostContext) -> str:
     """nvidia-smi on the host: the GPUs, their memory, the driver and the highest CUDA it supports."""
-    query = context.run(["nvidia-smi", f"--query-gpu={QUERY_FIELDS}", "--format=csv,noheader,nounits"])
-    if not query.ok and "compute_cap" in query.output():
-        query = context.run(["nvidia-smi", f"--query-gpu={QUERY_FIELDS_SHORT}", "--format=csv,noheader,nounits"])
+    query = context.run(nvidia_smi_query(compute_capability=True))
+    if not query.ok and NVIDIA_SMI_CAPABILITY_FIELD in query.output():
+        query = context.run(nvidia_smi_query())
     if not query.ok:
-        if context.profile == "rehearsal" and query.rc == 127:
+        result = {"rc": query.rc, "stdout": query.stdout, "stderr": query.stderr}
+        if context.profile == "rehearsal" and nvidia_smi_state(result)["state"] == "absent":
             raise no_gpu_skip(context, "nvidia-smi is not installed; the rehearsal host has no GPU")
-        raise CheckFailed(smi_failure(query.rc, query.output()))
-    gpus = parse_query(query.stdout)
+        raise CheckFailed(nvidia_driver.nvidia_smi_advice(result, context.settings.pins.driver_branch))
+    gpus = nvidia_gpus_from_nvidia_smi(query.stdout)
     if not gpus:
         raise CheckFailed(f"nvidia-smi lists no GPU: {query.output(200) or '(nothing)'}")
     context.gpus = gpus
-    context.cuda = cuda_version(context.run(["nvidia-smi"]).stdout)
+    context.cuda = nvidia_cuda_version(context.run(["nvidia-smi"]).stdout)
     listed = ", ".join(
-        f"{gpu.index}: {gpu.name} ({gpu.memory_mib or '?'} MiB"
-        + (f", compute {gpu.compute_capability}" if gpu.compute_capability else "")
+        f"{gpu['index']}: {gpu['name']} ({gpu['memory_mb'] or '?'} MiB"
+        + (f", compute {gpu['compute_capability']}" if gpu["compute_capability"] else "")
         + ")"
         for gpu in gpus
     )
-    return f"{len(gpus)} GPU(s) [{listed}], driver {gpus[0].driver}, CUDA {context.cuda or '?'}"
+    return f"{len(gpus)} GPU(s) [{listed}], driver {gpus[0]['driver_version']}, CUDA {context.cuda or '?'}"
 
 
 def check_driver_fits(context: HostContext) -> str:
-    """The driver's CUDA against the vLLM image's, with the way out before anything else fails."""
+    """The GPUs' compute capability (preflight's rule) and the driver against the vLLM image (the nvidia_driver role's
+    rule, in its words), with the way out before anything else fails."""
     if not context.gpus:
         if context.profile == "rehearsal":
             raise no_gpu_skip(context, "no driver to compare with the vLLM image")
@@ -62,32 +69,30 @@ def check_driver_fits(context: HostContext) -> str:
     image = context.vllm_image()
     if not image:
         raise CheckFailed("no vLLM image is pinned (hymt_vllm_image): give the inventory, or run from a checkout")
-    verdict = driver_verdict(context.gpus, context.cuda, image, context.settings.pins)
-    if not verdict.ok:
-        raise CheckFailed(verdict.message)
-    return verdict.message
+    return judge_driver(context.name, context.gpus, context.cuda, image, context.settings.pins)
 
 
-def docker_run_failure(said: str, image: str) -> str:
-    """What a failed `docker run --gpus all` means and what to do."""
-    if "could not select device driver" in said:
-        return (
-            "Docker cannot give containers the GPU ('could not select device driver ... [[gpu]]'): the NVIDIA "
-            "Container Toolkit is missing or Docker was not restarted after it was configured. Run 'make provision' "
-            "(the nvidia_container_toolkit role), or 'sudo systemctl restart docker'."
-        )
-    if "unsatisfied condition: cuda" in said:
-        return (
-            f"the driver is too old for {image} ('unsatisfied condition: cuda>=...'): see the driver check above for "
-            "the way out."
-        )
-    if "Failed to initialize NVML" in said:
-        return (
-            "'Failed to initialize NVML' in the container: the systemd cgroup driver lost the GPU devices; use CDI or "
-            '"exec-opts": ["native.cgroupdriver=cgroupfs"] (the nvidia_container_toolkit role sets one), then recreate.'
-        )
-    if "unknown or invalid runtime name: nvidia" in said:
-        return "Docker has no 'nvidia' runtime: run 'make provision' (the nvidia_container_toolkit role configures it)."
+def judge_driver(name: str, gpus: list[dict], cuda: str, image: str, pins: ImagePins) -> str:
+    """Whether host `name`, whose working driver nvidia-smi described (`gpus`, `cuda`), runs `image`: what runs, or
+    CheckFailed with preflight's refusal of GPUs vLLM cannot run on, or the nvidia_driver role's stop message."""
+    if gpus_vllm_cannot_run(gpus):
+        raise CheckFailed(preflight.unsupported_gpus_message(gpus, name))
+    driver = gpus[0]["driver_version"]
+    facts = {"inventory_hostname": name, "gpus": gpus, "driver_version": driver, "cuda_version": cuda}
+    host = nvidia_driver.Host(facts, pins.driver_settings(image))
+    verdict = nvidia_driver.image_verdict(host)
+    if not verdict.runs:
+        raise CheckFailed(verdict.too_old)
+    ran = nvidia_driver.say("runs", described=verdict.described, names=verdict.names, image=host.image)
+    return " ".join([ran, *verdict.notes, *nvidia_driver.variant_notes(host)])
+
+
+def docker_run_failure(said: str, image: str, driver: str = "") -> str:
+    """What a failed `docker run --gpus all` means and what to do: the nvidia_container_toolkit role's advice for the
+    errors it knows, else the end of what Docker said."""
+    advice = nvidia_container_toolkit.container_advice(said, {"image": image, "driver_version": driver})
+    if advice != nvidia_container_toolkit.GENERIC_ADVICE:
+        return advice
     return f"docker run failed: {' '.join(said.split())[-400:]}"
 
 
@@ -134,7 +139,8 @@ def check_gpu_test(context: HostContext) -> list[CheckResult]:
         timeout=GPU_TEST_TIMEOUT,
     )  # fmt: skip
     if not result.ok and MARK not in result.stdout:
-        return [failed(runs, docker_run_failure(result.output(2000), image)), *not_judged]
+        driver = context.gpus[0]["driver_version"] if context.gpus else ""
+        return [failed(runs, docker_run_failure(result.output(2000), image, driver)), *not_judged]
     try:
         report = read_probe(result.stdout)
     except CheckFailed as exc:

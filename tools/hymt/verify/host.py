@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from hymt.verify.commands import CommandResult, HostUnreachable, Runner
-from hymt.verify.gpu_facts import Gpu, ImagePins
+from hymt.verify.pins import ImagePins
 from hymt.verify.result import CheckFailed, CheckResult, CheckSkipped, SkipKind, run_check
 
 DEFAULT_STACK_DIR = "/opt/hymt/stack/current"
@@ -103,7 +103,8 @@ class HostContext:
     runner: Runner
     settings: HostSettings
     notes: list[str] = field(default_factory=list)
-    gpus: list[Gpu] | None = None  # set by the nvidia-smi check (None: not run or no driver)
+    # hymt.hostfacts.nvidia_gpus_from_nvidia_smi's, set by the nvidia-smi check (None: not run or no driver)
+    gpus: list[dict] | None = None
     cuda: str = ""
 
     @property

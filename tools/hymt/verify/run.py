@@ -17,9 +17,9 @@ import requests
 
 from hymt.verify import exposure, gpu, ports, stack, testinfra
 from hymt.verify.commands import HostUnreachable, Runner
-from hymt.verify.gpu_facts import ImagePins
 from hymt.verify.host import HostCheck, HostContext, HostSettings, run_host_check
 from hymt.verify.http import CheckFunction, Probe, http_checks
+from hymt.verify.pins import ImagePins
 from hymt.verify.result import PROFILES, CheckFailed, CheckResult, failed, passed, run_check
 from hymt.verify.settings import VerifySettings
 from hymt.verify.ssh import InventoryError, SshRunner, Target, parse_host, read_inventory, targets_from_inventory

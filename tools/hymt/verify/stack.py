@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from hymt.provision.preflight import mounts_from_df
 from hymt.verify.commands import CommandResult, Runner
 from hymt.verify.host import HostContext, docker_failure
 from hymt.verify.result import CheckFailed, CheckSkipped
@@ -168,12 +169,8 @@ def check_disk(context: HostContext) -> str:
     for path in ((vllm.model_dir if vllm else "") or context.settings.model_dir,):
         if path:
             paths.append(path)
-    result = context.run(["df", "-P", "-B1", *paths])
-    rows = {}
-    for line in result.stdout.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) >= 6 and fields[3].isdigit():
-            rows[fields[5]] = int(fields[3])
+    result = context.run(["df", "-B1", "--output=target,avail", *paths])  # as preflight reads it
+    rows = {mount["mount"]: mount["size_available"] for mount in mounts_from_df(result.stdout)}
     if not rows:
         raise CheckFailed(f"df gave nothing to judge: {result.output(200)}")
     low = {mount: free for mount, free in rows.items() if free < context.settings.min_free_gb * 1024**3}
