@@ -33,8 +33,7 @@ class ImagePins:
     @classmethod
     def from_vars(cls, variables: Mapping[str, object]) -> ImagePins:
         def text(key: str) -> str:
-            value = variables.get(key)
-            return "" if value is None or "{{" in str(value) else str(value)
+            return literal(variables.get(key)) or ""
 
         return cls(
             vllm_image=text("hymt_vllm_image"),
@@ -61,3 +60,10 @@ class ImagePins:
             "cu129_driver_min": self.cu129_driver_min,
             "cu129_datacenter_branches": list(self.cu129_datacenter_branches),
         }
+
+
+def literal(value: object) -> str | None:
+    """An inventory value as written, or None when unset or a Jinja template (`ansible-inventory --list` does not
+    template group_vars, so "{{ ... }}" is not the value Ansible would use)."""
+    text = "" if value is None else str(value)
+    return text if text and "{{" not in text and "{%" not in text else None

@@ -19,7 +19,7 @@ from hymt.verify import exposure, gpu, ports, stack, testinfra
 from hymt.verify.commands import HostUnreachable, Runner
 from hymt.verify.host import HostCheck, HostContext, HostSettings, run_host_check
 from hymt.verify.http import CheckFunction, Probe, http_checks
-from hymt.verify.pins import ImagePins
+from hymt.verify.pins import ImagePins, literal
 from hymt.verify.result import PROFILES, CheckFailed, CheckResult, failed, passed, run_check
 from hymt.verify.settings import VerifySettings
 from hymt.verify.ssh import InventoryError, SshRunner, Target, parse_host, read_inventory, targets_from_inventory
@@ -83,26 +83,19 @@ def _declared_profile(settings: VerifySettings, targets: Sequence[Target]) -> st
     return profile
 
 
-def _literal(value: object) -> str | None:
-    """An inventory value as written, or None when unset or a Jinja template (`ansible-inventory --list` does not
-    template group_vars, so "{{ ... }}" is not the value Ansible would use)."""
-    text = str(value or "")
-    return text if text and "{{" not in text and "{%" not in text else None
-
-
 def _url_from_inventory(targets: Sequence[Target], domain: str | None) -> str | None:
     edge = [t for t in targets if "edge" in t.groups] or list(targets)
     if not edge:
         return None
     first = edge[0]
-    if url := _literal(first.variables.get("hymt_public_url")):  # the rehearsal host's inventory writes it
+    if url := literal(first.variables.get("hymt_public_url")):  # the rehearsal host's inventory writes it
         return url
     if domain:
         return f"https://{domain}"
     port = first.variables.get("rehearsal_host_http_port")
     if port:  # the rehearsal host: its port 80 is forwarded to the control machine's loopback
         return f"http://127.0.0.1:{port}"
-    address = _literal(first.variables.get("hymt_public_address")) or first.address
+    address = literal(first.variables.get("hymt_public_address")) or first.address
     return f"http://[{address}]" if ":" in address else f"http://{address}"
 
 
@@ -119,7 +112,7 @@ def plan(settings: VerifySettings) -> Plan:
     profile = _declared_profile(settings, targets)
     domain = settings.domain
     if domain is None:
-        domain = next((d for t in targets if (d := _literal(t.variables.get("hymt_domain")))), None)
+        domain = next((d for t in targets if (d := literal(t.variables.get("hymt_domain")))), None)
     url = settings.url or _url_from_inventory(targets, domain)
     if settings.http and not url:
         raise CouldNotRun("give the deployment's URL with --url (or HYMT_VERIFY_URL), or an --inventory to derive it")
@@ -208,7 +201,7 @@ def own_address(context: HostContext) -> str:
 def port_plan(context: HostContext, target: Target, plan_: Plan) -> ports.PortPlan:
     """Where "outside" reaches the host: --public-address, hymt_public_address, else its SSH address; a rehearsal host
     reached through port forwards on 127.0.0.1 is probed at its own address on the Docker network."""
-    address = plan_.settings.public_address or _literal(target.variables.get("hymt_public_address")) or ""
+    address = plan_.settings.public_address or literal(target.variables.get("hymt_public_address")) or ""
     ssh_port = int(target.variables.get("firewall_ssh_port") or 22)
     if not address:
         if not _is_loopback(target.address):
