@@ -126,6 +126,18 @@ def test_the_model_check_runs_read_only_in_the_web_image_on_the_mounted_director
     assert command[command.index("--entrypoint") + 1 :] == ["hymt", hosts.PINS.web_image, "model", "check", "/model"]
 
 
+def test_a_complete_model_is_reported_by_the_tools_summary_not_its_progress():
+    host = hosts.gpu_server()
+    progress = "hymt: checking config.json (2 kB)\nhymt: config.json: ok\n" * 3
+    summary = "/model holds tencent/Hunyuan-MT-7B at 0123abc: 4 files, 15.2 GB, every size and SHA-256 matches"
+    host.on("docker", "run", "hymt", "model", "check", answer=ok(progress + summary + "\n"))
+    result = run(host)["model directory passes hymt model check"]
+    assert result.status is Status.PASS
+    assert result.reason == "/srv/hymt/models/Hunyuan-MT-7B: " + summary.replace(
+        "/model", "/srv/hymt/models/Hunyuan-MT-7B"
+    )
+
+
 def test_an_incomplete_model_fails_and_a_web_image_without_the_command_is_an_unexpected_skip():
     host = hosts.gpu_server()
     host.on("docker", "run", "hymt", "model", "check", answer=fails(1, "model-00002-of-00004.safetensors: short"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from hymt.provision.model import tool_message, tool_summary
 from hymt.provision.preflight import mounts_from_df
 from hymt.verify.commands import CommandResult, Runner
 from hymt.verify.host import HostContext, docker_failure
@@ -151,12 +152,13 @@ def check_model(context: HostContext) -> str:
     if not image or not context.image_present(image):
         raise CheckFailed(f"the web image {image or '(unpinned)'} is not on the host to run 'hymt model check' in.")
     result = model_check(context.runner, image, model_dir)
-    said = result.output(600)
-    if result.ok:
-        return f"{model_dir}: {said[-200:] or 'complete'}"
+    said = f"{result.stdout}\n{result.stderr}"  # its lines, which the tool's summary and message are picked from
+    if result.ok:  # its summary line, not its progress
+        return f"{model_dir}: {tool_summary(said).replace('/model', model_dir, 1) or 'complete'}"
     if "invalid choice: 'model'" in said:
         raise CheckSkipped(f"the hymt in {image} has no 'model check' command yet: {model_dir} was not checked")
-    raise CheckFailed(f"{model_dir} is not a complete model: {said} ('hymt model fetch' completes it)")
+    message = tool_message(said, "/model", model_dir)
+    raise CheckFailed(f"{model_dir} is not a complete model: {message} ('hymt model fetch' completes it)")
 
 
 def check_disk(context: HostContext) -> str:
