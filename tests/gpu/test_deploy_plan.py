@@ -70,3 +70,13 @@ def test_the_plan_installs_the_gpu_override_with_its_reservation(plan, debian_ho
 def test_the_plan_fetches_the_model_from_the_hub(plan, debian_host):
     said = of(plan, debian_host, "model : Say what the host holds").message
     assert said.startswith("Would fetch the model"), said
+
+
+def test_a_driver_too_old_for_the_vllm_image_stops_the_deploy_with_the_way_out(debian_host, provisioned_again):
+    # Preflight's driver facts as on a host whose working driver is a CUDA 12.8 one (extra vars outrank set_fact).
+    old = {"preflight_nvidia_driver_version": "570.133.20", "preflight_nvidia_cuda_version": "12.8"}
+    run = debian_host.converge(DEPLOY, extra_vars=GPU | old, check=True).run
+    message = run.refusal(debian_host.name)
+    assert "570.133.20" in message and f"needs driver >= {PINS['hymt_vllm_cuda_driver_min']} (CUDA 13)" in message
+    assert "set nvidia_driver_upgrade: true" in message
+    assert not [r for r in run.results if r.task.startswith("images :")], "the deploy went on to the images"

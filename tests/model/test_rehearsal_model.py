@@ -118,6 +118,19 @@ def test_a_model_of_another_spec_is_replaced(tmp_path):
     assert is_complete(out, DEFAULT_SPEC)
 
 
+def test_a_real_model_with_its_manifest_is_never_replaced_by_the_rehearsal_model(tmp_path):
+    from hymt.model.check import local_manifest
+    from hymt.model.manifest import write_manifest
+
+    out = tmp_path / "HY-MT1.5-1.8B"
+    out.mkdir()
+    (out / "model.safetensors").write_bytes(b"weights")
+    write_manifest(out, local_manifest("tencent/HY-MT1.5-1.8B", [], "fetched"))
+    with pytest.raises(RehearsalModelError, match=r"not made by 'hymt rehearsal-model'"):
+        generate(out)
+    assert (out / "model.safetensors").read_bytes() == b"weights"
+
+
 def test_a_directory_it_did_not_make_is_not_overwritten(tmp_path):
     out = tmp_path / "precious"
     out.mkdir()
