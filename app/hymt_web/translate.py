@@ -6,6 +6,7 @@ Everything language-specific (codes, prompts, sampling, detection, chunking) com
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,10 +14,13 @@ from dataclasses import dataclass
 from hymt.core.chunking import TextPlan, split_text
 from hymt.core.languages import AUTO, LANGUAGES, UnknownLanguageError, get_language, normalize_code
 from hymt.core.prompts import ModelFamily, build_prompt, chat_request, resolve_source
+from hymt.core.text import text_problem
 from hymt_web import errors
 from hymt_web.errors import GatewayError
 from hymt_web.settings import Settings
 from hymt_web.upstream import Upstream
+
+log = logging.getLogger("hymt_web")
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,9 @@ def prepare(settings: Settings, text: str, target: str, source: str = AUTO) -> J
             "text_too_long",
             f"The text has {length} characters but the limit is {settings.max_chars}. Translate it in smaller parts.",
         )
+    problem = text_problem(text)
+    if problem:
+        raise GatewayError(422, "invalid_text", problem)
     if target.strip().lower() == AUTO:
         raise GatewayError(422, "unknown_language", "Choose a target language: 'auto' can only be the source.")
     try:
@@ -68,6 +75,15 @@ def prepare(settings: Settings, text: str, target: str, source: str = AUTO) -> J
         )
     source = resolve_source(text, source)
     plan = split_text(text, settings.chunk_tokens)
+    if len(plan.segments) > settings.max_segments:  # very many tiny paragraphs: let them share requests too
+        plan = split_text(text, settings.chunk_tokens, across_paragraphs=True)
+    if len(plan.segments) > settings.max_segments:
+        raise GatewayError(
+            413,
+            "too_many_parts",
+            f"The text would take {len(plan.segments)} requests to the model, more than the {settings.max_segments} "
+            "one translation may take. Translate it in smaller parts.",
+        )
     family = ModelFamily.for_model(settings.served_model)
     bodies = tuple(
         chat_request(build_prompt(segment, target, source, family), settings.served_model, source_text=segment)
@@ -86,7 +102,15 @@ def _unknown(side: str, code: str) -> GatewayError:
 
 
 def _timed_out(settings: Settings) -> GatewayError:
-    return errors.upstream_timeout(f"no complete translation within {settings.request_timeout:g} seconds")
+    seconds = f"{settings.request_timeout:g}"
+    log.warning("a translation timed out: no complete translation within %s seconds", seconds)
+    return GatewayError(
+        504,
+        "upstream_timeout",
+        f"The translation took longer than the {seconds} seconds one translation may take. Translate a shorter "
+        "text, or try again later.",
+        detail=f"no complete translation within {seconds} seconds (HYMT_REQUEST_TIMEOUT)",
+    )
 
 
 async def translate(upstream: Upstream, job: Job) -> dict[str, object]:
@@ -107,7 +131,7 @@ async def translate(upstream: Upstream, job: Job) -> dict[str, object]:
         failures = [e for e in group.exceptions if isinstance(e, GatewayError)]
         if failures:
             raise failures[0] from None
-        raise
+        raise errors.internal(group.exceptions[0]) from None
     return job.result(settings.served_model, [task.result() for task in tasks])
 
 
@@ -141,10 +165,16 @@ class StreamingTranslation:
             queue.put_nowait(_End())
         except GatewayError as error:
             queue.put_nowait(error)
+        except Exception as exc:  # a fault of the gateway's own: the reader must hear of it, not wait for it
+            queue.put_nowait(errors.internal(exc))
 
     def close(self) -> None:
-        """Cancel whatever upstream requests are still open (the client left, or one segment failed)."""
-        for task in self._tasks:
+        """Cancel whatever upstream requests are still open (the client left, or one segment failed).
+
+        Once only: a second cancel of a task that is already closing its upstream connection would interrupt that
+        close (the connection would stay open, the model still writing into it)."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
 
     def result(self) -> dict[str, object]:

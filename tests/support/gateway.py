@@ -19,7 +19,12 @@ def serving(settings: Settings) -> Iterator[str]:
     """The app for `settings` served on 127.0.0.1; yields its base URL (no trailing slash)."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+        proxy_headers=False,  # as hymt_web.server runs it: the app reads X-Forwarded-For itself
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"hymt-web-{port}", daemon=True)

@@ -189,7 +189,7 @@ def test_a_failing_model_exits_1(capsys, fake, gateway):
     fake.behaviour.fail_count = -1
     code, _, err = run(capsys, "translate", "Hallo", "--to", "en", "--web", gateway)
     assert code == 1
-    assert "answered 502: The translation model answered with an error" in err
+    assert "answered 502: The translation model failed on this request" in err
     assert "hymt: hint: the deployment's model server failed" in err
 
 
