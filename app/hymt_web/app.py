@@ -185,6 +185,23 @@ ERROR_SCHEMA = {
         }
     },
 }
+# One server-sent event of the stream; its data is JSON: {"text"} (delta), a Translation (done) or {code, message}.
+EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {"event": {"enum": ["delta", "done", "error"]}, "data": {"type": "string"}},
+}
+TRANSLATION_SCHEMA = {
+    "type": "object",
+    "required": ["translation", "source", "target", "model", "elapsed_ms"],
+    "properties": {
+        "translation": {"type": "string"},
+        "source": {"type": "string", "description": "the given or detected code; 'auto' when detection was unsure"},
+        "target": {"type": "string"},
+        "model": {"type": "string"},
+        "elapsed_ms": {"type": "integer", "minimum": 0},
+    },
+}
 _ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 TRANSLATE_ERRORS = {
     str(status): {"description": description, "content": _ERROR_BODY}
@@ -240,7 +257,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             schema["components"]["schemas"]["TranslateRequest"]["properties"]["text"]["maxLength"] = settings.max_chars
             for route in ("/api/translate", "/api/translate/stream"):
                 schema["paths"][route]["post"]["responses"].update(TRANSLATE_ERRORS)
+            schema["paths"]["/api/translate"]["post"]["responses"]["200"] = {
+                "description": "The translation.",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Translation"}}},
+            }
+            schema["paths"]["/api/translate/stream"]["post"]["responses"]["200"] = {
+                "description": "Server-sent events: `delta` {text} per piece, then `done` (a Translation) or `error`.",
+                "content": {"text/event-stream": {"schema": EVENT_SCHEMA}},
+            }
             schema["components"]["schemas"]["Error"] = ERROR_SCHEMA
+            schema["components"]["schemas"]["Translation"] = TRANSLATION_SCHEMA
             app.openapi_schema = schema
         return app.openapi_schema
 
