@@ -45,10 +45,6 @@ class _Client:
     active: int = 0  # its translations under way
 
 
-def _refused(message: str, retry_after: int) -> GatewayError:
-    return GatewayError(429, "too_many_requests", message, headers={"Retry-After": str(retry_after)})
-
-
 class Admission:
     """The gateway's three limits. No await happens between a check and its count: requests cannot interleave."""
 
@@ -82,13 +78,18 @@ class Admission:
                 del self.clients[key]
         self._sweep_at = max(_SWEEP_AT, 2 * len(self.clients))
 
+    def _refused(self, reason: str, message: str, retry_after: int) -> GatewayError:
+        """A 429 for one of the limits, counted in the metrics under `reason`."""
+        self.metrics.refused.labels(reason).inc()
+        return GatewayError(429, "too_many_requests", message, headers={"Retry-After": str(retry_after)})
+
     def check_rate(self, key: str) -> None:
         """Count one translation request of `key` against its rate; 429 with Retry-After when it has none left."""
         client = self._client(key)
         if client.allowance < 1:
             wait = math.ceil((1 - client.allowance) / self.per_second)
-            self.metrics.refused.labels("client_rate").inc()
-            raise _refused(
+            raise self._refused(
+                "client_rate",
                 f"You sent more than {self.burst} translations in a short time (the limit is "
                 f"{self.per_second * 60:g} a minute per address). Try again in {wait} seconds.",
                 wait,
@@ -98,20 +99,13 @@ class Admission:
     def enter(self, key: str) -> None:
         """Take a place for a translation of `key`: 429 when the client, or the whole service, is at its cap."""
         client = self._client(key)
+        later = RETRY_AFTER_SECONDS
         if client.active >= self.client_limit:
-            self.metrics.refused.labels("client_in_flight").inc()
-            raise _refused(
-                f"You have {self.client_limit} translations under way, the limit per address. "
-                f"Wait for one to finish, or try again in {RETRY_AFTER_SECONDS} seconds.",
-                RETRY_AFTER_SECONDS,
-            )
+            message = f"You have {self.client_limit} translations under way, the limit per address. Wait for one to "
+            raise self._refused("client_in_flight", message + f"finish, or try again in {later} seconds.", later)
         if self.count >= self.limit:
-            self.metrics.refused.labels("in_flight").inc()
-            raise _refused(
-                f"The service is translating {self.limit} texts at once, its limit. "
-                f"Try again in {RETRY_AFTER_SECONDS} seconds.",
-                RETRY_AFTER_SECONDS,
-            )
+            message = f"The service is translating {self.limit} texts at once, its limit. "
+            raise self._refused("in_flight", message + f"Try again in {later} seconds.", later)
         client.active += 1
         self.count += 1
         self.metrics.in_flight.set(self.count)
