@@ -191,6 +191,7 @@ def test_without_a_url_there_is_nothing_to_talk_to():
         ("Hallo", "en", "klingon", "Unknown source language 'klingon'", "codes are case-insensitive"),
         ("Hallo", "auto", AUTO, "'auto' can only be the source", "codes are case-insensitive"),
         ("Hallo", "en", "EN", "both English", "choose another target language"),
+        ("Hal\x00lo", "en", AUTO, "control character U+0000 at character 4", "remove control characters"),
     ],
 )
 def test_refused_requests_are_invalid_requests(fake, make_client, sleeps, method, text, target, source, words, hint):
@@ -221,6 +222,16 @@ def test_a_text_over_the_limit_says_the_limit(fake, make_client, small_gateway, 
     assert "the text has 21 characters but the deployment at" in str(error) and "accepts at most 20" in str(error)
     assert "at most 20 characters" in error.hint
     assert len(fake.chat_requests()) == 1  # only the text within the limit
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_text_of_too_many_parts_is_an_invalid_request_not_a_length_error(fake, make_client, method):
+    with deployment(fake, chunk_tokens=1, max_segments=2) as url, pytest.raises(errors.InvalidRequest) as caught:
+        translate_by(make_client(url), method, "one two three", "en", "de")
+    assert not isinstance(caught.value, errors.TextTooLong)
+    assert "more than the 2 one translation may take" in str(caught.value)
+    assert caught.value.hint.startswith("translate the text in smaller parts")
+    assert fake.chat_requests() == []
 
 
 def test_the_server_decides_the_limit_when_it_is_not_known_yet(fake, make_client, small_gateway):
