@@ -36,7 +36,14 @@ def fake_model() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture(scope="package")
 def web_url(fake_model: FakeOpenAI) -> Iterator[str]:
-    settings = Settings(upstream_url=fake_model.url, served_model=fake_model.behaviour.model, max_chars=MAX_CHARS)
+    # Every test of the package is the same client (127.0.0.1): the per-client limits are not what they test.
+    settings = Settings(
+        upstream_url=fake_model.url,
+        served_model=fake_model.behaviour.model,
+        max_chars=MAX_CHARS,
+        client_burst=10_000,
+        client_max_in_flight=64,
+    )
     with serving(settings) as url:
         yield url
 
