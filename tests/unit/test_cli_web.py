@@ -19,7 +19,7 @@ from hymt.cli.translate import web_settings_from, web_url_of
 from hymt.sdk.settings import DEFAULT_WEB_READ_TIMEOUT, WebSettings
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.net import free_port
-from tests.support.web_deployment import deployment
+from tests.support.web_deployment import SHARED_BY_TESTS, deployment
 from tests.unit.conftest import ENV_NAMES
 
 HYMT = Path(sys.executable).parent / "hymt"
@@ -27,7 +27,7 @@ HYMT = Path(sys.executable).parent / "hymt"
 
 @pytest.fixture(scope="module")
 def gateway(server: FakeOpenAI) -> Iterator[str]:
-    with deployment(server, max_chars=40) as url:
+    with deployment(server, max_chars=40, **SHARED_BY_TESTS) as url:
         yield url
 
 

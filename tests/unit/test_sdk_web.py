@@ -19,14 +19,13 @@ from hymt.sdk.settings import DEFAULT_WEB_READ_TIMEOUT
 from tests.support.clients import closing_factory
 from tests.support.fake_openai import FakeOpenAI, default_reply
 from tests.support.net import free_port
-from tests.support.web_deployment import deployment, front_door
+from tests.support.web_deployment import SHARED_BY_TESTS, deployment, front_door
 
 
 @pytest.fixture(scope="module")
 def gateway(server: FakeOpenAI) -> Iterator[str]:
-    """The web app in front of the fake server; its base URL. Its defaults but the per-client limits: every test of
-    the module is the same client (127.0.0.1)."""
-    with deployment(server, client_burst=10_000, client_max_in_flight=64) as url:
+    """The web app with its default settings (but SHARED_BY_TESTS) in front of the fake server; its base URL."""
+    with deployment(server, **SHARED_BY_TESTS) as url:
         yield url
 
 
@@ -207,7 +206,7 @@ def test_refused_requests_are_invalid_requests(fake, make_client, sleeps, method
 @pytest.fixture(scope="module")
 def small_gateway(server: FakeOpenAI) -> Iterator[str]:
     """A deployment that takes at most 20 characters a request."""
-    with deployment(server, max_chars=20) as url:
+    with deployment(server, max_chars=20, **SHARED_BY_TESTS) as url:
         yield url
 
 

@@ -29,11 +29,12 @@ from hymt.core.text import WORD_JOINER
 from hymt.rehearsal.spec import SPECIAL_TOKENS
 from hymt_web import Settings, create_app
 from tests.support.fake_openai import FakeOpenAI, running
+from tests.support.web_deployment import SHARED_BY_TESTS
 from tests.web.conftest import parse_events, settings_for, source_of
 
 # Small texts keep each example fast; the limits are the app's, loose enough that fuzzing is never throttled.
 MAX_CHARS = 400
-LOOSE = {"client_rate": 10**6, "client_burst": 10**6, "client_max_in_flight": 64, "max_chars": MAX_CHARS}
+LOOSE = {**SHARED_BY_TESTS, "client_rate": 10**6, "max_chars": MAX_CHARS}
 
 
 @pytest.fixture(scope="module")
