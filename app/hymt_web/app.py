@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -34,8 +33,6 @@ from hymt_web.metrics import Metrics, MetricsMiddleware
 from hymt_web.settings import Settings
 from hymt_web.translate import StreamingTranslation, prepare, translate
 from hymt_web.upstream import Upstream, make_client
-
-log = logging.getLogger("hymt_web")
 
 T = TypeVar("T")
 STATIC = files("hymt_web") / "static"
