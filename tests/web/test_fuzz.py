@@ -104,6 +104,8 @@ def test_any_text_gets_its_translation_or_a_clear_4xx(client, route, text):
     # ensure_ascii: JSON's \u escapes carry even a lone surrogate (UTF-8 could not), as a hostile client would send it.
     body = json.dumps({"text": text, "target": "fr"}).encode()
     response = client.post(route, content=body, headers={"Content-Type": "application/json"})
+    # What JSON says was sent: a high surrogate escape followed by a low one is one character beyond U+FFFF.
+    text = json.loads(body)["text"]
     refusal = expected_refusal(text)
     if refusal is not None:
         assert 400 <= response.status_code < 500, response.text
