@@ -1,4 +1,4 @@
-"""Recorded outputs of real machines (tests/ansible/data/), read by the tests of the roles' parsers."""
+"""Transcribed outputs of real machine types (tests/ansible/data/), read by the tests of the roles' parsers."""
 
 from __future__ import annotations
 

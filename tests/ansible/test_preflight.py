@@ -44,7 +44,7 @@ CASES = {
     ),
     "missing-gpu": Case(groups=GPU_SERVER_GROUPS),
     "too-little-gpu-memory": Case(groups=GPU_SERVER_GROUPS, facts={"preflight_nvidia_gpus": [T4]}),
-    # GPUs vLLM has no kernels for, as preflight finds them on the PCI bus of recorded machines.
+    # GPUs vLLM has no kernels for, as preflight finds them on the PCI bus of the transcribed machines.
     "volta-gpu": Case(groups=GPU_SERVER_GROUPS, facts=gpu_facts("v100-580"), alone=True),
     "pascal-gpu": Case(groups=GPU_SERVER_GROUPS, facts=gpu_facts("ubuntu-2404-gcp-p100"), alone=True),
     "turing-gpu": Case(

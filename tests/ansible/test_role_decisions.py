@@ -1,7 +1,7 @@
 """What the docker role decides from the preflight facts, before it would change anything.
 
 Run on this machine with faked facts, in check mode: a snap Docker and a daemon.json the engine would refuse stop the
-run with a message. The NVIDIA roles' decisions are tested on recorded outputs of GPU machines in tests/gpu/.
+run with a message. The NVIDIA roles' decisions are tested on transcribed outputs of GPU machines in tests/gpu/.
 """
 
 from __future__ import annotations

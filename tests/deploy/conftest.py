@@ -22,13 +22,12 @@ from tests.support.repo import ROOT
 class Rehearsal:
     name: str
     inventory: Path
-    stdout: str
-    stderr: str
+    made: subprocess.CompletedProcess  # the `make rehearse` that made it
     seconds: float
 
     @property
     def output(self) -> str:
-        return self.stdout + self.stderr
+        return self.made.stdout + self.made.stderr
 
     @property
     def host_vars(self) -> dict:
@@ -80,7 +79,7 @@ def rehearsal(docker_engine, tmp_path_factory) -> Iterator[Rehearsal]:
     inventory = tmp_path_factory.mktemp("rehearse") / "inventory.yml"
     started = time.monotonic()
     run = make("rehearse", name, inventory, timeout=2400)
-    rehearsal = Rehearsal(name, inventory, run.stdout, run.stderr, time.monotonic() - started)
+    rehearsal = Rehearsal(name, inventory, run, time.monotonic() - started)
     try:
         assert run.returncode == 0, f"make rehearse failed ({run.returncode}):\n{rehearsal.output[-6000:]}"
         print(f"\nmake rehearse from nothing: {rehearsal.seconds:.0f} s")

@@ -64,7 +64,7 @@ def test_make_rehearse_goes_from_nothing_to_a_verified_service(rehearsal):
     # site.yml's last play runs hymt verify against the inventory, with the rehearsal's profile.
     assert "hymt verify: profile rehearsal" in rehearsal.output
     assert f"Verified: the translation page is at {rehearsal.url}" in rehearsal.output
-    assert rehearsal.stdout.rstrip().endswith(f"rehearse: the translation service is ready: open {rehearsal.url}")
+    assert rehearsal.made.stdout.rstrip().endswith(f"rehearse: the translation service is ready: open {rehearsal.url}")
     assert rehearsal.url.startswith("http://127.0.0.1:")
     page = requests.get(rehearsal.url, timeout=30)
     assert page.status_code == 200 and "<html" in page.text.lower()

@@ -1,4 +1,4 @@
-"""GPU machines as the preflight role would see them, built from recorded outputs (tests/gpu/data/) with the
+"""GPU machines as the preflight role would see them, built from transcribed outputs (tests/gpu/data/) with the
 preflight role's own parsers, so that the NVIDIA roles' decisions are tested on what real machines print.
 """
 
@@ -15,21 +15,21 @@ ANSIBLE_DATA = Path(__file__).resolve().parents[1] / "ansible" / "data"
 
 # nvidia-smi's result when it is not installed, as Ansible's command module registers it.
 NO_NVIDIA_SMI = {"rc": 2, "stdout": "", "stderr": "", "msg": "[Errno 2] No such file or directory: b'nvidia-smi'"}
-# Exit statuses nvidia-smi(1) documents for the failures recorded here.
+# Exit statuses nvidia-smi(1) documents for the failures transcribed here.
 FAILURE_STATUS = {"nvidia-smi-not-loaded.txt": 9, "nvidia-smi-version-mismatch.txt": 18}
 
 
-def recording(name: str) -> str:
-    """A recorded output, from tests/gpu/data or (for those recorded first) tests/ansible/data."""
+def transcribed(name: str) -> str:
+    """A transcribed output, from tests/gpu/data or (for those transcribed first) tests/ansible/data."""
     for directory in (DATA, ANSIBLE_DATA):
         if (directory / name).exists():
             return (directory / name).read_text()
-    raise FileNotFoundError(f"no recording {name} in {DATA} or {ANSIBLE_DATA}")
+    raise FileNotFoundError(f"no transcription {name} in {DATA} or {ANSIBLE_DATA}")
 
 
 @dataclass(frozen=True)
 class Machine:
-    """A host: its distribution, and the recordings of what its lspci, nvidia-smi and /proc/version print."""
+    """A host: its distribution, and the transcriptions of what its lspci, nvidia-smi and /proc/version print."""
 
     distribution: str
     release: str
@@ -46,19 +46,19 @@ class Machine:
     @property
     def kernel_release(self) -> str:
         # "Linux version 6.8.0-1021-aws (buildd@...) ..." -> what `uname -r` (Ansible's kernel fact) says.
-        return recording(self.proc_version).split()[2]
+        return transcribed(self.proc_version).split()[2]
 
     def nvidia_smi_result(self) -> dict:
         if self.nvidia_smi_query:
-            return {"rc": 0, "stdout": recording(self.nvidia_smi_query).strip(), "stderr": ""}
+            return {"rc": 0, "stdout": transcribed(self.nvidia_smi_query).strip(), "stderr": ""}
         if self.nvidia_smi_failure:
             status = FAILURE_STATUS[self.nvidia_smi_failure]
-            return {"rc": status, "stdout": recording(self.nvidia_smi_failure).strip(), "stderr": ""}
+            return {"rc": status, "stdout": transcribed(self.nvidia_smi_failure).strip(), "stderr": ""}
         return dict(NO_NVIDIA_SMI)
 
     def facts(self) -> dict:
         """The preflight_* facts the NVIDIA roles read, as facts.yml computes them."""
-        lspci = recording(self.lspci) if self.lspci else ""
+        lspci = transcribed(self.lspci) if self.lspci else ""
         result = self.nvidia_smi_result()
         answering = result["rc"] == 0
         smi_gpus = hostfacts.nvidia_gpus_from_nvidia_smi(result["stdout"]) if answering else []
@@ -70,13 +70,13 @@ class Machine:
             "preflight_codename": self.codename,
             "preflight_architecture": "x86_64",
             "preflight_kernel_release": self.kernel_release,
-            "preflight_is_wsl": preflight.is_wsl(recording(self.proc_version)),
+            "preflight_is_wsl": preflight.is_wsl(transcribed(self.proc_version)),
             "preflight_nvidia_gpus": smi_gpus if answering else hostfacts.nvidia_gpus_from_lspci(lspci),
             "preflight_nvidia_pci_gpus": hostfacts.nvidia_gpus_from_lspci(lspci),
             "preflight_nvidia_nvswitches": hostfacts.nvidia_nvswitch_count(lspci),
             "preflight_nvidia_driver_version": smi_gpus[0]["driver_version"] if smi_gpus else "",
             "preflight_nvidia_cuda_version": hostfacts.nvidia_cuda_version(
-                recording(self.nvidia_smi) if answering and self.nvidia_smi else ""
+                transcribed(self.nvidia_smi) if answering and self.nvidia_smi else ""
             ),
             "preflight_nvidia_smi_state": state["state"],
             "preflight_nvidia_smi_error": state["error"],

@@ -358,7 +358,7 @@ BRANCH_CUDA = {"580": "13.0", "590": "13.1"}
 # The next branch's first release: the CUDA repository offers it too, and only the pinning package keeps it away.
 NEXT_BRANCH_DRIVER = "590.44.01"
 
-# The GPUs the stand-in nvidia-smi reports on each machine of the proof (as the machines' lspci recordings show them).
+# The GPUs the stand-in nvidia-smi reports on each machine of the proof (as the machines' transcribed lspci shows them).
 GPU_OF_MACHINE = {
     "debian-12-a100": {
         "name": "NVIDIA A100 80GB PCIe",

@@ -1,6 +1,6 @@
 """What the NVIDIA roles decide on each kind of GPU machine, run as Ansible runs them.
 
-Each case is a host of one inventory (connection: local), its preflight facts built from recorded outputs of a real
+Each case is a host of one inventory (connection: local), its preflight facts built from transcribed outputs of a real
 machine (tests/gpu/machines.py), and the role runs in plan-only mode and check mode: it decides, says so, and sets its
 plan as a fact, changing nothing on this machine. One ansible-playbook run covers every case. The packages are
 checked by name here; that those names, repository lines and pins install is proven against the stand-in repository
@@ -59,8 +59,8 @@ def case(
 
 
 def with_driver(machine: str, version: str) -> dict:
-    """A recorded machine's facts with another release of the same driver branch (not a recording: the same output
-    with the version changed, for a release at an edge of the decision)."""
+    """A transcribed machine's facts with another release of the same driver branch (the same output with only the
+    version changed, for a release at an edge of the decision)."""
     facts = MACHINES[machine].facts()
     return {
         "preflight_nvidia_driver_version": version,
@@ -551,5 +551,5 @@ def test_every_case_is_checked():
         | {name for name in CASES if name.startswith("toolkit-")}
     )
     assert set(CASES) == checked, set(CASES) ^ checked
-    # The recorded daemon.json is valid JSON (a typo there would make the case test nothing).
+    # The transcribed daemon.json is valid JSON (a typo there would make the case test nothing).
     json.loads((DATA / "daemon-json-gpu-cloud-image.json").read_text())

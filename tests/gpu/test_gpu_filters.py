@@ -1,4 +1,4 @@
-"""The GPU paths' parsers and advice, on recorded outputs of real machines (tests/gpu/data/).
+"""The GPU paths' parsers and advice, on transcribed outputs of real machine types (tests/gpu/data/).
 
 The preflight role's GPU facts (architecture from the PCI id, NVSwitches, nvidia-smi's state, Secure Boot), the
 nvidia_driver role's package and version arithmetic, and the nvidia_container_toolkit role's advice for the errors a
@@ -16,7 +16,7 @@ from hymt.provision import docker_daemon as docker
 from hymt.provision import nvidia_container_toolkit as toolkit
 from hymt.provision import nvidia_driver as driver
 from hymt.provision import preflight
-from tests.gpu.machines import MACHINES, NO_NVIDIA_SMI, recording
+from tests.gpu.machines import MACHINES, NO_NVIDIA_SMI, transcribed
 
 # ---- preflight: GPUs on the PCI bus ---------------------------------------------------------------------------------
 
@@ -39,21 +39,21 @@ from tests.gpu.machines import MACHINES, NO_NVIDIA_SMI, recording
     ],
 )
 def test_each_gpu_gets_its_architecture_from_its_pci_id(lspci, expected):
-    gpus = hostfacts.nvidia_gpus_from_lspci(recording(lspci))
+    gpus = hostfacts.nvidia_gpus_from_lspci(transcribed(lspci))
     assert [(gpu["device_id"], gpu["architecture"], gpu["compute_capability"]) for gpu in gpus] == expected
 
 
 def test_an_hgx_board_shows_eight_gpus_and_four_nvswitches_that_are_not_gpus():
-    output = recording("lspci-8xh100-hgx.txt")
+    output = transcribed("lspci-8xh100-hgx.txt")
     gpus = hostfacts.nvidia_gpus_from_lspci(output)
     assert len(gpus) == 8
     assert {gpu["architecture"] for gpu in gpus} == {"Hopper"}
     assert hostfacts.nvidia_nvswitch_count(output) == 4
-    assert hostfacts.nvidia_nvswitch_count(recording("lspci-a10g-cloud-vm.txt")) == 0
+    assert hostfacts.nvidia_nvswitch_count(transcribed("lspci-a10g-cloud-vm.txt")) == 0
 
 
 def test_wsl_shows_no_nvidia_device_on_the_pci_bus():
-    assert hostfacts.nvidia_gpus_from_lspci(recording("lspci-wsl2.txt")) == []
+    assert hostfacts.nvidia_gpus_from_lspci(transcribed("lspci-wsl2.txt")) == []
 
 
 def test_sysfs_listings_get_architectures_too():
@@ -83,10 +83,10 @@ def test_datacenter_ids_by_generation(device_id, architecture):
 @pytest.mark.parametrize(
     ("result", "state"),
     [
-        ({"rc": 0, "stdout": recording("nvidia-smi-query-a10g.csv"), "stderr": ""}, "working"),
+        ({"rc": 0, "stdout": transcribed("nvidia-smi-query-a10g.csv"), "stderr": ""}, "working"),
         (NO_NVIDIA_SMI, "absent"),
-        ({"rc": 9, "stdout": recording("nvidia-smi-not-loaded.txt"), "stderr": ""}, "not-loaded"),
-        ({"rc": 18, "stdout": recording("nvidia-smi-version-mismatch.txt"), "stderr": ""}, "mismatch"),
+        ({"rc": 9, "stdout": transcribed("nvidia-smi-not-loaded.txt"), "stderr": ""}, "not-loaded"),
+        ({"rc": 18, "stdout": transcribed("nvidia-smi-version-mismatch.txt"), "stderr": ""}, "mismatch"),
         ({"rc": 255, "stdout": "Unable to determine the device handle for GPU0000:00:1E.0: Unknown Error"}, "failing"),
     ],
 )
@@ -106,7 +106,7 @@ def test_secure_boot_is_read_from_the_efi_variable():
     assert not preflight.secure_boot_enabled("")
 
 
-def test_the_kernel_release_of_each_recorded_machine():
+def test_the_kernel_release_of_each_transcribed_machine():
     assert MACHINES["ubuntu-2404-aws-l4"].kernel_release == "6.8.0-1021-aws"
     assert MACHINES["debian-13-v100"].kernel_release == "6.12.38+deb13-amd64"
     assert MACHINES["wsl2-rtx4070"].facts()["preflight_is_wsl"]
@@ -202,12 +202,12 @@ def test_which_drivers_start_the_cu129_image(driver_version, cuda, gpu, works):
 
 
 def test_advice_when_the_installed_driver_does_not_answer():
-    not_loaded = recording("nvidia-smi-not-loaded.txt")
+    not_loaded = transcribed("nvidia-smi-not-loaded.txt")
     ubuntu = driver.driver_failure_advice(not_loaded, {"distribution": "Ubuntu", "kernel_release": "6.8.0-1021-aws"})
     assert "sudo modprobe nvidia" in ubuntu and "linux-modules-nvidia-*-$(uname -r)" in ubuntu
     debian = driver.driver_failure_advice(not_loaded, {"distribution": "Debian", "secure_boot": True})
     assert "dkms status" in debian and "mokutil --import" in debian
-    assert "reboot" in driver.driver_failure_advice(recording("nvidia-smi-version-mismatch.txt"), {})
+    assert "reboot" in driver.driver_failure_advice(transcribed("nvidia-smi-version-mismatch.txt"), {})
 
 
 # ---- nvidia_container_toolkit: advice for a container that does not see the GPUs ----------------------------------
@@ -229,7 +229,7 @@ def test_an_opted_in_image_that_crashes_at_start_sends_the_user_back_to_the_plai
     assert "vllm/vllm-openai:v0.32.0-cu129 does not start on this host" in advice
     assert 'hymt_vllm_image_variant: "" and nvidia_driver_upgrade: true' in advice
     # A container error it knows keeps its own advice.
-    refused = toolkit.smoke_test_advice(recording("docker-run-unsatisfied-cuda.txt"), {"image": "x"})
+    refused = toolkit.smoke_test_advice(transcribed("docker-run-unsatisfied-cuda.txt"), {"image": "x"})
     assert refused.startswith("The driver is too old for x")
 
 
@@ -246,7 +246,7 @@ def test_an_opted_in_image_that_crashes_at_start_sends_the_user_back_to_the_plai
     ],
 )
 def test_gpus_below_vllms_minimum_are_found_on_the_pci_bus(lspci, refused):
-    gpus = hostfacts.nvidia_gpus_from_lspci(recording(lspci))
+    gpus = hostfacts.nvidia_gpus_from_lspci(transcribed(lspci))
     below = hostfacts.gpus_vllm_cannot_run(gpus)
     assert [gpu["architecture"] for gpu in below] == refused
     message = preflight.unsupported_gpus_message(gpus, "gpu-1")
@@ -258,7 +258,7 @@ def test_gpus_below_vllms_minimum_are_found_on_the_pci_bus(lspci, refused):
 @pytest.mark.parametrize("output", sorted(ADVICE))
 def test_each_stock_error_gets_its_advice(output):
     context = {"image": "nvidia/cuda:13.0.2-base-ubuntu24.04", "driver_version": "575.64.05"}
-    advice = toolkit.container_advice(recording(output), context)
+    advice = toolkit.container_advice(transcribed(output), context)
     for words in ADVICE[output]:
         assert words in advice, f"{words!r} is not in: {advice}"
 
@@ -287,9 +287,8 @@ def test_an_existing_daemon_json_is_read_even_when_broken():
     def slurped(text: str) -> str:
         return base64.b64encode(text.encode()).decode()
 
-    assert (
-        toolkit.read_daemon_json(slurped(recording("daemon-json-gpu-cloud-image.json")))["default-runtime"] == "nvidia"
-    )
+    cloud_image = slurped(transcribed("daemon-json-gpu-cloud-image.json"))
+    assert toolkit.read_daemon_json(cloud_image)["default-runtime"] == "nvidia"
     assert toolkit.read_daemon_json(slurped('{"log-driver": "json-file",}')) == {"invalid": True}
     assert toolkit.read_daemon_json(slurped("[]")) == {"invalid": True}
     assert toolkit.read_daemon_json("") == {}

@@ -1,7 +1,7 @@
 """The stand-in nvidia-smi and nvidia-ctk (tests/gpu/standin_bin/) answer as the real programs do.
 
-Configured as the machine a recording comes from, a stand-in must print that recording; and what it prints must mean
-the same to the roles' parsers. The stand-in packages of the rehearsal-host tests ship these programs.
+Configured as the machine a transcription stands for, a stand-in must print that transcription; and what it prints
+must mean the same to the roles' parsers. The stand-in packages of the rehearsal-host tests ship these programs.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from hymt import hostfacts
-from tests.gpu.machines import recording
+from tests.gpu.machines import transcribed
 from tests.support.repo import PINS
 
 STANDIN_BIN = Path(__file__).resolve().parent / "standin_bin"
@@ -55,24 +55,24 @@ def standin(tmp_path):
     return run
 
 
-def test_the_preflight_query_prints_what_the_recorded_machine_printed(standin):
+def test_the_preflight_query_prints_what_the_transcribed_machine_printed(standin):
     answer = standin("nvidia-smi", *PREFLIGHT_QUERY)
     assert answer.returncode == 0
-    assert answer.stdout == recording("nvidia-smi-query-a10g.csv")
+    assert answer.stdout == transcribed("nvidia-smi-query-a10g.csv")
     assert hostfacts.nvidia_gpus_from_nvidia_smi(answer.stdout)[0]["memory_mb"] == 23028
 
 
-def test_the_status_table_has_the_recorded_layout(standin):
+def test_the_status_table_has_the_transcribed_layout(standin):
     table = standin("nvidia-smi").stdout.splitlines()
-    recorded = recording("nvidia-smi-a10g.txt").splitlines()
+    expected = transcribed("nvidia-smi-a10g.txt").splitlines()
     # The same header line (but for the date before it) and GPU line, character for character.
-    assert table[2] == recorded[2]
-    assert table[8].startswith(recorded[8][:60])
+    assert table[2] == expected[2]
+    assert table[8].startswith(expected[8][:60])
     assert hostfacts.nvidia_cuda_version("\n".join(table)) == "13.0"
 
 
 def test_the_gpu_list_and_the_driver_roles_query(standin):
-    assert standin("nvidia-smi", "-L").stdout == recording("docker-run-nvidia-smi-ok.txt")
+    assert standin("nvidia-smi", "-L").stdout == transcribed("docker-run-nvidia-smi-ok.txt")
     answer = standin("nvidia-smi", *DRIVER_ROLE_QUERY).stdout
     assert answer == "NVIDIA A10G, 580.95.05\n"
     assert answer.split(",")[-1].strip() == "580.95.05"  # how roles/nvidia_driver/tasks/reboot.yml reads it
@@ -93,7 +93,7 @@ def test_before_the_module_loads_it_fails_as_after_a_fresh_install(standin, tmp_
     marker = tmp_path / "loaded"
     config = A10G | {"loaded_marker": str(marker)}
     failed = standin("nvidia-smi", *PREFLIGHT_QUERY, config=config)
-    assert (failed.returncode, failed.stdout.strip()) == (9, recording("nvidia-smi-not-loaded.txt").strip())
+    assert (failed.returncode, failed.stdout.strip()) == (9, transcribed("nvidia-smi-not-loaded.txt").strip())
     state = hostfacts.nvidia_smi_state({"rc": failed.returncode, "stdout": failed.stdout, "stderr": failed.stderr})
     assert state["state"] == "not-loaded"
     assert standin("nvidia-ctk", "cdi", "generate", config=config).returncode == 1
@@ -101,10 +101,10 @@ def test_before_the_module_loads_it_fails_as_after_a_fresh_install(standin, tmp_
     assert standin("nvidia-smi", *PREFLIGHT_QUERY, config=config).returncode == 0
 
 
-def test_a_version_mismatch_reads_as_recorded(standin):
+def test_a_version_mismatch_reads_as_transcribed(standin):
     config = A10G | {"driver_version": "580.105.08", "state": "mismatch"}
     failed = standin("nvidia-smi", config=config)
-    assert (failed.returncode, failed.stdout) == (18, recording("nvidia-smi-version-mismatch.txt"))
+    assert (failed.returncode, failed.stdout) == (18, transcribed("nvidia-smi-version-mismatch.txt"))
 
 
 def test_nvidia_ctk_reports_the_toolkit_version_as_the_role_checks_it(standin):
@@ -113,10 +113,10 @@ def test_nvidia_ctk_reports_the_toolkit_version_as_the_role_checks_it(standin):
     # roles/nvidia_container_toolkit/tasks/Debian.yml: search('version ' ~ version ~ '$', multiline=True)
     assert re.search(f"version {re.escape(version)}$", answer, re.MULTILINE)
     assert re.fullmatch(r"NVIDIA Container Toolkit CLI version \S+\ncommit: [0-9a-f]{40}\n", answer)
-    assert recording("nvidia-ctk-version.txt").startswith("NVIDIA Container Toolkit CLI version ")
+    assert transcribed("nvidia-ctk-version.txt").startswith("NVIDIA Container Toolkit CLI version ")
 
 
-def test_a_generated_cdi_spec_lists_the_recorded_devices(standin, tmp_path):
+def test_a_generated_cdi_spec_lists_the_transcribed_devices(standin, tmp_path):
     spec = tmp_path / "cdi" / "nvidia.yaml"
     generated = standin("nvidia-ctk", "cdi", "generate", f"--output={spec}")
     assert generated.returncode == 0, generated.stderr
@@ -125,7 +125,7 @@ def test_a_generated_cdi_spec_lists_the_recorded_devices(standin, tmp_path):
     assert document["kind"] == "nvidia.com/gpu"
     assert [device["name"] for device in document["devices"]] == ["0", A10G["gpus"][0]["uuid"], "all"]
     listed = standin("nvidia-ctk", "cdi", "list")
-    assert listed.stdout == recording("nvidia-ctk-cdi-list.stdout.txt")
+    assert listed.stdout == transcribed("nvidia-ctk-cdi-list.stdout.txt")
     assert 'msg="Found 3 CDI devices"' in listed.stderr
 
 

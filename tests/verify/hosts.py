@@ -19,7 +19,7 @@ PINS = ImagePins.from_vars(repo.PINS)
 
 
 def data(name: str) -> str:
-    """A recorded output of tests/gpu/data or tests/ansible/data."""
+    """A transcribed output of tests/gpu/data or tests/ansible/data (their READMEs give the sources)."""
     for directory in ("tests/gpu/data", "tests/ansible/data"):
         if (repo.ROOT / directory / name).is_file():
             return (repo.ROOT / directory / name).read_text()

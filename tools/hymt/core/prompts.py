@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import asdict, dataclass
 
+from hymt.core.catalogue import find_served
 from hymt.core.detect import detect_language
 from hymt.core.languages import AUTO, get_language, is_chinese, normalize_code
 from hymt.core.text import neutralise_control_tokens
@@ -30,8 +31,6 @@ class ModelFamily(enum.StrEnum):
     def for_model(cls, model: str) -> ModelFamily:
         """The family a served model name belongs to: the model catalogue's, for a name it knows (a hub id or its
         default served name); otherwise by the name, where names without "hy-mt1.5" are Hunyuan-MT."""
-        from hymt.core.catalogue import find_served
-
         entry = find_served(model)
         if entry is not None and entry.family in {family.value for family in cls}:
             return cls(entry.family)
