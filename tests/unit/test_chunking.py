@@ -78,6 +78,24 @@ def test_many_short_lines_cost_a_few_requests_not_one_a_line():
     assert identity(plan) == text
 
 
+def test_an_answer_is_checked_against_the_line_count_of_its_segment():
+    plan = split_text("one line\n\ntwo\r\nlines\n")
+    assert [plan.line_count(i) for i in range(2)] == [1, 2]
+    assert plan.keeps_lines(0, "une ligne\net une autre")  # a one-line segment is never taken apart
+    assert plan.keeps_lines(1, "  deux\nlignes\n")  # whitespace around the answer is dropped anyway
+    assert not plan.keeps_lines(1, "deux lignes")
+    assert not plan.keeps_lines(1, "deux\nlignes\nde plus")
+
+
+def test_a_segment_planned_again_line_by_line_gives_it_back_exactly():
+    text = "a\n  b\n\nc\r\nd"
+    plan = split_text(text, across_paragraphs=True)
+    assert plan.segments == ("a\n  b\n\nc\r\nd",)
+    again = plan.line_by_line(0)
+    assert again.segments == ("a", "b", "c", "d")
+    assert identity(again) == text
+
+
 def test_a_line_that_would_overflow_the_group_starts_the_next_one():
     line = "This is a sentence."  # 7 estimated tokens; two with their line break: 14
     plan = split_text("\n".join([line] * 5), 14)

@@ -189,6 +189,16 @@ def test_a_long_text_is_split_translated_and_reassembled_in_order(fake, make_cli
     assert len(fake.chat_requests()) == 3
 
 
+def test_lines_the_model_merged_are_translated_again_one_by_one(fake, make_client):
+    fake.behaviour.reply = lambda prompt: " ".join(prompt.partition("\n\n")[2].split("\n"))  # joins its lines
+    text = "Roses are red,\nviolets are blue.\n\nSugar is sweet\nand so are you."
+    client = make_client()
+    assert client.translate(text, "fr", "en").text == text
+    assert "".join(client.stream(text, "fr", "en")) == text
+    # Per call: two paragraphs as groups, then their four lines one by one.
+    assert len(fake.chat_requests()) == 2 * (2 + 4)
+
+
 def test_segments_are_translated_concurrently_and_kept_in_order(fake, make_client):
     all_in_flight = threading.Barrier(4, timeout=5)  # breaks (and the test fails) unless 4 requests overlap
 

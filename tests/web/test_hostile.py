@@ -121,6 +121,53 @@ async def test_many_short_lines_are_a_few_upstream_requests_with_every_line_brea
     assert response.json()["translation"] == text
 
 
+def merges_lines(prompt: str) -> str:
+    """A model that joins the lines it was given into one (as a real one may)."""
+    return " ".join(source_of(prompt).split("\n"))
+
+
+POEM = "Roses are red,\nviolets are blue.\n\n  Sugar is sweet\nand so are you.\n"
+
+
+@pytest.mark.parametrize("route", ROUTES)
+async def test_lines_a_model_merged_are_translated_again_one_by_one_so_the_layout_stays(fake, route):
+    fake.behaviour.reply = merges_lines
+    async with gateway(settings_for(fake)) as client:
+        response = await client.post(route, json={"text": POEM, "target": "fr", "source": "en"})
+    if route.endswith("stream"):
+        events = parse_events(response.text)
+        assert events[-1][0] == "done"
+        translation = events[-1][1]["translation"]
+        # Every piece sent stays: the pieces add up to the final translation.
+        assert "".join(data["text"] for kind, data in events if kind == "delta") == translation
+    else:
+        translation = response.json()["translation"]
+    assert translation == POEM
+    sent = [source_of(body["messages"][0]["content"]) for body in fake.chat_requests()]
+    # The two paragraphs as groups first, then each line of both on its own.
+    assert sent[:2] == ["Roses are red,\nviolets are blue.", "Sugar is sweet\nand so are you."]
+    assert sorted(sent[2:]) == sorted(["Roses are red,", "violets are blue.", "Sugar is sweet", "and so are you."])
+
+
+@pytest.mark.parametrize("route", ROUTES)
+async def test_a_group_that_kept_its_lines_is_not_translated_again(fake, route):
+    fake.behaviour.reply = source_of
+    async with gateway(settings_for(fake)) as client:
+        response = await client.post(route, json={"text": POEM, "target": "fr", "source": "en"})
+    assert response.status_code == 200
+    assert len(fake.chat_requests()) == 2
+
+
+async def test_line_by_line_retries_stay_within_the_cap_on_requests(fake):
+    fake.behaviour.reply = merges_lines
+    text = "a\n" * 2500  # one line each would be 2,500 requests: the model's answer is kept instead
+    async with gateway(settings_for(fake)) as client:
+        response = await client.post("/api/translate", json={"text": text, "target": "fr", "source": "en"})
+    assert response.status_code == 200
+    assert len(fake.chat_requests()) == 2
+    assert response.json()["translation"].count("a") == 2500
+
+
 async def test_very_many_tiny_paragraphs_share_requests_within_the_segment_cap(fake):
     fake.behaviour.reply = source_of
     text = "a\n\n" * 100  # 100 paragraphs: more than the cap of 64 apart, so they are grouped across paragraphs

@@ -6,6 +6,10 @@ the whitespace around each segment stay literal, so the answer keeps them exactl
 lines go inside segments too (the fallback for a text of very many tiny paragraphs). A line longer than the budget
 is split between sentences (and, for a single endless sentence, at spaces or anywhere), then sentences are grouped
 back up to the budget so short sentences share a request.
+
+The model usually keeps the line breaks of a segment of several lines, but nothing makes it: `TextPlan.keeps_lines`
+tells whether an answer has the segment's number of lines, and `TextPlan.line_by_line` plans that one segment again
+with a request per line, for callers to fall back on (within their cap on requests), so the layout stays the source's.
 """
 
 from __future__ import annotations
@@ -37,6 +41,19 @@ class TextPlan:
     pieces: tuple[str | int, ...]  # a str is literal text; an int is the index of a segment
     segments: tuple[str, ...]
 
+    def line_count(self, index: int) -> int:
+        """How many lines segment `index` has (more than one only where lines were grouped)."""
+        return _line_count(self.segments[index])
+
+    def keeps_lines(self, index: int, translation: str) -> bool:
+        """True when `translation` has as many lines as segment `index` (always for a one-line segment)."""
+        lines = self.line_count(index)
+        return lines == 1 or _line_count(translation.strip()) == lines
+
+    def line_by_line(self, index: int, budget: int = DEFAULT_BUDGET) -> TextPlan:
+        """Segment `index` planned again with a request per line (blank lines and indentation literal)."""
+        return split_text(self.segments[index], budget, group_lines=False)
+
     def join(self, translations: Sequence[str]) -> str:
         """The whole translation: each segment replaced by its translation, everything else kept."""
         if len(translations) != len(self.segments):
@@ -44,20 +61,26 @@ class TextPlan:
         return "".join(p if isinstance(p, str) else translations[p].strip() for p in self.pieces)
 
 
-def split_text(text: str, budget: int = DEFAULT_BUDGET, *, across_paragraphs: bool = False) -> TextPlan:
-    """Take `text` apart into segments of at most `budget` estimated tokens."""
+def split_text(
+    text: str, budget: int = DEFAULT_BUDGET, *, across_paragraphs: bool = False, group_lines: bool = True
+) -> TextPlan:
+    """Take `text` apart into segments of at most `budget` estimated tokens.
+
+    `group_lines=False` gives each line a segment of its own (the fallback when a model did not keep a group's lines).
+    """
     if budget < 1:
         raise ValueError("budget must be at least 1 token")
-    return _Planner(text, budget * WEIGHT_PER_TOKEN, across_paragraphs).plan()
+    return _Planner(text, budget * WEIGHT_PER_TOKEN, across_paragraphs, group_lines).plan()
 
 
 class _Planner:
     """Walks the lines of a text once, growing a group of lines until the next would exceed the budget."""
 
-    def __init__(self, text: str, limit: int, across_paragraphs: bool) -> None:
+    def __init__(self, text: str, limit: int, across_paragraphs: bool, group_lines: bool) -> None:
         self.text = text
         self.limit = limit
         self.across_paragraphs = across_paragraphs
+        self.group_lines = group_lines
         self.pieces: list[str | int] = []
         self.segments: list[str] = []
         self.done = 0  # text[:done] is in the pieces already
@@ -109,6 +132,8 @@ class _Planner:
                     (self.segment if is_text else self.literal)(piece)
                 self.done = end
                 continue
+            if self.group is not None and not self.group_lines:
+                self.close()
             if self.group is not None:
                 group_start, group_end, group_weight = self.group
                 joined = group_weight + _weight(text[group_end:end])
@@ -234,6 +259,10 @@ def _clusters(text: str) -> list[str]:
         else:
             clusters.append(char)
     return clusters
+
+
+def _line_count(text: str) -> int:
+    return len(_LINE_BREAK.findall(text)) + 1
 
 
 def _weight(text: str) -> int:
