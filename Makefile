@@ -111,6 +111,10 @@ browser: ## Install Debian's Chromium and a CJK font for the browser tests, when
 web: $(VENV_STAMP) ## Run the web app here (HOST, PORT; HYMT_UPSTREAM_URL, HYMT_SERVED_MODEL ... from the environment)
 	$(BIN)/hymt web $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
+.PHONY: bench-gateway
+bench-gateway: $(VENV_STAMP) ## Figures of docs/reliability.md: clients let go, hostile requests answered (stand-in model)
+	$(DEV_PYTHON) -m hymt_dev.gateway_bench
+
 TEST_PREREQS += web-image browser
 
 ##@ Deployment

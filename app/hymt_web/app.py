@@ -5,37 +5,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hymt import __version__
 from hymt.core import catalogue
 from hymt.core.languages import AUTO, LANGUAGES
 from hymt.core.prompts import ModelFamily
+from hymt_web import errors
+from hymt_web.admission import Admission, client_of
 from hymt_web.errors import GatewayError, error_response
 from hymt_web.metrics import Metrics, MetricsMiddleware
 from hymt_web.settings import Settings
 from hymt_web.translate import StreamingTranslation, prepare, translate
 from hymt_web.upstream import Upstream, make_client
 
-log = logging.getLogger("hymt_web")
-
+T = TypeVar("T")
 STATIC = files("hymt_web") / "static"
-# Seconds a client is asked to wait when the in-flight cap is reached.
-RETRY_AFTER_SECONDS = 2
 # The page loads nothing from elsewhere (no CDN: users in mainland China and offline CI); the policy enforces it.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
@@ -43,40 +43,43 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+_CODES = [lang.code for lang in LANGUAGES]
+
+
 class TranslateRequest(BaseModel):
-    text: str
-    target: str
-    source: str = AUTO
+    """The body of both translation routes. Unknown fields are refused (a typo such as "targt" is not ignored).
+
+    The schema lists what the gateway accepts: `maxLength` of text is set per app from HYMT_MAX_CHARS (see
+    create_app's openapi); codes are matched case-insensitively, and the schema names their canonical spelling.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(
+        description="The text to translate: UTF-8, no control characters but tabs and line breaks.",
+        json_schema_extra={"minLength": 1},
+    )
+    target: str = Field(
+        description="The target language's code (GET /api/languages).", json_schema_extra={"enum": _CODES}
+    )
+    source: str = Field(
+        AUTO,
+        description="The source language's code, or 'auto' to detect it.",
+        json_schema_extra={"enum": [AUTO, *_CODES]},
+    )
 
 
-class InFlight:
-    """Admission control: at most `limit` translations at once; the next one is told to come back later (429)."""
-
-    def __init__(self, limit: int, metrics: Metrics) -> None:
-        self.limit = limit
-        self.count = 0
-        self.metrics = metrics
-
-    def enter(self) -> None:
-        # No await between the check and the increment: the event loop cannot interleave another request here.
-        if self.count >= self.limit:
-            raise GatewayError(
-                429,
-                "too_many_requests",
-                f"The service is translating {self.limit} texts at once, its limit. "
-                f"Try again in {RETRY_AFTER_SECONDS} seconds.",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
-        self.count += 1
-        self.metrics.in_flight.set(self.count)
-
-    def leave(self) -> None:
-        self.count -= 1
-        self.metrics.in_flight.set(self.count)
+class ClientLeft(Exception):
+    """The client went away before its answer was ready."""
 
 
-class DeclaredBodyLimit:
-    """Refuses a request whose declared size is far beyond the character limit, before reading a byte of it.
+class _BodyTooLarge(StarletteHTTPException):
+    pass
+
+
+class BodyLimit:
+    """Refuses a body far beyond the character limit: at once when its declared size says so, else as soon as more
+    than that has arrived (a chunked upload), so an endless body never fills the memory.
 
     The exact limit (characters of "text") is checked after parsing; this only keeps absurd bodies out of memory.
     Even fully escaped JSON needs at most 12 bytes per character (a surrogate pair as two \\uXXXX escapes).
@@ -86,15 +89,29 @@ class DeclaredBodyLimit:
         self.app = app
         self.max_chars = max_chars
         self.max_bytes = max_chars * 12 + 65536
+        self.message = f"The request is far larger than the limit of {max_chars} characters. Send less text."
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            declared = dict(scope["headers"]).get(b"content-length", b"")
-            if declared.isdigit() and int(declared) > self.max_bytes:
-                message = f"The request is far larger than the limit of {self.max_chars} characters."
-                await error_response(413, "text_too_long", message)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await error_response(413, "text_too_long", self.message)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # FastAPI passes an HTTPException raised while it reads the body on to the error handlers.
+                    raise _BodyTooLarge(413, self.message)
+            return message
+
+        await self.app(scope, counted, send)
 
 
 class EventStreamResponse(StreamingResponse):
@@ -135,6 +152,68 @@ async def wait_for_disconnect(request: Request) -> None:
         pass
 
 
+async def unless_client_leaves(request: Request, work: Awaitable[T]) -> T:
+    """The result of `work`, unless the client goes away first: then `work` is cancelled (its upstream requests with
+    it) and ClientLeft raised."""
+    task = asyncio.ensure_future(work)
+    left = asyncio.ensure_future(wait_for_disconnect(request))
+    try:
+        await asyncio.wait({task, left}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        left.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, GatewayError):
+                await task
+    if task.cancelled():
+        raise ClientLeft
+    return task.result()
+
+
+EXAMPLE = '{"text": "Hello", "target": "zh"}'
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+# One server-sent event of the stream; its data is JSON: {"text"} (delta), a Translation (done) or {code, message}.
+EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {"event": {"enum": ["delta", "done", "error"]}, "data": {"type": "string"}},
+}
+TRANSLATION_SCHEMA = {
+    "type": "object",
+    "required": ["translation", "source", "target", "model", "elapsed_ms"],
+    "properties": {
+        "translation": {"type": "string"},
+        "source": {"type": "string", "description": "the given or detected code; 'auto' when detection was unsure"},
+        "target": {"type": "string"},
+        "model": {"type": "string"},
+        "elapsed_ms": {"type": "integer", "minimum": 0},
+    },
+}
+_ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+TRANSLATE_ERRORS = {
+    str(status): {"description": description, "content": _ERROR_BODY}
+    for status, description in {
+        400: "The body could not be read (not UTF-8).",
+        413: "The text is longer than maxLength, or would take more requests to the model than one translation may.",
+        422: "The body is not a translation request (see the message).",
+        429: "A limit on requests or translations at once was reached: wait for Retry-After seconds.",
+        502: "The model server failed.",
+        503: "The model server cannot be reached or is not ready.",
+        504: "The model server took too long.",
+    }.items()
+}
+
+
 def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
@@ -143,7 +222,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The app for `settings` (from the environment when None). Each app has its own client, metrics and limits."""
     settings = settings or Settings.from_env()
     metrics = Metrics()
-    in_flight = InFlight(settings.max_in_flight, metrics)
+    admission = Admission(settings, metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -157,14 +236,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/api/openapi.json",
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    app.state.in_flight = in_flight
-    # Starlette runs the middleware added last first: metrics see every answer, the body limit's 413s included.
-    app.add_middleware(DeclaredBodyLimit, max_chars=settings.max_chars)
+    app.state.admission = admission
+    # Starlette runs the middleware added last first: the client's address is settled before anything counts it,
+    # and the metrics see every answer, the body limit's 413s included.
+    app.add_middleware(BodyLimit, max_chars=settings.max_chars)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's schema, with the limits of this app's settings and every answer of the translation routes."""
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            schema["components"]["schemas"]["TranslateRequest"]["properties"]["text"]["maxLength"] = settings.max_chars
+            for route in ("/api/translate", "/api/translate/stream"):
+                schema["paths"][route]["post"]["responses"].update(TRANSLATE_ERRORS)
+            schema["paths"]["/api/translate"]["post"]["responses"]["200"] = {
+                "description": "The translation.",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Translation"}}},
+            }
+            schema["paths"]["/api/translate/stream"]["post"]["responses"]["200"] = {
+                "description": "Server-sent events: `delta` {text} per piece, then `done` (a Translation) or `error`.",
+                "content": {"text/event-stream": {"schema": EVENT_SCHEMA}},
+            }
+            schema["components"]["schemas"]["Error"] = ERROR_SCHEMA
+            schema["components"]["schemas"]["Translation"] = TRANSLATION_SCHEMA
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     def upstream_of(request: Request) -> Upstream:
         return request.app.state.upstream
@@ -174,20 +277,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def gateway_error(_request: Request, exc: GatewayError) -> JSONResponse:
         return exc.response()
 
+    @app.exception_handler(ClientLeft)
+    async def client_left(_request: Request, _exc: ClientLeft) -> Response:
+        # Nobody is listening any more; 499 (nginx's "client closed request") shows up in the metrics.
+        return Response(status_code=499)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(422, "invalid_request", describe_validation_errors(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: ("not_found", "There is nothing at this address."), 405: ("method_not_allowed", None)}
+        codes = {
+            400: ("invalid_request", f"The body could not be read: send UTF-8 JSON like {EXAMPLE}."),
+            404: ("not_found", "There is nothing at this address."),
+            405: ("method_not_allowed", None),
+            413: ("text_too_long", None),
+        }
         code, message = codes.get(exc.status_code, ("http_error", None))
         return error_response(exc.status_code, code, message or str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return error_response(500, "internal_error", "Something went wrong in the web app; its log has the details.")
+        return errors.internal(exc).response()
 
     # -- the page ------------------------------------------------------------------------------------------------
     page_headers = {
@@ -225,39 +337,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/api/translate")
     async def translate_text(body: TranslateRequest, request: Request) -> Response:
+        client = client_of(request.scope)
+        admission.check_rate(client)
         job = prepare(settings, body.text, body.target, body.source)
-        in_flight.enter()
+        admission.enter(client)
         try:
-            # A client that gives up frees its place at once: its upstream requests are cancelled.
-            work = asyncio.ensure_future(translate(upstream_of(request), job))
-            left = asyncio.ensure_future(wait_for_disconnect(request))
-            try:
-                await asyncio.wait({work, left}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                left.cancel()
-                if not work.done():
-                    work.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, GatewayError):
-                        await work
-            if work.cancelled():
-                # Nobody is listening any more; 499 (nginx's "client closed request") shows up in the metrics.
-                return Response(status_code=499)
-            return JSONResponse(work.result())
+            return JSONResponse(await unless_client_leaves(request, translate(upstream_of(request), job)))
         finally:
-            in_flight.leave()
+            admission.leave(client)
 
     @app.post("/api/translate/stream")
     async def translate_stream(body: TranslateRequest, request: Request) -> Response:
+        client = client_of(request.scope)
+        admission.check_rate(client)
         job = prepare(settings, body.text, body.target, body.source)
-        in_flight.enter()
+        admission.enter(client)
         streaming = StreamingTranslation(upstream_of(request), job)
         pieces = streaming.deltas()
-        # Wait for the first piece before answering, so a model that is down or failing gets a real HTTP status.
+        # Wait for the first piece before answering, so a model that is down or failing gets a real HTTP status;
+        # a client that leaves meanwhile frees its place and cancels its upstream requests at once.
         try:
-            first: str | None = await anext(pieces, None)
+            first = await unless_client_leaves(request, _first(pieces))
         except BaseException:
             streaming.close()
-            in_flight.leave()
+            admission.leave(client)
             raise
 
         async def events() -> AsyncIterator[str]:
@@ -272,7 +375,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         def finished() -> None:
             streaming.close()
-            in_flight.leave()
+            admission.leave(client)
 
         return EventStreamResponse(events(), on_close=finished)
 
@@ -295,6 +398,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+async def _first(pieces: AsyncIterator[str]) -> str | None:
+    return await anext(pieces, None)
+
+
 def describe_validation_errors(problems: Any) -> str:
     """FastAPI's validation errors in one plain sentence, with an example of a good request."""
     said = []
@@ -308,6 +415,8 @@ def describe_validation_errors(problems: Any) -> str:
             said.append(f"'{field}' is missing")
         elif kind == "missing":
             said.append("the body is missing")
+        elif kind == "extra_forbidden" and field:
+            said.append(f"'{field}' is not a field (send only text, target and source)")
         elif kind == "string_type" and field:
             said.append(f"'{field}' must be a string")
         elif field:
@@ -315,4 +424,4 @@ def describe_validation_errors(problems: Any) -> str:
         else:
             said.append("the body must be a JSON object")
     detail = "; ".join(dict.fromkeys(said)) or "the request is not valid"
-    return f'Send JSON like {{"text": "Hello", "target": "zh"}}: {detail}.'
+    return f"Send JSON like {EXAMPLE}: {detail}."

@@ -30,6 +30,12 @@ class Metrics:
         self.in_flight = Gauge(
             "hymt_web_translations_in_flight", "Translations being worked on now", registry=self.registry
         )
+        self.refused = Counter(
+            "hymt_web_refused",
+            "Translation requests answered 429, by the limit reached: client_rate, client_in_flight or in_flight",
+            ["reason"],
+            registry=self.registry,
+        )
         self.upstream_errors = Counter(
             "hymt_web_upstream_errors",
             "Upstream (vLLM) requests that failed, by the error code the gateway answered with",

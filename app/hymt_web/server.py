@@ -50,6 +50,9 @@ def serve(host: str | None = None, port: int | None = None) -> int:
         host=settings.host,
         port=settings.port,
         server_header=False,
+        # The app applies uvicorn's ProxyHeadersMiddleware itself, trusting HYMT_FORWARDED_ALLOW_IPS (not uvicorn's
+        # FORWARDED_ALLOW_IPS), so that in-process tests see what a server sees.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
         log_level=settings.log_level,
     )

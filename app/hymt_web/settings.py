@@ -8,6 +8,7 @@ what the operator left unset, and the image sets only what differs in a containe
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -41,7 +42,14 @@ class Settings:
     served_model: str = DEFAULT_MODEL  # vLLM's --served-model-name
     profile: str = "gpu"  # gpu or rehearsal; the page warns that rehearsal answers are noise
     max_chars: int = 5000  # the longest text one request may carry
-    max_in_flight: int = 64  # translations at once; more get 429 with Retry-After
+    max_in_flight: int = 64  # translations at once (all clients); more get 429 with Retry-After
+    max_segments: int = 64  # upstream requests one text may take (its lines grouped up to chunk_tokens); more: 413
+    client_rate: int = 60  # translation requests a minute per client address (after a burst); more get 429
+    client_burst: int = 20  # translation requests a client address may send at once before client_rate applies
+    client_max_in_flight: int = 4  # translations at once per client address; more get 429 with Retry-After
+    # Addresses (IPs or networks, comma-separated) whose X-Forwarded-For is believed: the proxy's. A request from
+    # anywhere else is counted under its own address, whatever it claims.
+    forwarded_allow_ips: str = "127.0.0.1"
     chunk_concurrency: int = 4  # upstream requests at once for the pieces of one long text
     chunk_tokens: int = DEFAULT_BUDGET  # estimated input tokens per upstream request
     connect_timeout: float = 5.0  # seconds to connect to the upstream
@@ -62,6 +70,11 @@ class Settings:
         """The server root (where vLLM answers /health), i.e. the base URL without its /v1."""
         return self.upstream_url.rstrip("/").removesuffix("/v1")
 
+    @property
+    def trusted_proxies(self) -> list[str]:
+        """HYMT_FORWARDED_ALLOW_IPS as a list (uvicorn's ProxyHeadersMiddleware takes it as it is)."""
+        return [entry.strip() for entry in self.forwarded_allow_ips.split(",") if entry.strip()]
+
     def problems(self) -> list[str]:
         found = []
         url = urlsplit(self.upstream_url.rstrip("/"))
@@ -78,7 +91,24 @@ class Settings:
             found.append(f"HYMT_WEB_PORT={self.port}: must be a port number (1-65535)")
         if self.log_level not in LOG_LEVELS:
             found.append(f"HYMT_LOG_LEVEL={self.log_level!r}: use one of {', '.join(LOG_LEVELS)}")
-        for name in ("max_chars", "max_in_flight", "chunk_concurrency", "chunk_tokens"):
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                found.append(
+                    f"HYMT_FORWARDED_ALLOW_IPS: {entry!r} is not an IP address or network; give the proxy's "
+                    "addresses, comma-separated (e.g. 127.0.0.1 or 172.16.0.0/12)"
+                )
+        for name in (
+            "max_chars",
+            "max_in_flight",
+            "max_segments",
+            "client_rate",
+            "client_burst",
+            "client_max_in_flight",
+            "chunk_concurrency",
+            "chunk_tokens",
+        ):
             if getattr(self, name) < 1:
                 found.append(f"{_env_name(name)}={getattr(self, name)}: must be at least 1")
         for name in ("connect_timeout", "read_timeout", "request_timeout"):
@@ -126,6 +156,10 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
     "port": int,
     "log_level": str.lower,
     "max_in_flight": int,
+    "max_segments": int,
+    "client_rate": int,
+    "client_burst": int,
+    "client_max_in_flight": int,
     "chunk_concurrency": int,
     "chunk_tokens": int,
     "connect_timeout": float,

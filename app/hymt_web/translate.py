@@ -6,17 +6,22 @@ Everything language-specific (codes, prompts, sampling, detection, chunking) com
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from hymt.core.chunking import TextPlan, split_text
 from hymt.core.languages import AUTO, LANGUAGES, UnknownLanguageError, get_language, normalize_code
 from hymt.core.prompts import ModelFamily, build_prompt, chat_request, resolve_source
+from hymt.core.text import text_problem
 from hymt_web import errors
 from hymt_web.errors import GatewayError
 from hymt_web.settings import Settings
 from hymt_web.upstream import Upstream
+
+log = logging.getLogger("hymt_web")
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,37 @@ class Job:
     plan: TextPlan
     bodies: tuple[dict[str, object], ...]  # one chat request per segment of the plan
     started: float
+    family: ModelFamily
+    model: str
+    budget: int  # input tokens per request, for planning a segment again line by line
+    max_requests: int  # upstream requests this translation may take in all, fallbacks included
+
+    def body(self, segment: str) -> dict[str, object]:
+        return chat_request(
+            build_prompt(segment, self.target, self.source, self.family), self.model, source_text=segment
+        )
+
+    def fallback(self, index: int, answer: str, requests_made: int) -> TextPlan | None:
+        """The plan to translate segment `index` again line by line, when its answer lost or gained lines.
+
+        None when the answer kept the lines, or when a request per line would take more than this translation may
+        (the model's layout is kept then, and logged)."""
+        if self.plan.keeps_lines(index, answer):
+            return None
+        plan = self.plan.line_by_line(index, self.budget)
+        if requests_made + len(plan.segments) > self.max_requests:
+            log.warning(
+                "the model changed the line count of a %d-line segment; no line-by-line retry (it would take %d "
+                "requests more, over the %d one translation may take)",
+                self.plan.line_count(index),
+                len(plan.segments),
+                self.max_requests,
+            )
+            return None
+        log.info(
+            "the model changed the line count of a %d-line segment: translating it line by line", len(plan.segments)
+        )
+        return plan
 
     def result(self, model: str, translations: list[str]) -> dict[str, object]:
         return {
@@ -51,6 +87,9 @@ def prepare(settings: Settings, text: str, target: str, source: str = AUTO) -> J
             "text_too_long",
             f"The text has {length} characters but the limit is {settings.max_chars}. Translate it in smaller parts.",
         )
+    problem = text_problem(text)
+    if problem:
+        raise GatewayError(422, "invalid_text", problem)
     if target.strip().lower() == AUTO:
         raise GatewayError(422, "unknown_language", "Choose a target language: 'auto' can only be the source.")
     try:
@@ -68,12 +107,27 @@ def prepare(settings: Settings, text: str, target: str, source: str = AUTO) -> J
         )
     source = resolve_source(text, source)
     plan = split_text(text, settings.chunk_tokens)
-    family = ModelFamily.for_model(settings.served_model)
-    bodies = tuple(
-        chat_request(build_prompt(segment, target, source, family), settings.served_model, source_text=segment)
-        for segment in plan.segments
+    if len(plan.segments) > settings.max_segments:  # very many tiny paragraphs: let them share requests too
+        plan = split_text(text, settings.chunk_tokens, across_paragraphs=True)
+    if len(plan.segments) > settings.max_segments:
+        raise GatewayError(
+            413,
+            "too_many_parts",
+            f"The text would take {len(plan.segments)} requests to the model, more than the {settings.max_segments} "
+            "one translation may take. Translate it in smaller parts.",
+        )
+    job = Job(
+        source=source,
+        target=target,
+        plan=plan,
+        bodies=(),
+        started=started,
+        family=ModelFamily.for_model(settings.served_model),
+        model=settings.served_model,
+        budget=settings.chunk_tokens,
+        max_requests=settings.max_segments,
     )
-    return Job(source=source, target=target, plan=plan, bodies=bodies, started=started)
+    return dataclasses.replace(job, bodies=tuple(job.body(segment) for segment in plan.segments))
 
 
 def _unknown(side: str, code: str) -> GatewayError:
@@ -86,11 +140,22 @@ def _unknown(side: str, code: str) -> GatewayError:
 
 
 def _timed_out(settings: Settings) -> GatewayError:
-    return errors.upstream_timeout(f"no complete translation within {settings.request_timeout:g} seconds")
+    seconds = f"{settings.request_timeout:g}"
+    log.warning("a translation timed out: no complete translation within %s seconds", seconds)
+    return GatewayError(
+        504,
+        "upstream_timeout",
+        f"The translation took longer than the {seconds} seconds one translation may take. Translate a shorter "
+        "text, or try again later.",
+        detail=f"no complete translation within {seconds} seconds (HYMT_REQUEST_TIMEOUT)",
+    )
 
 
 async def translate(upstream: Upstream, job: Job) -> dict[str, object]:
-    """The whole translation: the segments translated concurrently (bounded), then joined in order."""
+    """The whole translation: the segments translated concurrently (bounded), then joined in order.
+
+    A segment of several lines whose answer has another number of lines is translated again line by line (see
+    Job.fallback), so the translation keeps the text's layout."""
     settings = upstream.settings
     limit = asyncio.Semaphore(settings.chunk_concurrency)
 
@@ -98,17 +163,28 @@ async def translate(upstream: Upstream, job: Job) -> dict[str, object]:
         async with limit:
             return await upstream.complete(body)
 
+    async def all_of(bodies: Sequence[dict[str, object]]) -> list[str]:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(body)) for body in bodies]
+        return [task.result() for task in tasks]
+
     try:
-        async with asyncio.timeout(settings.request_timeout), asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(body)) for body in job.bodies]
+        async with asyncio.timeout(settings.request_timeout):
+            answers = await all_of(job.bodies)
+            made = len(answers)
+            for index, answer in enumerate(answers):
+                plan = job.fallback(index, answer, made)
+                if plan is not None:
+                    made += len(plan.segments)
+                    answers[index] = plan.join(await all_of([job.body(s) for s in plan.segments]))
     except TimeoutError:
         raise _timed_out(settings) from None
     except ExceptionGroup as group:
         failures = [e for e in group.exceptions if isinstance(e, GatewayError)]
         if failures:
             raise failures[0] from None
-        raise
-    return job.result(settings.served_model, [task.result() for task in tasks])
+        raise errors.internal(group.exceptions[0]) from None
+    return job.result(settings.served_model, answers)
 
 
 class _End:
@@ -121,7 +197,8 @@ class StreamingTranslation:
     Each segment's answer is fetched by its own task into its own queue (at most `chunk_concurrency` at once); the
     reader forwards segment 0 piece by piece as it arrives, then segment 1 (often complete by then), and so on.
     Whitespace around each segment's answer is dropped exactly as TextPlan.join drops it, so the pieces add up to
-    the final translation.
+    the final translation. A segment of several lines is forwarded whole, once its line count is checked (and
+    translated again line by line if the model changed it), so no piece sent has to be taken back.
     """
 
     def __init__(self, upstream: Upstream, job: Job) -> None:
@@ -131,6 +208,7 @@ class StreamingTranslation:
         self._tasks: list[asyncio.Task[None]] = []
         self._answers = [""] * len(job.bodies)
         self._limit = asyncio.Semaphore(upstream.settings.chunk_concurrency)
+        self._requests = len(job.bodies)  # upstream requests made or planned, line-by-line retries included
 
     async def _fetch(self, index: int) -> None:
         queue = self._queues[index]
@@ -141,10 +219,16 @@ class StreamingTranslation:
             queue.put_nowait(_End())
         except GatewayError as error:
             queue.put_nowait(error)
+        except Exception as exc:  # a fault of the gateway's own: the reader must hear of it, not wait for it
+            queue.put_nowait(errors.internal(exc))
 
     def close(self) -> None:
-        """Cancel whatever upstream requests are still open (the client left, or one segment failed)."""
-        for task in self._tasks:
+        """Cancel whatever upstream requests are still open (the client left, or one segment failed).
+
+        Once only: a second cancel of a task that is already closing its upstream connection would interrupt that
+        close (the connection would stay open, the model still writing into it)."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
 
     def result(self) -> dict[str, object]:
@@ -161,17 +245,15 @@ class StreamingTranslation:
                 if isinstance(piece, str):
                     literal += piece
                     continue
+                if self.job.plan.line_count(piece) > 1:
+                    # Lines of a group are held until their answer is whole and its line count checked.
+                    text = await self._whole(piece, deadline)
+                    if text:
+                        yield literal + text
+                        literal = ""
+                    continue
                 trim = _Trim()
-                while True:
-                    remaining = deadline - asyncio.get_running_loop().time()
-                    try:
-                        item = await asyncio.wait_for(self._queues[piece].get(), max(remaining, 0))
-                    except TimeoutError:
-                        raise _timed_out(settings) from None
-                    if isinstance(item, _End):
-                        break
-                    if isinstance(item, GatewayError):
-                        raise item
+                while (item := await self._next(piece, deadline)) is not None:
                     self._answers[piece] += item
                     text = trim.feed(item)
                     if text:
@@ -181,6 +263,37 @@ class StreamingTranslation:
                 yield literal
         finally:
             self.close()
+
+    async def _next(self, index: int, deadline: float) -> str | None:
+        """The next piece of segment `index`'s answer; None at its end."""
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            item = await asyncio.wait_for(self._queues[index].get(), max(remaining, 0))
+        except TimeoutError:
+            raise _timed_out(self.upstream.settings) from None
+        if isinstance(item, GatewayError):
+            raise item
+        return None if isinstance(item, _End) else item
+
+    async def _whole(self, index: int, deadline: float) -> str:
+        """Segment `index`'s whole answer, translated again line by line when the model changed its line count."""
+        while (item := await self._next(index, deadline)) is not None:
+            self._answers[index] += item
+        plan = self.job.fallback(index, self._answers[index], self._requests)
+        if plan is not None:
+            self._requests += len(plan.segments)
+            answers = []
+            for segment in plan.segments:
+                async with self._limit:
+                    remaining = deadline - asyncio.get_running_loop().time()
+                    try:
+                        answers.append(
+                            await asyncio.wait_for(self.upstream.complete(self.job.body(segment)), max(remaining, 0))
+                        )
+                    except TimeoutError:
+                        raise _timed_out(self.upstream.settings) from None
+            self._answers[index] = plan.join(answers)
+        return self._answers[index].strip()
 
 
 class _Trim:

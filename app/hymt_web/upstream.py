@@ -52,7 +52,7 @@ class Upstream:
 
     def _failed(self, error: GatewayError) -> GatewayError:
         self.metrics.upstream_errors.labels(error.code).inc()
-        log.warning("upstream request failed: %s: %s", error.code, error.message)
+        log.warning("upstream request failed: %s: %s", error.code, error.detail)
         return error
 
     def _transport_error(self, exc: httpx.TransportError) -> GatewayError:
@@ -137,6 +137,9 @@ class Upstream:
             if self._readiness and time.monotonic() - self._readiness[0] < _READINESS_TTL:
                 return self._readiness[1]
             problem = await self._probe()
+            previous = self._readiness[1] if self._readiness else None
+            if problem is not None and (previous is None or previous.detail != problem.detail):
+                log.warning("the upstream is not ready: %s", problem.detail)  # once per change, not per probe
             self._readiness = (time.monotonic(), problem)
             return problem
 

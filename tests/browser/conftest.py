@@ -19,6 +19,7 @@ from hymt_web import Settings
 from tests.browser.support import TranslatorPage, chromium, screenshot
 from tests.support.fake_openai import FakeOpenAI, running
 from tests.support.gateway import serving
+from tests.support.web_deployment import SHARED_BY_TESTS
 
 # Small, so the limit is easy to reach in a test; the page must take it from /api/info, not assume 5000.
 MAX_CHARS = 300
@@ -36,7 +37,9 @@ def fake_model() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture(scope="package")
 def web_url(fake_model: FakeOpenAI) -> Iterator[str]:
-    settings = Settings(upstream_url=fake_model.url, served_model=fake_model.behaviour.model, max_chars=MAX_CHARS)
+    settings = Settings(
+        upstream_url=fake_model.url, served_model=fake_model.behaviour.model, max_chars=MAX_CHARS, **SHARED_BY_TESTS
+    )
     with serving(settings) as url:
         yield url
 

@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from hymt_web import Settings
 from tests.conftest import require
 from tests.support.repo import PINS, ROOT
 
@@ -70,6 +71,16 @@ def test_the_gpu_variant_publishes_only_the_proxy():
     assert sorted(p["target"] for p in services["proxy"]["ports"]) == [80, 443]
     assert services["vllm"]["networks"].keys() == {"backend"}
     assert services["web"]["environment"]["HYMT_UPSTREAM_URL"] == "http://vllm:8000/v1"
+
+
+def test_the_web_app_believes_the_client_address_only_from_the_networks_the_proxy_lives_in():
+    web = config(".env.example", **REQUIRED)["services"]["web"]
+    trusted = Settings.from_env(web["environment"]).trusted_proxies  # a value the web app accepts
+    assert trusted == ["172.16.0.0/12", "192.168.0.0/16", "10.0.0.0/8"]  # Docker's address pools, never public ones
+    assert "ports" not in web  # so nothing but the proxy, vLLM and the host can reach it with a forged header
+    tuned = config(".env.example", HYMT_CLIENT_RATE="10", HYMT_FORWARDED_ALLOW_IPS="172.30.0.2", **REQUIRED)
+    environment = tuned["services"]["web"]["environment"]
+    assert (environment["HYMT_CLIENT_RATE"], environment["HYMT_FORWARDED_ALLOW_IPS"]) == ("10", "172.30.0.2")
 
 
 def test_gpu_count_and_the_cuda12_image_variant_are_settings():

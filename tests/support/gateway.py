@@ -15,11 +15,17 @@ from tests.support.net import free_port
 
 
 @contextmanager
-def serving(settings: Settings) -> Iterator[str]:
-    """The app for `settings` served on 127.0.0.1; yields its base URL (no trailing slash)."""
+def serving(settings: Settings, host: str = "127.0.0.1") -> Iterator[str]:
+    """The app for `settings` served on `host` (a loopback or bridge address); yields its base URL (no trailing
+    slash)."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+        proxy_headers=False,  # as hymt_web.server runs it: the app reads X-Forwarded-For itself
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"hymt-web-{port}", daemon=True)
@@ -30,7 +36,7 @@ def serving(settings: Settings) -> Iterator[str]:
             raise RuntimeError(f"the web app did not start on port {port}")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{host}:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -13,6 +13,10 @@ from tests.support.fake_openai import FakeOpenAI
 from tests.support.gateway import serving
 from tests.support.net import QuietHandler, serve_http, stop_http
 
+# For a gateway that many tests share: they all come from 127.0.0.1, one client to its per-client limits, which are
+# not what they test (tests/web/test_fairness.py does).
+SHARED_BY_TESTS: dict[str, int] = {"client_burst": 10_000, "client_max_in_flight": 64}
+
 
 def gateway_settings(fake: FakeOpenAI, **overrides: object) -> Settings:
     values: dict[str, object] = {"upstream_url": fake.url, "served_model": fake.behaviour.model}

@@ -63,15 +63,57 @@ def test_round_trip_holds_when_lines_are_split(name, budget):
     assert identity(split_text(SAMPLES[name], budget)) == SAMPLES[name]
 
 
-def test_every_line_is_its_own_segment_and_breaks_stay_as_they_were():
+def test_the_lines_of_a_paragraph_share_a_segment_and_the_layout_around_them_stays():
     plan = split_text("  first line\r\n\r\n\tsecond line\nthird\n")
-    assert plan.segments == ("first line", "second line", "third")
-    assert plan.join(["PREMIÈRE", "DEUXIÈME", "TROISIÈME"]) == "  PREMIÈRE\r\n\r\n\tDEUXIÈME\nTROISIÈME\n"
+    assert plan.segments == ("first line", "second line\nthird")
+    assert plan.join(["PREMIÈRE", "DEUXIÈME\nTROISIÈME"]) == "  PREMIÈRE\r\n\r\n\tDEUXIÈME\nTROISIÈME\n"
+
+
+def test_many_short_lines_cost_a_few_requests_not_one_a_line():
+    text = "a\n" * 2500  # the 5,000 characters that once made 2,500 upstream requests
+    plan = split_text(text)
+    assert len(plan.segments) == 2
+    assert all(estimate_tokens(segment) <= DEFAULT_BUDGET for segment in plan.segments)
+    assert sum(segment.count("\n") for segment in plan.segments) == 2500 - 2  # the breaks go inside the segments
+    assert identity(plan) == text
+
+
+def test_an_answer_is_checked_against_the_line_count_of_its_segment():
+    plan = split_text("one line\n\ntwo\r\nlines\n")
+    assert [plan.line_count(i) for i in range(2)] == [1, 2]
+    assert plan.keeps_lines(0, "une ligne\net une autre")  # a one-line segment is never taken apart
+    assert plan.keeps_lines(1, "  deux\nlignes\n")  # whitespace around the answer is dropped anyway
+    assert not plan.keeps_lines(1, "deux lignes")
+    assert not plan.keeps_lines(1, "deux\nlignes\nde plus")
+
+
+def test_a_segment_planned_again_line_by_line_gives_it_back_exactly():
+    text = "a\n  b\n\nc\r\nd"
+    plan = split_text(text, across_paragraphs=True)
+    assert plan.segments == ("a\n  b\n\nc\r\nd",)
+    again = plan.line_by_line(0)
+    assert again.segments == ("a", "b", "c", "d")
+    assert identity(again) == text
+
+
+def test_a_line_that_would_overflow_the_group_starts_the_next_one():
+    line = "This is a sentence."  # 7 estimated tokens; two with their line break: 14
+    plan = split_text("\n".join([line] * 5), 14)
+    assert plan.segments == (f"{line}\n{line}", f"{line}\n{line}", line)
+    assert plan.join(translated(plan)) == "<0>\n<1>\n<2>"
+
+
+def test_paragraphs_stay_apart_unless_asked_to_share_segments():
+    text = "a\n\n" * 100
+    assert len(split_text(text).segments) == 100
+    joined = split_text(text, across_paragraphs=True)
+    assert joined.segments == ("a\n\n" * 99 + "a",)
+    assert identity(joined) == text
 
 
 def test_answers_lose_their_own_surrounding_spaces():
-    plan = split_text("a\nb")
-    assert plan.join(["  A \n", "\tB"]) == "A\nB"
+    plan = split_text("a\n\nb")
+    assert plan.join(["  A \n", "\tB"]) == "A\n\nB"
 
 
 def test_text_of_only_spaces_has_nothing_to_translate():
@@ -81,7 +123,7 @@ def test_text_of_only_spaces_has_nothing_to_translate():
 
 
 def test_join_wants_one_answer_per_segment():
-    plan = split_text("a\nb")
+    plan = split_text("a\n\nb")
     with pytest.raises(ValueError, match="expected 2 translations, got 1"):
         plan.join(["A"])
 

@@ -19,7 +19,7 @@ from hymt.cli.translate import web_settings_from, web_url_of
 from hymt.sdk.settings import DEFAULT_WEB_READ_TIMEOUT, WebSettings
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.net import free_port
-from tests.support.web_deployment import deployment
+from tests.support.web_deployment import SHARED_BY_TESTS, deployment
 from tests.unit.conftest import ENV_NAMES
 
 HYMT = Path(sys.executable).parent / "hymt"
@@ -27,7 +27,7 @@ HYMT = Path(sys.executable).parent / "hymt"
 
 @pytest.fixture(scope="module")
 def gateway(server: FakeOpenAI) -> Iterator[str]:
-    with deployment(server, max_chars=40) as url:
+    with deployment(server, max_chars=40, **SHARED_BY_TESTS) as url:
         yield url
 
 
@@ -189,7 +189,7 @@ def test_a_failing_model_exits_1(capsys, fake, gateway):
     fake.behaviour.fail_count = -1
     code, _, err = run(capsys, "translate", "Hallo", "--to", "en", "--web", gateway)
     assert code == 1
-    assert "answered 502: The translation model answered with an error" in err
+    assert "answered 502: The translation model failed on this request" in err
     assert "hymt: hint: the deployment's model server failed" in err
 
 

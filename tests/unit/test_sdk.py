@@ -178,15 +178,25 @@ def test_json_form_of_a_result():
 
 # -- long texts --------------------------------------------------------------------------------------------------------
 def test_a_long_text_is_split_translated_and_reassembled_in_order(fake, make_client):
-    text = "  First paragraph.\n\nSecond paragraph.\r\n\tThird one.\n"
+    text = "  First paragraph.\n\nSecond paragraph.\r\n\r\n\tThird one.\n"
     result = make_client(chunk_budget=10).translate(text, "de", "en")
     assert result.text == (
         "  German translation of: First paragraph.\n\n"
-        "German translation of: Second paragraph.\r\n"
+        "German translation of: Second paragraph.\r\n\r\n"
         "\tGerman translation of: Third one.\n"
     )
     assert result.segments == 3
     assert len(fake.chat_requests()) == 3
+
+
+def test_lines_the_model_merged_are_translated_again_one_by_one(fake, make_client):
+    fake.behaviour.reply = lambda prompt: " ".join(prompt.partition("\n\n")[2].split("\n"))  # joins its lines
+    text = "Roses are red,\nviolets are blue.\n\nSugar is sweet\nand so are you."
+    client = make_client()
+    assert client.translate(text, "fr", "en").text == text
+    assert "".join(client.stream(text, "fr", "en")) == text
+    # Per call: two paragraphs as groups, then their four lines one by one.
+    assert len(fake.chat_requests()) == 2 * (2 + 4)
 
 
 def test_segments_are_translated_concurrently_and_kept_in_order(fake, make_client):
@@ -199,8 +209,8 @@ def test_segments_are_translated_concurrently_and_kept_in_order(fake, make_clien
         return f"Zeile {number}"
 
     fake.behaviour.reply = reply
-    result = make_client(chunk_budget=10, max_workers=4).translate("line 1\nline 2\nline 3\nline 4", "de", "en")
-    assert result.text == "Zeile 1\nZeile 2\nZeile 3\nZeile 4"
+    result = make_client(chunk_budget=10, max_workers=4).translate("line 1\n\nline 2\n\nline 3\n\nline 4", "de", "en")
+    assert result.text == "Zeile 1\n\nZeile 2\n\nZeile 3\n\nZeile 4"
 
 
 def test_every_request_of_a_long_text_fits_the_budget(fake, make_client):

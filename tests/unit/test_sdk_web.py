@@ -19,13 +19,13 @@ from hymt.sdk.settings import DEFAULT_WEB_READ_TIMEOUT
 from tests.support.clients import closing_factory
 from tests.support.fake_openai import FakeOpenAI, default_reply
 from tests.support.net import free_port
-from tests.support.web_deployment import deployment, front_door
+from tests.support.web_deployment import SHARED_BY_TESTS, deployment, front_door
 
 
 @pytest.fixture(scope="module")
 def gateway(server: FakeOpenAI) -> Iterator[str]:
-    """The web app with its default settings in front of the fake server; its base URL."""
-    with deployment(server) as url:
+    """The web app with its default settings (but SHARED_BY_TESTS) in front of the fake server; its base URL."""
+    with deployment(server, **SHARED_BY_TESTS) as url:
         yield url
 
 
@@ -84,10 +84,9 @@ def test_a_long_text_is_sent_whole_and_the_deployment_splits_it(fake, make_clien
     text = "Erste Zeile.\n\n  Zweite Zeile.\nDritte Zeile."
     result = make_client(session=session).translate(text, "fr", "de")
     assert session.sent == [("POST", "/api/translate")]
-    assert len(fake.chat_requests()) == 3
+    assert len(fake.chat_requests()) == 2  # one a paragraph
     assert result.text == (
-        "French translation of: Erste Zeile.\n\n  French translation of: Zweite Zeile.\n"
-        "French translation of: Dritte Zeile."
+        "French translation of: Erste Zeile.\n\n  French translation of: Zweite Zeile.\nDritte Zeile."
     )
 
 
@@ -191,6 +190,7 @@ def test_without_a_url_there_is_nothing_to_talk_to():
         ("Hallo", "en", "klingon", "Unknown source language 'klingon'", "codes are case-insensitive"),
         ("Hallo", "auto", AUTO, "'auto' can only be the source", "codes are case-insensitive"),
         ("Hallo", "en", "EN", "both English", "choose another target language"),
+        ("Hal\x00lo", "en", AUTO, "control character U+0000 at character 4", "remove control characters"),
     ],
 )
 def test_refused_requests_are_invalid_requests(fake, make_client, sleeps, method, text, target, source, words, hint):
@@ -206,7 +206,7 @@ def test_refused_requests_are_invalid_requests(fake, make_client, sleeps, method
 @pytest.fixture(scope="module")
 def small_gateway(server: FakeOpenAI) -> Iterator[str]:
     """A deployment that takes at most 20 characters a request."""
-    with deployment(server, max_chars=20) as url:
+    with deployment(server, max_chars=20, **SHARED_BY_TESTS) as url:
         yield url
 
 
@@ -221,6 +221,16 @@ def test_a_text_over_the_limit_says_the_limit(fake, make_client, small_gateway, 
     assert "the text has 21 characters but the deployment at" in str(error) and "accepts at most 20" in str(error)
     assert "at most 20 characters" in error.hint
     assert len(fake.chat_requests()) == 1  # only the text within the limit
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_text_of_too_many_parts_is_an_invalid_request_not_a_length_error(fake, make_client, method):
+    with deployment(fake, chunk_tokens=1, max_segments=2) as url, pytest.raises(errors.InvalidRequest) as caught:
+        translate_by(make_client(url), method, "one two three", "en", "de")
+    assert not isinstance(caught.value, errors.TextTooLong)
+    assert "more than the 2 one translation may take" in str(caught.value)
+    assert caught.value.hint.startswith("translate the text in smaller parts")
+    assert fake.chat_requests() == []
 
 
 def test_the_server_decides_the_limit_when_it_is_not_known_yet(fake, make_client, small_gateway):
@@ -263,7 +273,7 @@ def test_a_failing_model_is_a_502_upstream_error_not_retried(fake, make_client, 
     with pytest.raises(errors.UpstreamError) as caught:
         translate_by(make_client(), method, "Hallo", "en", "de")
     assert caught.value.status == 502
-    assert "The translation model answered with an error" in str(caught.value)
+    assert "The translation model failed on this request" in str(caught.value)
     assert "model server failed" in caught.value.hint
     assert caught.value.exit_code == 1
     assert sleeps == []

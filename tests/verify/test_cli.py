@@ -8,13 +8,14 @@ import pytest
 
 from hymt.cli.main import main
 from tests.support.net import free_port
+from tests.support.web_deployment import SHARED_BY_TESTS
 from tests.verify import fakes
 from tests.verify.test_http import site
 
 
 @pytest.fixture(scope="module")
 def rehearsal_site():
-    with site(fakes.gibberish, profile="rehearsal") as url:
+    with site(fakes.gibberish, profile="rehearsal", web_settings=SHARED_BY_TESTS) as url:
         yield url
 
 

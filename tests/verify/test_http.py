@@ -20,12 +20,12 @@ from tests.verify import fakes
 
 
 @contextmanager
-def site(reply, profile: str = "gpu", **fake_options) -> Iterator[str]:
-    """The real gateway (with HYMT_PROFILE=`profile`) in front of a fake vLLM answering with `reply`, behind a proxy
-    with the stack's allowlist."""
+def site(reply, profile: str = "gpu", web_settings: dict | None = None, **fake_options) -> Iterator[str]:
+    """The real gateway (with HYMT_PROFILE=`profile`, and `web_settings`) in front of a fake vLLM answering with
+    `reply`, behind a proxy with the stack's allowlist."""
     with (
         running(reply=reply, **fake_options) as fake,
-        deployment(fake, profile=profile) as web,
+        deployment(fake, profile=profile, **(web_settings or {})) as web,
         fakes.proxy(web, vllm=fake.root) as door,
     ):
         yield door.url
@@ -45,6 +45,14 @@ def test_a_working_gpu_deployment_passes_every_check_and_exits_0():
     languages = [name for name in checks if name.startswith("language of")]
     assert len(languages) == len(PAIRS) >= 6
     assert checks["declared profile"].reason.startswith("profile gpu")
+
+
+def test_verify_is_one_polite_client_that_waits_out_a_429():
+    # A deployment taking one translation at a time from an address: verify's concurrent checks are refused (429 with
+    # Retry-After) until they wait their turn, and the deployment is still verified.
+    with site(fakes.translating, web_settings={"client_max_in_flight": 1}) as url:
+        report, _ = checked(url)
+    assert {r.status for r in report.results} == {Status.PASS}, [r for r in report.results if r.status != "pass"]
 
 
 def test_the_pairs_cover_both_chinese_directions_rtl_cyrillic_indic_a_minority_and_no_chinese():

@@ -60,7 +60,7 @@ async def test_a_stream_that_stalls_midway_ends_with_an_error_event(fake):
     fake.behaviour.stall_stream_after = 2  # then only keep-alive comments: alive, but no translation
     async with gateway(settings_for(fake, request_timeout=1)) as client:
         response = await client.post("/api/translate/stream", json={"text": "Hello there", "target": "fr"})
-        in_flight_after = client.app.state.in_flight.count
+        in_flight_after = client.app.state.admission.count
     assert response.status_code == 200
     events = parse_events(response.text)
     assert [kind for kind, _ in events] == ["delta", "delta", "error"]
@@ -108,6 +108,20 @@ def test_a_client_that_leaves_cancels_its_upstream_request(fake, upstream):
         assert fake.streams_completed == 0
         metrics = client.get("/metrics").text
     assert "hymt_web_translations_in_flight 0.0" in metrics
+
+
+def test_a_client_that_leaves_before_the_first_piece_frees_its_place_and_cancels_upstream(fake):
+    # The model accepted the request and says nothing (keep-alive comments only): no piece, no HTTP status yet.
+    fake.behaviour.stall_stream_after = 0
+    with serving(settings_for(fake, max_in_flight=1)) as url, httpx.Client(base_url=url, timeout=10) as client:
+        with pytest.raises(httpx.ReadTimeout):  # the client gives up before the answer's headers
+            client.post("/api/translate/stream", json={"text": "Hello", "target": "fr"}, timeout=0.5)
+        wait_until(lambda: fake.streams_cancelled == 1, "the silent upstream stream to be cancelled")
+        assert fake.streams_completed == 0
+        wait_until(lambda: "hymt_web_translations_in_flight 0.0" in client.get("/metrics").text, "the place freed")
+        # With a cap of one, a new translation gets through only because the place was freed.
+        fake.behaviour.stall_stream_after = None
+        assert client.post("/api/translate/stream", json={"text": "Hello", "target": "fr"}).status_code == 200
 
 
 def test_a_client_that_gives_up_on_a_plain_translation_frees_its_place_at_once(fake):

@@ -74,7 +74,7 @@ async def test_codes_are_accepted_in_any_case_and_answered_canonically(fake):
 
 
 async def test_every_language_is_a_target(fake):
-    async with gateway(settings_for(fake)) as client:
+    async with gateway(settings_for(fake, client_burst=len(LANGUAGES))) as client:
         for lang in LANGUAGES:
             source = "en" if lang.code != "en" else "fr"
             response = await client.post(
@@ -135,7 +135,7 @@ async def test_the_pieces_of_a_long_text_are_translated_concurrently_up_to_the_l
         return source_of(prompt)
 
     fake.behaviour.reply = reply
-    text = "\n".join(f"Line number {n} is here." for n in range(9))
+    text = "\n\n".join(f"Line number {n} is here." for n in range(9))
     async with gateway(settings_for(fake, chunk_concurrency=3)) as client:
         response = await client.post("/api/translate", json={"text": text, "target": "fr", "source": "en"})
     assert response.status_code == 200

@@ -3,6 +3,7 @@
 - rehearsal_host: the VM-like rehearsal host container (make rehearsal-host-image / -up / -down, the tests).
 - apt_repo: the stand-in apt repositories of the GPU-path tests, built, signed and served from a tools image
   (make gpu-repo-image, tests/gpu).
+- gateway_bench: the gateway's figures in docs/reliability.md (make bench-gateway).
 
 They work on the checkout they live in: REPO_ROOT, stated here once. The Makefile runs them with PYTHONPATH=tools/dev;
 pytest finds them through pyproject.toml's pythonpath.

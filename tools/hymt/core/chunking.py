@@ -1,8 +1,15 @@
 """Split long text into pieces the model can translate one request at a time, and put the answers back together.
 
-Every line is translated on its own, so the answer keeps the source's line breaks, blank lines and indentation
-exactly; a line longer than the token budget is split between sentences (and, for a single endless sentence, at
-spaces or anywhere), then sentences are grouped back up to the budget so short sentences share a request.
+Consecutive lines of a paragraph share a request up to the token budget (a text of many short lines costs a few
+requests, not one a line), their line breaks sent to the model inside the segment; blank lines between paragraphs and
+the whitespace around each segment stay literal, so the answer keeps them exactly. With `across_paragraphs`, blank
+lines go inside segments too (the fallback for a text of very many tiny paragraphs). A line longer than the budget
+is split between sentences (and, for a single endless sentence, at spaces or anywhere), then sentences are grouped
+back up to the budget so short sentences share a request.
+
+The model usually keeps the line breaks of a segment of several lines, but nothing makes it: `TextPlan.keeps_lines`
+tells whether an answer has the segment's number of lines, and `TextPlan.line_by_line` plans that one segment again
+with a request per line, for callers to fall back on (within their cap on requests), so the layout stays the source's.
 """
 
 from __future__ import annotations
@@ -34,6 +41,19 @@ class TextPlan:
     pieces: tuple[str | int, ...]  # a str is literal text; an int is the index of a segment
     segments: tuple[str, ...]
 
+    def line_count(self, index: int) -> int:
+        """How many lines segment `index` has (more than one only where lines were grouped)."""
+        return _line_count(self.segments[index])
+
+    def keeps_lines(self, index: int, translation: str) -> bool:
+        """True when `translation` has as many lines as segment `index` (always for a one-line segment)."""
+        lines = self.line_count(index)
+        return lines == 1 or _line_count(translation.strip()) == lines
+
+    def line_by_line(self, index: int, budget: int = DEFAULT_BUDGET) -> TextPlan:
+        """Segment `index` planned again with a request per line (blank lines and indentation literal)."""
+        return split_text(self.segments[index], budget, group_lines=False)
+
     def join(self, translations: Sequence[str]) -> str:
         """The whole translation: each segment replaced by its translation, everything else kept."""
         if len(translations) != len(self.segments):
@@ -41,36 +61,90 @@ class TextPlan:
         return "".join(p if isinstance(p, str) else translations[p].strip() for p in self.pieces)
 
 
-def split_text(text: str, budget: int = DEFAULT_BUDGET) -> TextPlan:
-    """Take `text` apart into segments of at most `budget` estimated tokens."""
+def split_text(
+    text: str, budget: int = DEFAULT_BUDGET, *, across_paragraphs: bool = False, group_lines: bool = True
+) -> TextPlan:
+    """Take `text` apart into segments of at most `budget` estimated tokens.
+
+    `group_lines=False` gives each line a segment of its own (the fallback when a model did not keep a group's lines).
+    """
     if budget < 1:
         raise ValueError("budget must be at least 1 token")
-    pieces: list[str | int] = []
-    segments: list[str] = []
+    return _Planner(text, budget * WEIGHT_PER_TOKEN, across_paragraphs, group_lines).plan()
 
-    def literal(s: str) -> None:
+
+class _Planner:
+    """Walks the lines of a text once, growing a group of lines until the next would exceed the budget."""
+
+    def __init__(self, text: str, limit: int, across_paragraphs: bool, group_lines: bool) -> None:
+        self.text = text
+        self.limit = limit
+        self.across_paragraphs = across_paragraphs
+        self.group_lines = group_lines
+        self.pieces: list[str | int] = []
+        self.segments: list[str] = []
+        self.done = 0  # text[:done] is in the pieces already
+        self.group: tuple[int, int, int] | None = None  # (start, end, weight) of the lines being grouped
+
+    def literal(self, s: str) -> None:
         if not s:
             return
-        if pieces and isinstance(pieces[-1], str):
-            pieces[-1] += s
+        if self.pieces and isinstance(self.pieces[-1], str):
+            self.pieces[-1] += s
         else:
-            pieces.append(s)
+            self.pieces.append(s)
 
-    def segment(s: str) -> None:
-        pieces.append(len(segments))
-        segments.append(s)
+    def segment(self, s: str) -> None:
+        self.pieces.append(len(self.segments))
+        self.segments.append(s)
 
-    for part in _LINE_BREAK.split(text):
-        if not part or _LINE_BREAK.fullmatch(part) or not part.strip():
-            literal(part)
-            continue
-        stripped = part.strip()
-        start = part.index(stripped)
-        literal(part[:start])
-        for is_text, piece in _split_line(stripped, budget):
-            (segment if is_text else literal)(piece)
-        literal(part[start + len(stripped) :])
-    return TextPlan(tuple(pieces), tuple(segments))
+    def literal_up_to(self, position: int) -> None:
+        self.literal(self.text[self.done : position])
+        self.done = max(self.done, position)
+
+    def close(self) -> None:
+        if self.group is not None:
+            start, end, _ = self.group
+            self.literal_up_to(start)
+            self.segment(self.text[start:end])
+            self.done = end
+            self.group = None
+
+    def plan(self) -> TextPlan:
+        text = self.text
+        breaks = list(_LINE_BREAK.finditer(text))
+        starts = [0] + [m.end() for m in breaks]
+        ends = [m.start() for m in breaks] + [len(text)]
+        for line_start, line_end in zip(starts, ends, strict=True):
+            line = text[line_start:line_end]
+            stripped = line.strip()
+            if not stripped:
+                if not self.across_paragraphs:
+                    self.close()
+                continue
+            start = line_start + line.index(stripped)
+            end = start + len(stripped)
+            weight = _weight(stripped)
+            if weight > self.limit:  # a line of its own, split between sentences
+                self.close()
+                self.literal_up_to(start)
+                for is_text, piece in _split_line(stripped, self.limit // WEIGHT_PER_TOKEN):
+                    (self.segment if is_text else self.literal)(piece)
+                self.done = end
+                continue
+            if self.group is not None and not self.group_lines:
+                self.close()
+            if self.group is not None:
+                group_start, group_end, group_weight = self.group
+                joined = group_weight + _weight(text[group_end:end])
+                if joined <= self.limit:
+                    self.group = (group_start, end, joined)
+                    continue
+                self.close()
+            self.group = (start, end, weight)
+        self.close()
+        self.literal_up_to(len(text))
+        return TextPlan(tuple(self.pieces), tuple(self.segments))
 
 
 def _split_line(line: str, budget: int) -> list[tuple[bool, str]]:
@@ -185,6 +259,10 @@ def _clusters(text: str) -> list[str]:
         else:
             clusters.append(char)
     return clusters
+
+
+def _line_count(text: str) -> int:
+    return len(_LINE_BREAK.findall(text)) + 1
 
 
 def _weight(text: str) -> int:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from hymt.core.catalogue import find_served
 from hymt.core.detect import detect_language
 from hymt.core.languages import AUTO, get_language, is_chinese, normalize_code
+from hymt.core.text import neutralise_control_tokens
 
 _ENGLISH_TEMPLATE = "Translate the following segment into {target}, without additional explanation.\n\n{text}"
 _CHINESE_TEMPLATES = {
@@ -135,10 +136,12 @@ def build_prompt(
     """The one user message for translating `text` into `target`.
 
     The Chinese template (with the target's Chinese name) is used when either side is a Chinese variant; the English
-    template (with the target's English name) otherwise. Raises UnknownLanguageError for unknown codes.
+    template (with the target's English name) otherwise. The model's control tokens in `text` are neutralised
+    (hymt.core.text), so the text stays text. Raises UnknownLanguageError for unknown codes.
     """
     target_lang = get_language(target)
     resolved = resolve_source(text, source)
+    text = neutralise_control_tokens(text)
     chinese = is_chinese(target_lang.code) or (resolved != AUTO and is_chinese(resolved))
     if chinese:
         body = _CHINESE_TEMPLATES[family.value].format(target=target_lang.name_zh, text=text)

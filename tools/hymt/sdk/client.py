@@ -118,7 +118,7 @@ class TranslationClient(BaseClient):
 
         def work(task: tuple[int, int]) -> None:
             j, i = task
-            answers[task] = self._complete(jobs[j], jobs[j].plan.segments[i])
+            answers[task] = self._segment(jobs[j], i)
             finished[j] = max(finished[j], self._clock())
 
         if len(tasks) == 1 or max_workers == 1:
@@ -147,6 +147,15 @@ class TranslationClient(BaseClient):
         return chat_request(
             prompt, self.model, source_text=segment, stream=stream, max_tokens_cap=self.settings.max_tokens_cap
         )
+
+    def _segment(self, job: _Job, index: int) -> tuple[str, bool]:
+        """Segment `index`'s translation; translated again line by line when the model changed its line count."""
+        text, truncated = self._complete(job, job.plan.segments[index])
+        if job.plan.keeps_lines(index, text):
+            return text, truncated
+        lines = job.plan.line_by_line(index, self.settings.chunk_budget)
+        parts = [self._complete(job, line) for line in lines.segments]
+        return lines.join([part for part, _ in parts]), any(cut for _, cut in parts)
 
     def _complete(self, job: _Job, segment: str) -> tuple[str, bool]:
         """One segment's translation, and whether it stopped at max_tokens."""
@@ -195,7 +204,14 @@ class TranslationClient(BaseClient):
                 delivered[0] += len(piece)
                 yield piece
                 continue
-            for delta in _trimmed(self._stream_segment(job, job.plan.segments[piece], progress, count)):
+            if job.plan.line_count(piece) > 1:
+                # Lines of a group come whole, once their line count is checked: no piece sent is taken back.
+                text, truncated = self._segment(job, piece)
+                progress.truncated |= truncated
+                deltas: Iterable[str] = [text.strip()] if text.strip() else []
+            else:
+                deltas = _trimmed(self._stream_segment(job, job.plan.segments[piece], progress, count))
+            for delta in deltas:
                 delivered[0] += len(delta)
                 yield delta
         progress.elapsed = self._clock() - start

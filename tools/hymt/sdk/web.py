@@ -33,6 +33,8 @@ _REQUEST_HINTS = {
     "empty_text": "give some text, or '-' to read standard input",
     "unknown_language": "codes are case-insensitive, e.g. en, zh-Hant, yue; 'hymt languages' lists them",
     "same_language": "choose another target language, or leave the source on auto",
+    "invalid_text": "remove control characters and broken characters (lone surrogates) from the text",
+    "too_many_parts": "translate the text in smaller parts, or join its short paragraphs",
     "invalid_request": "this hymt and the deployment disagree about the API: use the same hymt version as the "
     "deployment (its /api/info tells its version)",
 }
@@ -41,8 +43,10 @@ _CODE_STATUS = {
     "empty_text": 422,
     "unknown_language": 422,
     "same_language": 422,
+    "invalid_text": 422,
     "invalid_request": 422,
     "text_too_long": 413,
+    "too_many_parts": 413,
     "too_many_requests": 429,
     "upstream_error": 502,
     "upstream_unreachable": 503,
@@ -286,6 +290,8 @@ class WebTranslationClient(BaseClient):
             )
         if status in {404, 405}:
             return errors.NotAHymtApp(url, status, f"{path} answered {status} ({message})")
+        if code == "too_many_parts":
+            return errors.InvalidRequest(f"the deployment refused the request: {message}", _REQUEST_HINTS[code])
         if status == 413 or code == "text_too_long":
             return errors.TextTooLong(url, len(text) if text is not None else 0, self._known_limit())
         if status == 422 or code in _REQUEST_HINTS:

@@ -9,6 +9,7 @@ The profile is the caller's, never the server's: a server that says it is someth
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,10 @@ from hymt.core.sse import iter_lines, iter_named_events
 from hymt.verify.language import PAIRS, SAMPLES, copy_verdict, language_verdict
 from hymt.verify.result import CheckFailed, CheckResult, SkipKind, failed, passed, skipped
 
+# The checks run concurrently, but to the deployment they are one client: at most this many translations at once (the
+# gateway's default per-client cap, HYMT_CLIENT_MAX_IN_FLIGHT), and a 429 is retried after its Retry-After.
+TRANSLATIONS_AT_ONCE = 4
+
 
 @dataclass
 class Probe:
@@ -28,6 +33,9 @@ class Probe:
     timeout: float = 60.0
     profile: str = "gpu"  # declared by the caller (--profile or the inventory), never read from the server
     info: dict = field(default_factory=dict)  # what /api/info said, for the report
+    translating: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(TRANSLATIONS_AT_ONCE)
+    )
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
@@ -36,7 +44,21 @@ class Probe:
         return self.session.get(self.url(path), timeout=self.timeout, **kwargs)
 
     def post(self, path: str, payload: object, **kwargs: object) -> requests.Response:
-        return self.session.post(self.url(path), json=payload, timeout=self.timeout, **kwargs)
+        """A translation request as a polite client sends it: within TRANSLATIONS_AT_ONCE (see send)."""
+        with self.translating:
+            return self.send(path, payload, **kwargs)
+
+    def send(self, path: str, payload: object, **kwargs: object) -> requests.Response:
+        """POST `payload`; a 429 is sent again after its Retry-After while the timeout allows (the deployment may be
+        busy with other people's texts). The caller holds a place of `translating`."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            response = self.session.post(self.url(path), json=payload, timeout=self.timeout, **kwargs)
+            wait = response.headers.get("Retry-After", "")
+            if response.status_code != 429 or not wait.isdigit() or time.monotonic() + int(wait) > deadline:
+                return response
+            response.close()
+            time.sleep(int(wait))
 
 
 def expect_status(response: requests.Response, expected: int = 200) -> None:
@@ -153,7 +175,7 @@ def _shown(answer: str) -> str:
 def check_stream(probe: Probe) -> str:
     started = time.monotonic()
     payload = {"text": SAMPLES["en"], "source": "en", "target": "zh"}
-    with probe.session.post(probe.url("/api/translate/stream"), json=payload, stream=True, timeout=probe.timeout) as r:
+    with probe.translating, probe.send("/api/translate/stream", payload, stream=True) as r:
         expect_status(r)
         if "text/event-stream" not in r.headers.get("Content-Type", ""):
             raise CheckFailed(f"Content-Type is {r.headers.get('Content-Type')!r}, not text/event-stream")

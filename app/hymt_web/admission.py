@@ -1,0 +1,118 @@
+"""Who may start a translation now: a rate and a concurrency limit per client, then the global in-flight cap.
+
+A client is the address the connection comes from, after uvicorn's ProxyHeadersMiddleware has put the address the
+proxy reports in its place (only for connections from HYMT_FORWARDED_ALLOW_IPS; a forged X-Forwarded-For from anyone
+else changes nothing). IPv6 clients are counted per /64, the block one subscriber usually holds.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.types import Scope
+
+from hymt_web.errors import GatewayError
+from hymt_web.metrics import Metrics
+from hymt_web.settings import Settings
+
+# Seconds a client is asked to wait when a cap on translations at once is reached.
+RETRY_AFTER_SECONDS = 2
+# The table of clients is swept of idle ones (full allowance, nothing under way) when it grows past this.
+_SWEEP_AT = 1024
+
+
+def client_of(scope: Scope) -> str:
+    """The key a request is counted under: its client's IPv4 address, or the /64 of its IPv6 address."""
+    client = scope.get("client")
+    host = client[0] if client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host or "unknown"
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+@dataclass
+class _Client:
+    allowance: float  # requests the client may still start now (refilled at the settings' rate, up to the burst)
+    stamp: float  # when the allowance was last brought up to date
+    active: int = 0  # its translations under way
+
+
+class Admission:
+    """The gateway's three limits. No await happens between a check and its count: requests cannot interleave."""
+
+    def __init__(self, settings: Settings, metrics: Metrics, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = settings.max_in_flight
+        self.client_limit = settings.client_max_in_flight
+        self.per_second = settings.client_rate / 60
+        self.burst = settings.client_burst
+        self.metrics = metrics
+        self.clock = clock
+        self.count = 0
+        self.clients: dict[str, _Client] = {}
+        self._sweep_at = _SWEEP_AT
+
+    def _client(self, key: str) -> _Client:
+        now = self.clock()
+        client = self.clients.get(key)
+        if client is None:
+            if len(self.clients) >= self._sweep_at:
+                self._sweep(now)
+            client = self.clients[key] = _Client(allowance=self.burst, stamp=now)
+        else:
+            client.allowance = min(self.burst, client.allowance + (now - client.stamp) * self.per_second)
+            client.stamp = now
+        return client
+
+    def _sweep(self, now: float) -> None:
+        for key, client in list(self.clients.items()):
+            refilled = client.allowance + (now - client.stamp) * self.per_second
+            if client.active == 0 and refilled >= self.burst:
+                del self.clients[key]
+        self._sweep_at = max(_SWEEP_AT, 2 * len(self.clients))
+
+    def _refused(self, reason: str, message: str, retry_after: int) -> GatewayError:
+        """A 429 for one of the limits, counted in the metrics under `reason`."""
+        self.metrics.refused.labels(reason).inc()
+        return GatewayError(429, "too_many_requests", message, headers={"Retry-After": str(retry_after)})
+
+    def check_rate(self, key: str) -> None:
+        """Count one translation request of `key` against its rate; 429 with Retry-After when it has none left."""
+        client = self._client(key)
+        if client.allowance < 1:
+            wait = math.ceil((1 - client.allowance) / self.per_second)
+            raise self._refused(
+                "client_rate",
+                f"You sent more than {self.burst} translations in a short time (the limit is "
+                f"{self.per_second * 60:g} a minute per address). Try again in {wait} seconds.",
+                wait,
+            )
+        client.allowance -= 1
+
+    def enter(self, key: str) -> None:
+        """Take a place for a translation of `key`: 429 when the client, or the whole service, is at its cap."""
+        client = self._client(key)
+        later = RETRY_AFTER_SECONDS
+        if client.active >= self.client_limit:
+            message = f"You have {self.client_limit} translations under way, the limit per address. Wait for one to "
+            raise self._refused("client_in_flight", message + f"finish, or try again in {later} seconds.", later)
+        if self.count >= self.limit:
+            message = f"The service is translating {self.limit} texts at once, its limit. "
+            raise self._refused("in_flight", message + f"Try again in {later} seconds.", later)
+        client.active += 1
+        self.count += 1
+        self.metrics.in_flight.set(self.count)
+
+    def leave(self, key: str) -> None:
+        client = self.clients.get(key)
+        if client is not None:
+            client.active -= 1
+        self.count -= 1
+        self.metrics.in_flight.set(self.count)
