@@ -26,6 +26,7 @@ from hymt import __version__
 from hymt.core import catalogue
 from hymt.core.languages import AUTO, LANGUAGES
 from hymt.core.prompts import ModelFamily
+from hymt.core.tokens import TokenCounter, load_counter
 from hymt_web import errors
 from hymt_web.admission import Admission, client_of
 from hymt_web.errors import GatewayError, error_response
@@ -218,9 +219,14 @@ def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The app for `settings` (from the environment when None). Each app has its own client, metrics and limits."""
+def create_app(settings: Settings | None = None, tokens: TokenCounter | None = None) -> FastAPI:
+    """The app for `settings` (from the environment when None). Each app has its own client, metrics and limits.
+
+    `tokens` counts a text's tokens for planning requests: by default the model's tokenizer in
+    HYMT_TOKENIZER_DIR when it has one (TokenizerError when its file is damaged), else the estimate."""
     settings = settings or Settings.from_env()
+    tokens = tokens or load_counter(settings.tokenizer_dir)
+    count = tokens.count if tokens.source == "tokenizer" else None
     metrics = Metrics()
     admission = Admission(settings, metrics)
 
@@ -241,6 +247,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.admission = admission
+    app.state.tokens = tokens
     # Starlette runs the middleware added last first: the client's address is settled before anything counts it,
     # and the metrics see every answer, the body limit's 413s included.
     app.add_middleware(BodyLimit, max_chars=settings.max_chars)
@@ -332,6 +339,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "prompt_family": ModelFamily.for_model(settings.served_model).value,
             "profile": settings.profile,
             "max_chars": settings.max_chars,
+            # How requests are sized: with the model's own tokenizer, or the cautious estimate.
+            "token_count": tokens.source,
             "version": __version__,
         }
 
@@ -339,7 +348,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def translate_text(body: TranslateRequest, request: Request) -> Response:
         client = client_of(request.scope)
         admission.check_rate(client)
-        job = prepare(settings, body.text, body.target, body.source)
+        job = prepare(settings, body.text, body.target, body.source, count=count)
         admission.enter(client)
         try:
             return JSONResponse(await unless_client_leaves(request, translate(upstream_of(request), job)))
@@ -350,7 +359,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def translate_stream(body: TranslateRequest, request: Request) -> Response:
         client = client_of(request.scope)
         admission.check_rate(client)
-        job = prepare(settings, body.text, body.target, body.source)
+        job = prepare(settings, body.text, body.target, body.source, count=count)
         admission.enter(client)
         streaming = StreamingTranslation(upstream_of(request), job)
         pieces = streaming.deltas()

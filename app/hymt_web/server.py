@@ -31,22 +31,26 @@ def serve(host: str | None = None, port: int | None = None) -> int:
     settings."""
     import uvicorn
 
+    from hymt.core.tokens import TokenizerError
     from hymt_web.app import create_app
     from hymt_web.settings import Settings, SettingsError
 
     try:
         settings = Settings.from_env(host=host, port=port)
-    except SettingsError as exc:
+        app = create_app(settings)
+    except (SettingsError, TokenizerError) as exc:
         print(f"hymt web: {exc}", file=sys.stderr)
         return ExitStatus.USAGE
+    tokens = app.state.tokens
     print(
         f"hymt web: serving on http://{settings.host}:{settings.port}/ with {settings.served_model!r} at "
-        f"{settings.upstream_url} (profile {settings.profile})",
+        f"{settings.upstream_url} (profile {settings.profile}); requests sized by the {tokens.source} "
+        f"({tokens.detail})",
         file=sys.stderr,
         flush=True,
     )
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         server_header=False,

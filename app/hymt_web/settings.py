@@ -51,7 +51,10 @@ class Settings:
     # anywhere else is counted under its own address, whatever it claims.
     forwarded_allow_ips: str = "127.0.0.1"
     chunk_concurrency: int = 4  # upstream requests at once for the pieces of one long text
-    chunk_tokens: int = DEFAULT_BUDGET  # estimated input tokens per upstream request
+    chunk_tokens: int = DEFAULT_BUDGET  # input tokens per upstream request
+    # The model's directory (its tokenizer.json): requests are sized by the model's own token count; unset or
+    # without that file, by the cautious estimate.
+    tokenizer_dir: str = ""
     connect_timeout: float = 5.0  # seconds to connect to the upstream
     read_timeout: float = 120.0  # seconds the upstream may stay silent: before its answer, or between two pieces
     request_timeout: float = 300.0  # seconds one whole translation may take

@@ -9,7 +9,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from hymt.core.chunking import TextPlan, split_text
@@ -37,6 +37,7 @@ class Job:
     model: str
     budget: int  # input tokens per request, for planning a segment again line by line
     max_requests: int  # upstream requests this translation may take in all, fallbacks included
+    count: Callable[[str], int] | None  # the model's token count, when its tokenizer is at hand
 
     def body(self, segment: str) -> dict[str, object]:
         return chat_request(
@@ -50,7 +51,7 @@ class Job:
         (the model's layout is kept then, and logged)."""
         if self.plan.keeps_lines(index, answer):
             return None
-        plan = self.plan.line_by_line(index, self.budget)
+        plan = self.plan.line_by_line(index, self.budget, self.count)
         if requests_made + len(plan.segments) > self.max_requests:
             log.warning(
                 "the model changed the line count of a %d-line segment; no line-by-line retry (it would take %d "
@@ -75,8 +76,13 @@ class Job:
         }
 
 
-def prepare(settings: Settings, text: str, target: str, source: str = AUTO) -> Job:
-    """Check a request and plan its upstream calls; GatewayError (422, 413) says what is wrong with it."""
+def prepare(
+    settings: Settings, text: str, target: str, source: str = AUTO, *, count: Callable[[str], int] | None = None
+) -> Job:
+    """Check a request and plan its upstream calls; GatewayError (422, 413) says what is wrong with it.
+
+    `count` is the model's token count (hymt.core.tokens): with it, every request fits the budget as the model counts.
+    """
     started = time.perf_counter()
     if not text.strip():
         raise GatewayError(422, "empty_text", "There is no text to translate: type or paste some text first.")
@@ -106,9 +112,9 @@ def prepare(settings: Settings, text: str, target: str, source: str = AUTO) -> J
             422, "same_language", f"The source and the target are both {name}: choose a different target language."
         )
     source = resolve_source(text, source)
-    plan = split_text(text, settings.chunk_tokens)
+    plan = split_text(text, settings.chunk_tokens, count=count)
     if len(plan.segments) > settings.max_segments:  # very many tiny paragraphs: let them share requests too
-        plan = split_text(text, settings.chunk_tokens, across_paragraphs=True)
+        plan = split_text(text, settings.chunk_tokens, across_paragraphs=True, count=count)
     if len(plan.segments) > settings.max_segments:
         raise GatewayError(
             413,
@@ -126,6 +132,7 @@ def prepare(settings: Settings, text: str, target: str, source: str = AUTO) -> J
         model=settings.served_model,
         budget=settings.chunk_tokens,
         max_requests=settings.max_segments,
+        count=count,
     )
     return dataclasses.replace(job, bodies=tuple(job.body(segment) for segment in plan.segments))
 

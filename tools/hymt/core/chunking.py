@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hymt.core.prompts import WEIGHT_PER_TOKEN, token_weight
@@ -50,9 +50,11 @@ class TextPlan:
         lines = self.line_count(index)
         return lines == 1 or _line_count(translation.strip()) == lines
 
-    def line_by_line(self, index: int, budget: int = DEFAULT_BUDGET) -> TextPlan:
+    def line_by_line(
+        self, index: int, budget: int = DEFAULT_BUDGET, count: Callable[[str], int] | None = None
+    ) -> TextPlan:
         """Segment `index` planned again with a request per line (blank lines and indentation literal)."""
-        return split_text(self.segments[index], budget, group_lines=False)
+        return split_text(self.segments[index], budget, group_lines=False, count=count)
 
     def join(self, translations: Sequence[str]) -> str:
         """The whole translation: each segment replaced by its translation, everything else kept."""
@@ -62,15 +64,31 @@ class TextPlan:
 
 
 def split_text(
-    text: str, budget: int = DEFAULT_BUDGET, *, across_paragraphs: bool = False, group_lines: bool = True
+    text: str,
+    budget: int = DEFAULT_BUDGET,
+    *,
+    across_paragraphs: bool = False,
+    group_lines: bool = True,
+    count: Callable[[str], int] | None = None,
 ) -> TextPlan:
     """Take `text` apart into segments of at most `budget` estimated tokens.
 
     `group_lines=False` gives each line a segment of its own (the fallback when a model did not keep a group's lines).
+    `count`, the model's own token count (hymt.core.tokens), makes every segment fit `budget` as the model counts:
+    where the estimate fell short, the text is planned again with a smaller estimated budget until all fit.
     """
     if budget < 1:
         raise ValueError("budget must be at least 1 token")
-    return _Planner(text, budget * WEIGHT_PER_TOKEN, across_paragraphs, group_lines).plan()
+    planned = budget
+    while True:
+        plan = _Planner(text, planned * WEIGHT_PER_TOKEN, across_paragraphs, group_lines).plan()
+        if count is None or planned == 1:
+            return plan
+        largest = max((count(segment) for segment in plan.segments), default=0)
+        if largest <= budget:
+            return plan
+        # Shrink in proportion to the overshoot (a tenth more, so it converges in a step or two).
+        planned = max(1, min(planned - 1, planned * budget * 10 // (largest * 11)))
 
 
 class _Planner:
