@@ -243,9 +243,12 @@ lint: $(VENV_STAMP) ## Ruff, yamllint and ansible-lint
 
 # Sections above add to TEST_PREREQS what the suite needs built or installed first (images, browser, model ...).
 .PHONY: test
+# Test packages run side by side on this many workers (pytest-xdist, a package to a worker at a time): most of the
+# suite waits on containers, apt and SSH rather than on a CPU. TEST_WORKERS=1 runs it in one process.
+TEST_WORKERS ?= 2
 test: $(VENV_STAMP) docker $(TEST_PREREQS) ## Run the whole suite (what CI runs); sets up everything it needs
 	$(MAKE) lint
-	$(BIN)/pytest
+	$(BIN)/pytest $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
 
 .PHONY: unit
 unit: $(VENV_STAMP) ## Only the fast tests (no Docker, no browser)

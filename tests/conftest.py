@@ -44,3 +44,13 @@ def docker_answers() -> bool:
 def docker_engine() -> None:
     """A Docker engine that answers (make test starts one with `make docker`)."""
     require(docker_answers(), "no Docker engine answers; run 'make docker' (as root) first")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test` runs the suite on two pytest-xdist workers (`--dist loadgroup`): each package of tests/ is one
+    group, so that the fixtures a package shares (a rehearsal host, the stack, the browser's gateway) are set up
+    once, on one worker, while another package runs on the other. Without xdist the marks change nothing."""
+    for item in items:
+        parts = item.path.relative_to(config.rootpath).parts
+        group = parts[1] if len(parts) > 2 and parts[0] == "tests" else "tests"
+        item.add_marker(pytest.mark.xdist_group(group))
