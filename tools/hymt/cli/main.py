@@ -23,6 +23,7 @@ from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL, ENV_API_KEY, ENV_MODEL
 COMMAND_MODULES = (
     "hymt.cli.languages",
     "hymt.cli.translate",
+    "hymt.cli.bench",
     "hymt.cli.verify",
     "hymt.cli.model",
     "hymt.cli.rehearsal_model",

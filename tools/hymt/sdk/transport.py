@@ -165,7 +165,7 @@ class HttpTransport:
         read_timeout = self.timeout[1]
         last_progress = self._clock()
         try:
-            for event in sse.iter_named_events(sse.iter_lines(_raw_chunks(response))):
+            for event in sse.iter_named_events(sse.iter_lines(raw_chunks(response))):
                 if event is None:
                     if self._clock() - last_progress > read_timeout:
                         raise Timeout(self.base_url, read_timeout, "stream")
@@ -178,7 +178,7 @@ class HttpTransport:
             raise StreamInterrupted(self.base_url, delivered(), connection_failure_reason(exc)) from None
 
 
-def _raw_chunks(response: requests.Response) -> Iterator[bytes]:
+def raw_chunks(response: requests.Response) -> Iterator[bytes]:
     """The body's bytes as soon as they arrive (iter_content would wait for whole blocks on unchunked bodies)."""
     raw = response.raw
     read1 = getattr(raw, "read1", None)

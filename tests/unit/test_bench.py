@@ -1,0 +1,136 @@
+"""`hymt bench`: its figures against servers whose pace is known (the stand-in OpenAI server with set delays, and the
+real gateway in front of it), its failures counted by kind, and its usage errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from hymt.bench.runner import Target, run_level
+from hymt.bench.stats import Outcome, percentile, summarise
+from hymt.bench.workload import built_in
+from hymt.cli.main import main
+from hymt.core.prompts import build_prompt
+from tests.support.fake_openai import FakeOpenAI
+from tests.support.web_deployment import SHARED_BY_TESTS, deployment
+
+VLLM_FIELDS = {
+    "completed", "failed", "duration", "max_concurrency", "request_rate", "total_output_tokens",
+    "request_throughput", "output_throughput", "mean_ttft_ms", "median_ttft_ms", "p99_ttft_ms", "mean_itl_ms",
+    "median_itl_ms", "p99_itl_ms", "mean_e2el_ms", "median_e2el_ms", "p99_e2el_ms", "mean_tpot_ms",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def gateway(server: FakeOpenAI) -> Iterator[str]:
+    with deployment(server, **SHARED_BY_TESTS) as url:
+        yield url
+
+
+def test_percentiles_interpolate_between_ranks_as_numpy_does():
+    values = [4.0, 1.0, 3.0, 2.0]
+    assert percentile(values, 50) == 2.5
+    assert percentile(values, 90) == pytest.approx(3.7)
+    assert percentile(values, 0) == 1.0 and percentile(values, 100) == 4.0
+    assert percentile([], 99) == 0.0
+
+
+def test_a_level_is_summarised_from_its_outcomes():
+    fast = Outcome(started=0.0, first=0.1, ended=0.5, gaps=[0.1, 0.3], output_tokens=3)
+    slow = Outcome(started=0.0, first=0.3, ended=1.5, gaps=[0.6, 0.6], output_tokens=3)
+    failed = Outcome(started=0.0, ended=0.2, error="http 503")
+    summary = summarise([fast, slow, failed], 2.0, max_concurrency=2, request_rate=None, goodput={"e2el": 1000})
+    assert (summary["completed"], summary["failed"], summary["errors"]) == (2, 1, {"http 503": 1})
+    assert summary["request_throughput"] == 1.0 and summary["output_throughput"] == 3.0
+    assert summary["median_ttft_ms"] == 200.0 and summary["p99_e2el_ms"] == pytest.approx(1490.0)
+    assert summary["mean_tpot_ms"] == 400.0  # (0.4 s and 1.2 s after the first token) / 2 tokens each
+    assert summary["median_itl_ms"] == 450.0
+    assert summary["request_goodput"] == 0.5  # only the fast one within 1,000 ms
+
+
+def test_against_a_server_of_known_pace_the_figures_follow_it(fake):
+    fake.behaviour.delay = 0.15  # before the first piece
+    fake.behaviour.chunk_delay = 0.02  # between pieces
+    target = Target(url=fake.url, api="openai", model=fake.behaviour.model)
+    level = run_level(target, built_in()[:2], concurrency=2, count=4)
+    summary = summarise(level.outcomes, level.duration, max_concurrency=2, request_rate=None)
+    assert summary["completed"] == 4 and summary["failed"] == 0
+    assert summary["median_ttft_ms"] >= 150
+    assert 15 <= summary["median_itl_ms"] < 150
+    # The stand-in sends no usage figure: each piece is a token, as vLLM streams them.
+    assert all(o.output_tokens == 1 + len(o.gaps) for o in level.outcomes)
+    sent = fake.chat_requests()
+    assert len(sent) == 4 and all(body["stream"] and body["stream_options"] == {"include_usage": True} for body in sent)
+    request = built_in()[0]
+    prompt = build_prompt(request.text, request.target, request.source)
+    assert sent[0]["messages"] == prompt.messages() or sent[1]["messages"] == prompt.messages()
+
+
+def test_the_web_api_is_loaded_through_the_gateway(fake, gateway):
+    fake.behaviour.chunk_delay = 0.01
+    level = run_level(Target(url=gateway, api="web"), built_in(), concurrency=3, count=9)
+    assert [o.error for o in level.outcomes] == [None] * 9
+    assert all(o.first is not None and o.output_tokens >= 1 for o in level.outcomes)
+    assert len(fake.chat_requests()) >= 9
+
+
+def test_failures_are_counted_by_kind_and_the_exit_code_says_so(capsys, fake):
+    fake.behaviour.fail_status, fake.behaviour.fail_count = 503, -1
+    code = main(["bench", "--url", fake.url, "--api", "openai", "--requests", "3", "--json"])
+    out, err = capsys.readouterr()
+    [summary] = json.loads(out)
+    assert code == 1
+    assert (summary["completed"], summary["failed"], summary["errors"]) == (0, 3, {"http 503": 3})
+    assert "1 clients: 3 done, 3 failed" in err
+
+
+def test_json_has_one_object_per_level_with_vllm_benchs_names(capsys, fake):
+    code = main(["bench", "--url", fake.url, "--api", "openai", "--concurrency", "1,2", "--requests", "2",
+                 "--json"])  # fmt: skip
+    levels = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [level["max_concurrency"] for level in levels] == [1, 2]
+    assert all(set(level) >= VLLM_FIELDS for level in levels)
+
+
+def test_a_rate_sends_an_open_loop_of_requests(capsys, fake):
+    code = main(["bench", "--url", fake.url, "--api", "openai", "--rate", "50", "--requests", "5"])
+    out, _ = capsys.readouterr()
+    assert code == 0 and out.startswith("rate 50.0/s: 5 completed")
+    assert len(fake.chat_requests()) == 5
+
+
+def test_input_lines_are_the_workload(capsys, fake, tmp_path):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("Good morning.\n\nSee you tomorrow.\n", encoding="utf-8")
+    code = main(["bench", "--url", fake.url, "--api", "openai", "--input", str(texts), "--to", "de",
+                 "--from", "en", "--requests", "2"])  # fmt: skip
+    capsys.readouterr()
+    assert code == 0
+    contents = [body["messages"][-1]["content"] for body in fake.chat_requests()]
+    assert any(c.endswith("Good morning.") for c in contents) and any(c.endswith("See you tomorrow.") for c in contents)
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--concurrency", "1,x"], "--concurrency takes whole numbers"),
+        (["--concurrency", "0"], "must be 1 or more"),
+        (["--rate", "0"], "--rate must be above 0"),
+        (["--goodput", "latency:5"], "--goodput takes ttft:MS"),
+        (["--input", "/nonexistent/texts.txt"], "does not exist"),
+    ],
+)
+def test_bad_options_are_usage_errors_in_words(capsys, argv, words):
+    code = main(["bench", "--url", "http://127.0.0.1:9/v1", *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and "Traceback" not in err
+
+
+def test_a_file_that_is_not_utf8_is_refused_in_words(capsys, tmp_path):
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("caf\xe9\n".encode("latin-1"))
+    code = main(["bench", "--url", "http://127.0.0.1:9/v1", "--input", str(latin)])
+    assert code == 2 and "is not UTF-8 text" in capsys.readouterr().err
