@@ -23,7 +23,7 @@ $(VENV_STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hymt-deploy needs Python >= 3.11; install it and run make again (PYTHON=python3.11 make ...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[web,ops,model,fetch,dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[web,ops,model,fetch,bench,dev]'
 	touch $@
 
 .PHONY: setup

@@ -4,6 +4,7 @@ real gateway in front of it), its failures counted by kind, and its usage errors
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -134,3 +135,21 @@ def test_a_file_that_is_not_utf8_is_refused_in_words(capsys, tmp_path):
     latin.write_bytes("caf\xe9\n".encode("latin-1"))
     code = main(["bench", "--url", "http://127.0.0.1:9/v1", "--input", str(latin)])
     assert code == 2 and "is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_plot_writes_a_png_of_latency_and_throughput_against_the_load(capsys, fake, tmp_path):
+    png = tmp_path / "bench.png"
+    code = main(["bench", "--url", fake.url, "--api", "openai", "--concurrency", "1,2", "--requests", "2",
+                 "--plot", str(png)])  # fmt: skip
+    assert code == 0 and f"wrote {png}" in capsys.readouterr().err
+    data = png.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width > height > 300
+
+
+def test_plot_without_matplotlib_says_how_to_get_it(capsys, fake, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an install without the bench extra sees
+    code = main(["bench", "--url", fake.url, "--api", "openai", "--requests", "1", "--plot", str(tmp_path / "b.png")])
+    assert code == 2 and "pip install 'hymt[bench]'" in capsys.readouterr().err
+    assert not (tmp_path / "b.png").exists()

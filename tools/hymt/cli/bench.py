@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from hymt.bench.plot import PlotUnavailable, write_png
 from hymt.bench.runner import APIS, Target, run_level
 from hymt.bench.stats import Outcome, summarise
 from hymt.bench.workload import WorkloadError, built_in, from_file
@@ -56,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--goodput", default=None, help="targets in ms, e.g. ttft:500,e2el:4000 (also tpot)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds one request may take (default 300)")
     parser.add_argument("--json", action="store_true", help="print a JSON list, one object per level")
+    parser.add_argument("--plot", type=Path, default=None, help="write latency and throughput against load as a PNG")
     parser.set_defaults(handler=run)
 
 
@@ -126,6 +128,16 @@ def run(args: argparse.Namespace) -> int:
             print(_table_row(summary), flush=True)
     if args.json:
         print(json.dumps(results, indent=2))
+    if args.plot:
+        try:
+            write_png(results, args.plot)
+        except PlotUnavailable as exc:
+            print(f"hymt bench: error: {exc}", file=sys.stderr)
+            return ExitStatus.USAGE
+        except OSError as exc:
+            print(f"hymt bench: error: cannot write {args.plot}: {exc.strerror}", file=sys.stderr)
+            return ExitStatus.USAGE
+        print(f"hymt bench: wrote {args.plot}", file=sys.stderr)
     return ExitStatus.FAILURE if any(r["failed"] for r in results) else ExitStatus.OK
 
 
