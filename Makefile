@@ -111,6 +111,10 @@ browser: ## Install Debian's Chromium and a CJK font for the browser tests, when
 web: $(VENV_STAMP) ## Run the web app here (HOST, PORT; HYMT_UPSTREAM_URL, HYMT_SERVED_MODEL ... from the environment)
 	$(BIN)/hymt web $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
+.PHONY: bench-overhead
+bench-overhead: $(VENV_STAMP) ## Figures of docs/performance.md: direct, gateway and proxy + gateway side by side (stand-in upstream)
+	$(DEV_PYTHON) -m hymt_dev.overhead_bench
+
 .PHONY: bench-gateway
 bench-gateway: $(VENV_STAMP) ## Figures of docs/reliability.md: clients let go, hostile requests answered (stand-in model)
 	$(DEV_PYTHON) -m hymt_dev.gateway_bench

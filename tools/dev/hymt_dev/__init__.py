@@ -4,6 +4,7 @@
 - apt_repo: the stand-in apt repositories of the GPU-path tests, built, signed and served from a tools image
   (make gpu-repo-image, tests/gpu).
 - gateway_bench: the gateway's figures in docs/reliability.md (make bench-gateway).
+- overhead_bench: direct, gateway and proxy + gateway side by side (make bench-overhead, docs/performance.md).
 
 They work on the checkout they live in: REPO_ROOT, stated here once. The Makefile runs them with PYTHONPATH=tools/dev;
 pytest finds them through pyproject.toml's pythonpath.
