@@ -11,6 +11,7 @@ import json
 
 from hymt.provision.model import tool_message, tool_summary
 from hymt.provision.preflight import mounts_from_df
+from hymt.verify import cis
 from hymt.verify.commands import CommandResult, Runner
 from hymt.verify.host import HostContext, docker_failure
 from hymt.verify.result import CheckFailed, CheckSkipped
@@ -99,6 +100,42 @@ def check_restarts(context: HostContext) -> str:
             "(docker logs <container>)."
         )
     return f"restarts: {counts}"
+
+
+def check_containers_cis(context: HostContext) -> str:
+    """The running containers against the CIS Docker Benchmark's container items (hymt.verify.cis)."""
+    running = [c.name for c in context.containers if c.state == "running"]
+    if not running:
+        raise CheckFailed(f"no running container of Compose project {context.settings.compose_project!r} to inspect.")
+    inspected = context.docker("inspect", "--format", cis.INSPECT_FORMAT, *running)
+    if not inspected.ok:
+        raise CheckFailed(docker_failure(inspected))
+    failures, counted = cis.summary(cis.container_findings(cis.parse_inspect(inspected.stdout)))
+    if failures:
+        raise CheckFailed(
+            "; ".join(failures) + f" ({counted}). The stack's compose files meet these: a local override or an edited "
+            "compose file changed them (docs/security.md, 'Containers and daemon')."
+        )
+    return counted
+
+
+def check_daemon_cis(context: HostContext) -> str:
+    """/etc/docker/daemon.json against the CIS Docker Benchmark's daemon items (hymt.verify.cis)."""
+    read = context.run(["cat", cis.DAEMON_JSON], sudo=True)
+    if not read.ok:
+        raise CheckFailed(f"cannot read {cis.DAEMON_JSON} ({read.output(200)}): the docker role writes it; run "
+                          "'make provision'.")  # fmt: skip
+    try:
+        config = json.loads(read.stdout or "{}")
+    except ValueError:
+        raise CheckFailed(f"{cis.DAEMON_JSON} is not JSON: run 'make provision' to rewrite it.") from None
+    failures, counted = cis.summary(cis.daemon_findings(config if isinstance(config, dict) else {}))
+    if failures:
+        raise CheckFailed(
+            "; ".join(failures) + f" ({counted}). The docker role writes these settings: 'make provision' "
+            "(docker_daemon_options, docs/security.md)."
+        )
+    return counted
 
 
 def check_vllm_inside(context: HostContext) -> str:
