@@ -102,6 +102,14 @@ def check_restarts(context: HostContext) -> str:
     return f"restarts: {counts}"
 
 
+def cis_verdict(findings: list[cis.Finding], advice: str) -> str:
+    """The passes and exceptions counted; CheckFailed naming every failed item, then `advice`."""
+    failures, counted = cis.summary(findings)
+    if failures:
+        raise CheckFailed("; ".join(failures) + f" ({counted}). {advice}")
+    return counted
+
+
 def check_containers_cis(context: HostContext) -> str:
     """The running containers against the CIS Docker Benchmark's container items (hymt.verify.cis)."""
     running = [c.name for c in context.containers if c.state == "running"]
@@ -110,13 +118,11 @@ def check_containers_cis(context: HostContext) -> str:
     inspected = context.docker("inspect", "--format", cis.INSPECT_FORMAT, *running)
     if not inspected.ok:
         raise CheckFailed(docker_failure(inspected))
-    failures, counted = cis.summary(cis.container_findings(cis.parse_inspect(inspected.stdout)))
-    if failures:
-        raise CheckFailed(
-            "; ".join(failures) + f" ({counted}). The stack's compose files meet these: a local override or an edited "
-            "compose file changed them (docs/security.md, 'Containers and daemon')."
-        )
-    return counted
+    return cis_verdict(
+        cis.container_findings(cis.parse_inspect(inspected.stdout)),
+        "The stack's compose files meet these: a local override or an edited compose file changed them "
+        "(docs/security.md, 'Containers and daemon').",
+    )
 
 
 def check_daemon_cis(context: HostContext) -> str:
@@ -129,13 +135,10 @@ def check_daemon_cis(context: HostContext) -> str:
         config = json.loads(read.stdout or "{}")
     except ValueError:
         raise CheckFailed(f"{cis.DAEMON_JSON} is not JSON: run 'make provision' to rewrite it.") from None
-    failures, counted = cis.summary(cis.daemon_findings(config if isinstance(config, dict) else {}))
-    if failures:
-        raise CheckFailed(
-            "; ".join(failures) + f" ({counted}). The docker role writes these settings: 'make provision' "
-            "(docker_daemon_options, docs/security.md)."
-        )
-    return counted
+    return cis_verdict(
+        cis.daemon_findings(config if isinstance(config, dict) else {}),
+        "The docker role writes these settings: 'make provision' (docker_daemon_options, docs/security.md).",
+    )
 
 
 def check_vllm_inside(context: HostContext) -> str:
