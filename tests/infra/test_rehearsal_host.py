@@ -15,6 +15,7 @@ import subprocess
 
 import pytest
 
+from hymt.verify import cis
 from tests.infra.conftest import converge
 from tests.support.playbook import ROOT, run_playbook
 from tests.support.rehearsal_hosts import container_address, load_image
@@ -26,6 +27,9 @@ DEFAULT_DAEMON_JSON = {
     "log-driver": "json-file",
     "log-opts": {"max-size": "50m", "max-file": "5"},
     "live-restore": True,
+    "no-new-privileges": True,
+    "userland-proxy": False,
+    "icc": False,
 }
 
 
@@ -94,6 +98,9 @@ def test_daemon_json_is_the_documented_default(host):
     assert engine["LoggingDriver"] == "json-file"
     assert engine["LiveRestoreEnabled"] is True
     assert engine["Driver"] == "overlay2"
+    # The engine started with it: the CIS daemon items the docker role meets, as hymt verify judges them.
+    failures, _ = cis.summary(cis.daemon_findings(json.loads(daemon_json.content_string)))
+    assert failures == []
 
 
 def test_compose_v2_is_trixies_pinned_package(host):

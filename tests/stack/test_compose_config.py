@@ -54,7 +54,9 @@ def test_the_gpu_variant_reserves_nvidia_gpus_for_the_official_image():
     assert vllm["image"] == PINS["hymt_vllm_image"]
     devices = vllm["deploy"]["resources"]["reservations"]["devices"]
     assert devices == [{"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}]  # -1 is Compose's "all"
-    assert vllm["ipc"] == "host"
+    # Its own IPC namespace with a large /dev/shm, not the host's (docs/security.md); the host's stays a setting.
+    assert vllm["ipc"] == "private" and int(vllm["shm_size"]) >= 8 << 30
+    assert config(".env.example", HYMT_VLLM_IPC="host", **REQUIRED)["services"]["vllm"]["ipc"] == "host"
     # The image's entrypoint is `vllm serve`: the command starts with the model, never with "serve".
     assert vllm["command"][0] == "/model"
     assert "--served-model-name" in vllm["command"] and "Hunyuan-MT-7B" in vllm["command"]
@@ -70,6 +72,11 @@ def test_the_gpu_variant_publishes_only_the_proxy():
     assert "ports" not in services["vllm"] and "ports" not in services["web"]
     assert sorted(p["target"] for p in services["proxy"]["ports"]) == [80, 443]
     assert services["vllm"]["networks"].keys() == {"backend"}
+    # Neither vLLM nor the web app has a network with a way out; the proxy's ports are on `edge`, its own.
+    networks = config(".env.example", **REQUIRED)["networks"]
+    assert services["web"]["networks"].keys() == {"backend", "web"}
+    assert networks["backend"]["internal"] is True and networks["web"]["internal"] is True
+    assert services["proxy"]["networks"].keys() == {"web", "edge"} and not networks["edge"].get("internal")
     assert services["web"]["environment"]["HYMT_UPSTREAM_URL"] == "http://vllm:8000/v1"
 
 
@@ -129,3 +136,39 @@ def test_a_missing_required_setting_is_named(missing):
     run = compose_config(".env.example", **{**REQUIRED, missing: ""})
     assert run.returncode != 0
     assert missing in run.stderr and "set " + missing in run.stderr
+
+
+def test_every_service_drops_capabilities_and_is_limited_in_both_variants():
+    for env_files, variant in (((".env.example",), {}), ((".env.example", "rehearsal.env"), REHEARSAL)):
+        services = config(*env_files, **variant, **REQUIRED)["services"]
+        for name, service in services.items():
+            assert service["cap_drop"] == ["ALL"], name
+            assert service["security_opt"] == ["no-new-privileges:true"], name
+            assert int(service["mem_limit"]) > 0 and int(service["pids_limit"]) > 0, name
+            assert service.get("privileged") is not True and "network_mode" not in service, name
+            assert not any("docker.sock" in str(v.get("source", "")) for v in service.get("volumes", [])), name
+            assert service.get("cap_add", []) == (["NET_BIND_SERVICE"] if name == "proxy" else []), name
+        for name in ("web", "proxy"):
+            assert services[name]["read_only"] is True and services[name]["tmpfs"] == ["/tmp"], name
+        assert "ipc" not in services["vllm"] or services["vllm"]["ipc"] != "host"
+    gpu = config(".env.example", **REQUIRED)["services"]["vllm"]
+    rehearsal = config(".env.example", "rehearsal.env", **REHEARSAL, **REQUIRED)["services"]["vllm"]
+    assert int(gpu["mem_limit"]) == 32 << 30 and int(rehearsal["mem_limit"]) == 4 << 30
+
+
+def test_the_limits_are_settings():
+    services = config(".env.example", HYMT_WEB_MEM_LIMIT="1g", HYMT_VLLM_MEM_LIMIT="64g", HYMT_VLLM_PIDS_LIMIT="8192",
+                      HYMT_PROXY_PIDS_LIMIT="100", HYMT_VLLM_SHM_SIZE="16g", **REQUIRED)["services"]  # fmt: skip
+    assert int(services["web"]["mem_limit"]) == 1 << 30 and int(services["vllm"]["mem_limit"]) == 64 << 30
+    assert services["vllm"]["pids_limit"] == 8192 and services["proxy"]["pids_limit"] == 100
+    assert int(services["vllm"]["shm_size"]) == 16 << 30
+
+
+def test_every_setting_of_the_compose_files_is_documented_in_the_env_example():
+    import re
+
+    text = "\n".join(line.split(" #")[0] for f in COMPOSE.glob("compose*.yaml") for line in f.read_text().splitlines()
+                     if not line.lstrip().startswith("#"))  # fmt: skip
+    used = set(re.findall(r"\$\{(\w+)", text))
+    documented = set(re.findall(r"^#? ?(\w+)=", (COMPOSE / ".env.example").read_text(), flags=re.M))
+    assert used - documented == set()

@@ -3,8 +3,13 @@ GPU, a driver too old for the image, a stack whose containers are unhealthy or r
 
 from __future__ import annotations
 
+import copy
 import json
 
+import yaml
+
+from hymt.provision import docker_daemon
+from hymt.verify import cis
 from hymt.verify.gpu_probe import MARK
 from hymt.verify.host import INSPECT_FORMAT
 from hymt.verify.pins import ImagePins
@@ -83,8 +88,61 @@ VLLM_INSIDE = {"health": 200, "health_said": "", "models_status": 200, "models":
 DF = "Mounted on        Avail\n/             146028888064\n/srv          900000000000\n"
 
 
+# What `docker inspect --format cis.INSPECT_FORMAT` gives for the stack's web container (Docker 20.10's shape).
+HARDENED_WEB = {
+    "name": "/hymt-web-1",
+    "service": "web",
+    "user": "10001:10001",
+    "healthcheck": {"Test": ["CMD", "python", "-m", "hymt_web.healthcheck"]},
+    "apparmor": "docker-default",
+    "host": {
+        "CapDrop": ["ALL"], "CapAdd": None, "Privileged": False, "SecurityOpt": ["no-new-privileges:true"],
+        "ReadonlyRootfs": True, "Memory": 536870912, "PidsLimit": 256, "CpuShares": 0,
+        "RestartPolicy": {"Name": "unless-stopped", "MaximumRetryCount": 0}, "NetworkMode": "hymt_backend",
+        "PidMode": "", "IpcMode": "private", "UTSMode": "", "UsernsMode": "", "CgroupParent": "", "Devices": [],
+        "PortBindings": {},
+    },
+    "mounts": [],
+}  # fmt: skip
+
+
+def hardened(service: str) -> dict:
+    """A container of `service` as the stack's compose files make it."""
+    c = copy.deepcopy(HARDENED_WEB)
+    c.update(name=f"/hymt-{service}-1", service=service)
+    if service == "proxy":
+        c["user"] = ""
+        c["host"].update(
+            CapAdd=["NET_BIND_SERVICE"], PortBindings={"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "80"}]}
+        )
+        c["mounts"] = [{"Type": "volume", "Source": "/var/lib/docker/volumes/hymt_caddy_data/_data",
+                        "Destination": "/data"}]  # fmt: skip
+    if service == "vllm":
+        c["user"] = ""
+        c["host"].update(ReadonlyRootfs=False, Memory=32 << 30, PidsLimit=4096)
+        c["mounts"] = [{"Type": "bind", "Source": "/srv/hymt/models/Hunyuan-MT-7B", "Destination": "/model"}]
+    return c
+
+
+def role_daemon_json(**extra: object) -> dict:
+    """daemon.json as the docker role writes it by default (and `extra` merged last)."""
+    defaults = yaml.safe_load((repo.ROOT / "roles/docker/defaults/main.yml").read_text())
+    return docker_daemon.daemon_config(defaults["docker_daemon_options"], extra_options=extra)
+
+
+def cis_answers(host: FakeHost, containers: list[dict], daemon_json: dict | None) -> FakeHost:
+    """Answer the CIS checks' docker inspect with `containers` and the daemon.json read (None: not there)."""
+    inspected = "".join(json.dumps(c) + "\n" for c in containers)
+    host.on("docker", "inspect", "--format", cis.INSPECT_FORMAT, answer=ok(inspected))
+    found = ok(json.dumps(daemon_json)) if daemon_json is not None else fails(1, "cat: No such file or directory")
+    host.on("cat", cis.DAEMON_JSON, answer=found)
+    return host
+
+
 def stack_answers(host: FakeHost) -> FakeHost:
-    """The rest of a deployed host: the stack directory, vLLM from inside the web container, the model check, df."""
+    """The rest of a deployed host: the stack directory, vLLM from inside the web container, the model check, df, the
+    containers' and the engine's settings."""
+    cis_answers(host, [hardened("vllm"), hardened("web"), hardened("proxy")], role_daemon_json())
     host.on("ls", "-1A", answer=ok("compose.gpu.yaml\ncompose.yaml\n.env\nCaddyfile\n"))
     host.on("docker", "exec", "hymt-web-1", "python", answer=ok(json.dumps(VLLM_INSIDE) + "\n"))
     host.on("docker", "run", "hymt", "model", "check", answer=ok("hymt model check: 4 files, 15.2 GB, all verified\n"))

@@ -231,6 +231,8 @@ def host_checks(
         ("stack installed", stack.check_stack_installed),
         ("services running and healthy", stack.check_services),
         ("restart counts", stack.check_restarts),
+        ("containers hardened (CIS Docker 5)", stack.check_containers_cis),
+        ("engine settings (CIS Docker 2)", stack.check_daemon_cis),
     ]
     if "gpu_hosts" in target.groups:
         checks += [

@@ -11,6 +11,7 @@ import json
 
 from hymt.provision.model import tool_message, tool_summary
 from hymt.provision.preflight import mounts_from_df
+from hymt.verify import cis
 from hymt.verify.commands import CommandResult, Runner
 from hymt.verify.host import HostContext, docker_failure
 from hymt.verify.result import CheckFailed, CheckSkipped
@@ -99,6 +100,45 @@ def check_restarts(context: HostContext) -> str:
             "(docker logs <container>)."
         )
     return f"restarts: {counts}"
+
+
+def cis_verdict(findings: list[cis.Finding], advice: str) -> str:
+    """The passes and exceptions counted; CheckFailed naming every failed item, then `advice`."""
+    failures, counted = cis.summary(findings)
+    if failures:
+        raise CheckFailed("; ".join(failures) + f" ({counted}). {advice}")
+    return counted
+
+
+def check_containers_cis(context: HostContext) -> str:
+    """The running containers against the CIS Docker Benchmark's container items (hymt.verify.cis)."""
+    running = [c.name for c in context.containers if c.state == "running"]
+    if not running:
+        raise CheckFailed(f"no running container of Compose project {context.settings.compose_project!r} to inspect.")
+    inspected = context.docker("inspect", "--format", cis.INSPECT_FORMAT, *running)
+    if not inspected.ok:
+        raise CheckFailed(docker_failure(inspected))
+    return cis_verdict(
+        cis.container_findings(cis.parse_inspect(inspected.stdout)),
+        "The stack's compose files meet these: a local override or an edited compose file changed them "
+        "(docs/security.md, 'Containers and daemon').",
+    )
+
+
+def check_daemon_cis(context: HostContext) -> str:
+    """/etc/docker/daemon.json against the CIS Docker Benchmark's daemon items (hymt.verify.cis)."""
+    read = context.run(["cat", cis.DAEMON_JSON], sudo=True)
+    if not read.ok:
+        raise CheckFailed(f"cannot read {cis.DAEMON_JSON} ({read.output(200)}): the docker role writes it; run "
+                          "'make provision'.")  # fmt: skip
+    try:
+        config = json.loads(read.stdout or "{}")
+    except ValueError:
+        raise CheckFailed(f"{cis.DAEMON_JSON} is not JSON: run 'make provision' to rewrite it.") from None
+    return cis_verdict(
+        cis.daemon_findings(config if isinstance(config, dict) else {}),
+        "The docker role writes these settings: 'make provision' (docker_daemon_options, docs/security.md).",
+    )
 
 
 def check_vllm_inside(context: HostContext) -> str:

@@ -10,8 +10,10 @@ tmpfs on /sys/fs/cgroup, /run and /run/lock, CAP_SYS_ADMIN (systemd mounts), CAP
 and ufw's iptables rules), CAP_SYS_PTRACE (the inner runc joins a container's namespaces through /proc/<pid>/ns, which
 needs it when the container runs as another user: without it `docker exec`, and so every health check, fails in
 containers of non-root images such as the web app's and vLLM's), no seccomp filter (systemd and the inner engine make
-calls Docker's default profile refuses). --privileged is not used (this machine's kernel refuses it), and the
-machine's own /sys/fs/cgroup is never bind-mounted (systemd would rearrange the machine's cgroup mounts).
+calls Docker's default profile refuses), route_localnet on for the bridges the inner engine creates (it cannot write
+/proc/sys; it needs the setting with daemon.json's userland-proxy false). --privileged is not used (this machine's
+kernel refuses it), and the machine's own /sys/fs/cgroup is never bind-mounted (systemd would rearrange the machine's
+cgroup mounts).
 """
 
 from __future__ import annotations
@@ -265,6 +267,10 @@ def _create(client, settings: HostSettings, public_key: str):
             tmpfs={"/sys/fs/cgroup": "", "/run": "", "/run/lock": ""},
             cap_add=["SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE"],
             security_opt=["seccomp=unconfined"],
+            # /proc/sys is read-only in the container, so the inner engine cannot switch on route_localnet for its
+            # bridges, which it needs without the userland proxy (the docker role's daemon.json): bridges made in
+            # the container inherit it from here, and the engine then has nothing to write (a cloud VM needs none).
+            sysctls={"net.ipv4.conf.default.route_localnet": "1"},
             volumes={settings.volume: {"bind": "/var/lib/docker", "mode": "rw"}},
             ports={
                 "22/tcp": (LOOPBACK, settings.ssh_port),
