@@ -40,6 +40,7 @@ async def test_info_tells_the_model_profile_limit_and_version(fake):
         "prompt_family": "hunyuan-mt",
         "profile": "rehearsal",
         "max_chars": 1234,
+        "access_key_required": False,
         "version": __version__,
     }
 
