@@ -535,7 +535,8 @@
         headers: {
           "Content-Type": "application/json",
           Accept: "text/event-stream",
-          ...(keyRequired() && key ? { Authorization: `Bearer ${key}` } : {}),
+          // X-API-Key, not Authorization: a browser logged in to a proxy's basic auth sends that header itself.
+          ...(keyRequired() && key ? { "X-API-Key": key } : {}),
         },
         body: JSON.stringify(request),
         signal: controller.signal,
