@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from hymt_web import Settings
 from tests.support.playbook import run_playbook
 from tests.support.repo import ROOT
@@ -39,3 +41,23 @@ def test_with_no_keys_and_no_users_nothing_is_written_and_the_service_is_open(tm
     files = render(tmp_path, stack_access_keys=[], stack_basic_auth_users=[])
     assert list(files) == [".env"]
     assert "HYMT_ACCESS_KEYS_FILE" not in files[".env"]
+
+
+HASH = "$2a$14$" + "a" * 53
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"stack_access_keys": [{"label": "alice", "sha256": "the key itself"}], "stack_basic_auth_users": []},
+        {"stack_access_keys": [{"label": "", "sha256": "a" * 64}], "stack_basic_auth_users": []},
+        {"stack_access_keys": [], "stack_basic_auth_users": [{"user": "ann", "password_hash": "plain password"}]},
+        {"stack_access_keys": [], "stack_basic_auth_users": [{"user": "ann marie", "password_hash": HASH}]},
+    ],
+    ids=["a-key-instead-of-its-digest", "no-label", "a-password-instead-of-its-hash", "a-user-with-a-space"],
+)
+def test_bad_entries_stop_the_role_saying_what_to_write(tmp_path, variables):
+    run = run_playbook(PLAYBOOK, "localhost,", extra_vars={"out_dir": str(tmp_path), **variables}, timeout=300)
+    message = run.refusal("localhost")
+    assert "never the key" in message and "caddy hash-password" in message
+    assert list(tmp_path.iterdir()) == []
