@@ -6,19 +6,14 @@ X-API-Key (as the page does), still work behind it."""
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import time
-import uuid
 
 import httpx
 import pytest
 
 from tests.ansible.test_stack_access import render
-from tests.conftest import require
-from tests.docker.test_proxy_trust import CADDY, docker
+from tests.support.caddy import CADDY, bridge_gateway, caddy_in_front, docker
 from tests.support.fake_openai import running
 from tests.support.gateway import serving
-from tests.support.repo import ROOT
 from tests.support.web_deployment import gateway_settings
 
 pytestmark = pytest.mark.docker
@@ -28,66 +23,39 @@ PASSWORD = "correct horse battery"
 KEY = "edge-and-key-41c9e2"
 
 
-def wait_for(client: httpx.Client) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if client.get("/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the proxy did not reach the gateway"
-        time.sleep(0.2)
-
-
 def test_basic_auth_at_the_proxy_guards_all_but_the_health_checks(docker_engine, tmp_path):
-    require(subprocess.run(["docker", "image", "inspect", CADDY], capture_output=True).returncode == 0,
-            f"{CADDY} is missing: run 'make standins'")  # fmt: skip
-    bridge = docker("network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}").strip()
+    bridge = bridge_gateway()
     password_hash = docker("run", "--rm", CADDY, "caddy", "hash-password", "--plaintext", PASSWORD).strip()
     rendered = tmp_path / "rendered"
     rendered.mkdir()
-    accounts = render(
-        rendered, stack_access_keys=[], stack_basic_auth_users=[{"user": "ann", "password_hash": password_hash}]
-    )
+    users = [{"user": "ann", "password_hash": password_hash}]
+    accounts = render(rendered, stack_access_keys=[], stack_basic_auth_users=users)
     assert "ann " + password_hash in accounts["basic_auth.caddy"]
     keys = tmp_path / "keys"
     keys.write_text(hashlib.sha256(KEY.encode()).hexdigest() + " edge\n", encoding="utf-8")
-    proxy = f"hymt-test-auth-{uuid.uuid4().hex[:8]}"
     with (
         running() as fake,
         serving(gateway_settings(fake, access_keys_file=str(keys)), host=bridge) as url,
+        caddy_in_front(url, tmp_path) as (proxy, front),
+        httpx.Client(base_url=front, timeout=10, trust_env=False) as client,
     ):
-        caddyfile = tmp_path / "Caddyfile"
-        port = url.rsplit(":", 1)[1]
-        caddyfile.write_text((ROOT / "compose/Caddyfile").read_text().replace("web:8000", f"web:{port}"))
-        try:
-            docker("create", "--name", proxy, "--add-host", "web:host-gateway", "--publish", "127.0.0.1::80",
-                   "--env", "HYMT_SITE_ADDRESS=:80", CADDY)  # fmt: skip
-            docker("cp", str(caddyfile), f"{proxy}:/etc/caddy/Caddyfile")
-            docker("start", proxy)
-            front = "http://" + docker("port", proxy, "80/tcp").split()[0]
-            with httpx.Client(base_url=front, timeout=10, trust_env=False) as client:
-                wait_for(client)
-                open_page = client.get("/")
-                # The role's accounts file where compose mounts access/proxy, then a reload.
-                docker("exec", proxy, "mkdir", "-p", "/etc/caddy/access")
-                docker("cp", str(rendered / "basic_auth.caddy"), f"{proxy}:/etc/caddy/access/basic_auth.caddy")
-                docker("exec", proxy, "caddy", "reload", "--config", "/etc/caddy/Caddyfile")
-                login = ("ann", PASSWORD)
-                answers = {
-                    "healthz": client.get("/healthz"),
-                    "readyz": client.get("/readyz"),
-                    "page": client.get("/"),
-                    "info": client.get("/api/info"),
-                    "wrong password": client.get("/", auth=("ann", "wrong")),
-                    "page logged in": client.get("/", auth=login),
-                    "login, no key": client.post("/api/translate", json=BODY, auth=login),
-                    "login and key": client.post("/api/translate", json=BODY, auth=login, headers={"X-API-Key": KEY}),
-                    "key, no login": client.post("/api/translate", json=BODY, headers={"X-API-Key": KEY}),
-                }
-        finally:
-            subprocess.run(["docker", "rm", "--force", proxy], capture_output=True, timeout=60)
+        open_page = client.get("/")
+        # The role's accounts file where compose mounts access/proxy, then a reload.
+        docker("exec", proxy, "mkdir", "-p", "/etc/caddy/access")
+        docker("cp", str(rendered / "basic_auth.caddy"), f"{proxy}:/etc/caddy/access/basic_auth.caddy")
+        docker("exec", proxy, "caddy", "reload", "--config", "/etc/caddy/Caddyfile")
+        login = ("ann", PASSWORD)
+        answers = {
+            "healthz": client.get("/healthz"),
+            "readyz": client.get("/readyz"),
+            "page": client.get("/"),
+            "info": client.get("/api/info"),
+            "wrong password": client.get("/", auth=("ann", "wrong")),
+            "page logged in": client.get("/", auth=login),
+            "login, no key": client.post("/api/translate", json=BODY, auth=login),
+            "login and key": client.post("/api/translate", json=BODY, auth=login, headers={"X-API-Key": KEY}),
+            "key, no login": client.post("/api/translate", json=BODY, headers={"X-API-Key": KEY}),
+        }
     assert open_page.status_code == 200  # no accounts file: the site is open
     status = {name: answer.status_code for name, answer in answers.items()}
     assert status == {
