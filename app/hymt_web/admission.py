@@ -2,7 +2,8 @@
 
 A client is the address the connection comes from, after uvicorn's ProxyHeadersMiddleware has put the address the
 proxy reports in its place (only for connections from HYMT_FORWARDED_ALLOW_IPS; a forged X-Forwarded-For from anyone
-else changes nothing). IPv6 clients are counted per /64, the block one subscriber usually holds.
+else changes nothing). IPv6 clients are counted per /64, the block one subscriber usually holds. Where access keys are
+required, a client is a key's label instead (hymt_web/access.py's Gate).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ class Admission:
             raise self._refused(
                 "client_rate",
                 f"You sent more than {self.burst} translations in a short time (the limit is "
-                f"{self.per_second * 60:g} a minute per address). Try again in {wait} seconds.",
+                f"{self.per_second * 60:g} a minute per client). Try again in {wait} seconds.",
                 wait,
             )
         client.allowance -= 1
@@ -101,7 +102,7 @@ class Admission:
         client = self._client(key)
         later = RETRY_AFTER_SECONDS
         if client.active >= self.client_limit:
-            message = f"You have {self.client_limit} translations under way, the limit per address. Wait for one to "
+            message = f"You have {self.client_limit} translations under way, the limit per client. Wait for one to "
             raise self._refused("client_in_flight", message + f"finish, or try again in {later} seconds.", later)
         if self.count >= self.limit:
             message = f"The service is translating {self.limit} texts at once, its limit. "

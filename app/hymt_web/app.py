@@ -28,6 +28,7 @@ from hymt.core.languages import AUTO, LANGUAGES
 from hymt.core.prompts import ModelFamily
 from hymt.core.tokens import TokenCounter, load_counter
 from hymt_web import errors
+from hymt_web.access import Gate
 from hymt_web.admission import Admission, client_of
 from hymt_web.errors import GatewayError, error_response
 from hymt_web.metrics import Metrics, MetricsMiddleware
@@ -200,11 +201,18 @@ TRANSLATION_SCHEMA = {
         "elapsed_ms": {"type": "integer", "minimum": 0},
     },
 }
+# With HYMT_ACCESS_KEYS_FILE set, the translation routes take either (hymt_web/access.py).
+SECURITY_SCHEMES = {
+    "accessKey": {"type": "http", "scheme": "bearer"},
+    "accessKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
 _ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 TRANSLATE_ERRORS = {
     str(status): {"description": description, "content": _ERROR_BODY}
     for status, description in {
         400: "The body could not be read (not UTF-8).",
+        401: "This deployment needs an access key (Authorization: Bearer, or X-API-Key), and none or a wrong one "
+        "was sent.",
         413: "The text is longer than maxLength, or would take more requests to the model than one translation may.",
         422: "The body is not a translation request (see the message).",
         429: "A limit on requests or translations at once was reached: wait for Retry-After seconds.",
@@ -229,6 +237,7 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
     count = tokens.count if tokens.source == "tokenizer" else None
     metrics = Metrics()
     admission = Admission(settings, metrics)
+    gate = Gate(settings.access_keys, admission.check_rate)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -269,6 +278,10 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
                 "description": "Server-sent events: `delta` {text} per piece, then `done` (a Translation) or `error`.",
                 "content": {"text/event-stream": {"schema": EVENT_SCHEMA}},
             }
+            if gate.required:
+                schema["components"]["securitySchemes"] = SECURITY_SCHEMES
+                for route in ("/api/translate", "/api/translate/stream"):
+                    schema["paths"][route]["post"]["security"] = [{name: []} for name in SECURITY_SCHEMES]
             schema["components"]["schemas"]["Error"] = ERROR_SCHEMA
             schema["components"]["schemas"]["Translation"] = TRANSLATION_SCHEMA
             app.openapi_schema = schema
@@ -341,12 +354,13 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
             "max_chars": settings.max_chars,
             # How requests are sized: with the model's own tokenizer, or the cautious estimate.
             "token_count": tokens.source,
+            "access_key_required": gate.required,
             "version": __version__,
         }
 
     @app.post("/api/translate")
     async def translate_text(body: TranslateRequest, request: Request) -> Response:
-        client = client_of(request.scope)
+        client = gate.client(request, client_of(request.scope))
         admission.check_rate(client)
         job = prepare(settings, body.text, body.target, body.source, count=count)
         admission.enter(client)
@@ -357,7 +371,7 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
 
     @app.post("/api/translate/stream")
     async def translate_stream(body: TranslateRequest, request: Request) -> Response:
-        client = client_of(request.scope)
+        client = gate.client(request, client_of(request.scope))
         admission.check_rate(client)
         job = prepare(settings, body.text, body.target, body.source, count=count)
         admission.enter(client)

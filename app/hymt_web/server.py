@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import sys
 from dataclasses import fields
 
@@ -59,8 +60,23 @@ def serve(host: str | None = None, port: int | None = None) -> int:
         proxy_headers=False,
         timeout_graceful_shutdown=10,
         log_level=settings.log_level,
+        log_config=_log_config(settings.log_level),
     )
     # uvicorn re-raises Ctrl-C after its graceful shutdown: for a server that is the normal way to stop.
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run()
     return ExitStatus.OK
+
+
+def _log_config(level: str) -> dict[str, object]:
+    """uvicorn's logging, plus the access control's log (which key, by its label, asked for a translation) at the
+    same level and in the same format."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["hymt_web.access"] = {
+        "handlers": ["default"],
+        "level": "DEBUG" if level == "trace" else level.upper(),
+        "propagate": False,
+    }
+    return config

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from hymt.core.chunking import DEFAULT_BUDGET
 from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL
+from hymt_web.access import AccessKeys, AccessKeysError
 
 PROFILES = ("gpu", "rehearsal")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -50,6 +51,9 @@ class Settings:
     # Addresses (IPs or networks, comma-separated) whose X-Forwarded-For is believed: the proxy's. A request from
     # anywhere else is counted under its own address, whatever it claims.
     forwarded_allow_ips: str = "127.0.0.1"
+    # A file of access keys (SHA-256 digests, one a line, each optionally followed by a label; hymt_web/access.py):
+    # when set, every translation needs one of the keys. Unset: the service is open to everyone.
+    access_keys_file: str | None = None
     chunk_concurrency: int = 4  # upstream requests at once for the pieces of one long text
     chunk_tokens: int = DEFAULT_BUDGET  # input tokens per upstream request
     # The model's directory (its tokenizer.json): requests are sized by the model's own token count; unset or
@@ -61,12 +65,21 @@ class Settings:
     host: str = field(default="127.0.0.1", metadata=_env("HYMT_WEB_HOST"))  # the address to listen on
     port: int = field(default=8000, metadata=_env("HYMT_WEB_PORT"))  # the port to listen on (the stack's proxy's)
     log_level: str = "info"  # uvicorn's log level
+    # The keys of access_keys_file, read once when the settings are made (None: access control is off).
+    access_keys: AccessKeys | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems = self.problems()
+        keys = None
+        if self.access_keys_file:
+            try:
+                keys = AccessKeys.load(self.access_keys_file)
+            except AccessKeysError as invalid:
+                problems.append(str(invalid))
         if problems:
             raise SettingsError(problems)
         object.__setattr__(self, "upstream_url", self.upstream_url.rstrip("/"))
+        object.__setattr__(self, "access_keys", keys)
 
     @property
     def upstream_root(self) -> str:
@@ -127,6 +140,8 @@ class Settings:
         values: dict[str, Any] = {}
         problems = []
         for item in fields(cls):
+            if not item.init:
+                continue
             raw = environ.get(_env_name(item.name), "").strip()
             if not raw:
                 continue

@@ -6,33 +6,22 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-import uuid
 
 import httpx
 import pytest
 
-from tests.conftest import require
+from tests.support.caddy import bridge_gateway, caddy_in_front
 from tests.support.fake_openai import running
 from tests.support.gateway import serving
-from tests.support.repo import PINS, ROOT
 from tests.support.web_deployment import gateway_settings
 
 pytestmark = pytest.mark.docker
 
-CADDY = PINS["hymt_caddy_image"]
 BODY = {"text": "Hello", "target": "fr", "source": "en"}
 
 
-def docker(*args: str) -> str:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True, timeout=120).stdout
-
-
 def test_a_forged_x_forwarded_for_through_the_stacks_proxy_changes_nothing(docker_engine, tmp_path):
-    require(subprocess.run(["docker", "image", "inspect", CADDY], capture_output=True).returncode == 0,
-            f"{CADDY} is missing: run 'make standins'")  # fmt: skip
-    bridge = json.loads(docker("network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"))[0]["Gateway"]
-    proxy = f"hymt-test-proxy-{uuid.uuid4().hex[:8]}"
+    bridge = bridge_gateway()
     # One request per client address a minute: a second request counted under the same address is refused.
     with (
         running() as fake,
@@ -42,38 +31,20 @@ def test_a_forged_x_forwarded_for_through_the_stacks_proxy_changes_nothing(docke
             ),
             host=bridge,  # where containers on the default bridge reach the host
         ) as url,
+        caddy_in_front(url, tmp_path) as (proxy, front),
+        httpx.Client(base_url=front, timeout=10, trust_env=False) as client,
     ):
-        caddyfile = tmp_path / "Caddyfile"
+        first = client.post("/api/translate", json=BODY, headers={"X-Forwarded-For": "198.51.100.1"})
+        forged = client.post("/api/translate", json=BODY, headers={"X-Forwarded-For": "198.51.100.2"})
+        # And the gateway believes the proxy: a request from the proxy's container counts under the address the
+        # proxy names (a new client here), not under the proxy's own (whose allowance is spent by now).
         port = url.rsplit(":", 1)[1]
-        caddyfile.write_text((ROOT / "compose/Caddyfile").read_text().replace("web:8000", f"web:{port}"))
-        try:
-            docker("create", "--name", proxy, "--add-host", "web:host-gateway", "--publish", "127.0.0.1::80",
-                   "--env", "HYMT_SITE_ADDRESS=:80", CADDY)  # fmt: skip
-            docker("cp", str(caddyfile), f"{proxy}:/etc/caddy/Caddyfile")
-            docker("start", proxy)
-            front = "http://" + docker("port", proxy, "80/tcp").split()[0]
-            deadline = time.monotonic() + 60
-            with httpx.Client(base_url=front, timeout=10, trust_env=False) as client:
-                while True:
-                    try:
-                        if client.get("/healthz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    assert time.monotonic() < deadline, "the proxy did not reach the gateway"
-                    time.sleep(0.2)
-                first = client.post("/api/translate", json=BODY, headers={"X-Forwarded-For": "198.51.100.1"})
-                forged = client.post("/api/translate", json=BODY, headers={"X-Forwarded-For": "198.51.100.2"})
-            # And the gateway believes the proxy: a request from the proxy's container counts under the address
-            # the proxy names (a new client here), not under the proxy's own (whose allowance is spent by now).
-            told = subprocess.run(
-                ["docker", "exec", proxy, "wget", "-q", "-O", "-", "--header", "Content-Type: application/json",
-                 "--header", "X-Forwarded-For: 10.9.9.9", "--post-data", json.dumps(BODY),
-                 f"http://web:{port}/api/translate"],
-                capture_output=True, text=True, timeout=60,
-            )  # fmt: skip
-        finally:
-            subprocess.run(["docker", "rm", "--force", proxy], capture_output=True, timeout=60)
+        told = subprocess.run(
+            ["docker", "exec", proxy, "wget", "-q", "-O", "-", "--header", "Content-Type: application/json",
+             "--header", "X-Forwarded-For: 10.9.9.9", "--post-data", json.dumps(BODY),
+             f"http://web:{port}/api/translate"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
     assert first.status_code == 200, first.text
     # Without Caddy replacing the header, 198.51.100.2 would be a new client with an allowance of its own.
     assert forged.status_code == 429, forged.text

@@ -90,6 +90,16 @@ def test_the_web_app_believes_the_client_address_only_from_the_networks_the_prox
     assert (environment["HYMT_CLIENT_RATE"], environment["HYMT_FORWARDED_ALLOW_IPS"]) == ("10", "172.30.0.2")
 
 
+def test_access_control_is_off_by_default_and_its_files_are_mounted_read_only():
+    services = config(".env.example", **REQUIRED)["services"]
+    web, proxy = services["web"], services["proxy"]
+    assert Settings.from_env(web["environment"]).access_keys is None  # open unless HYMT_ACCESS_KEYS_FILE is set
+    mounts = {(v["target"], v.get("read_only", False)) for s in (web, proxy) for v in s.get("volumes", [])}
+    assert {("/etc/hymt/access", True), ("/etc/caddy/access", True)} <= mounts
+    private = config(".env.example", HYMT_ACCESS_KEYS_FILE="/etc/hymt/access/keys-1", **REQUIRED)
+    assert private["services"]["web"]["environment"]["HYMT_ACCESS_KEYS_FILE"] == "/etc/hymt/access/keys-1"
+
+
 def test_gpu_count_and_the_cuda12_image_variant_are_settings():
     vllm = config(".env.example", HYMT_GPU_COUNT="2", HYMT_VLLM_IMAGE_VARIANT="-cu129", **REQUIRED)["services"]["vllm"]
     assert vllm["image"] == PINS["hymt_vllm_image"] + "-cu129"

@@ -9,7 +9,14 @@ import pytest
 from tests.support.fake_openai import FakeOpenAI
 
 # The variables the SDK and CLI read: a developer's own settings must not change the results.
-ENV_NAMES = ("HYMT_WEB_URL", "HYMT_UPSTREAM_URL", "HYMT_API_KEY", "HYMT_SERVED_MODEL", "HYMT_DEBUG")
+ENV_NAMES = (
+    "HYMT_WEB_URL",
+    "HYMT_UPSTREAM_URL",
+    "HYMT_API_KEY",
+    "HYMT_SERVED_MODEL",
+    "HYMT_ACCESS_KEY",
+    "HYMT_DEBUG",
+)
 
 
 @pytest.fixture(autouse=True)

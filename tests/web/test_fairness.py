@@ -95,7 +95,7 @@ async def test_a_client_at_its_concurrency_cap_gets_429_while_others_are_served(
         release.set()
         done = await asyncio.gather(*first, served)
         after = await busy.post("/api/translate", json=BODY)
-    assert_refused(refused, "2 translations under way, the limit per address")
+    assert_refused(refused, "2 translations under way, the limit per client")
     assert [r.status_code for r in done] == [200, 200, 200]
     assert after.status_code == 200
 

@@ -41,6 +41,7 @@ async def test_info_tells_the_model_profile_limit_and_version(fake):
         "profile": "rehearsal",
         "max_chars": 1234,
         "token_count": "estimate",
+        "access_key_required": False,
         "version": __version__,
     }
 

@@ -60,6 +60,10 @@
       err_network: "This page cannot reach its server. Check your connection and try again.",
       err_broken: "The connection broke off before the translation was complete. Try again.",
       err_unknown: "The translation failed. Try again.",
+      access_key: "Access key",
+      access_hint: "This service needs an access key from its operator. It is kept in this browser only.",
+      err_access_key_required: "This service needs an access key. Enter the key its operator gave you.",
+      err_invalid_access_key: "The access key was not accepted. Check it, or ask the operator for a new one.",
     },
     zh: {
       title: "混元翻译",
@@ -116,10 +120,15 @@
       err_network: "页面无法连接到服务器，请检查网络后重试。",
       err_broken: "翻译完成前连接中断，请重试。",
       err_unknown: "翻译失败，请重试。",
+      access_key: "访问密钥",
+      access_hint: "此服务需要运营者提供的访问密钥。密钥只保存在本浏览器中。",
+      err_access_key_required: "此服务需要访问密钥，请输入运营者给您的密钥。",
+      err_invalid_access_key: "访问密钥无效。请检查，或向运营者索取新的密钥。",
     },
   };
 
-  const STORE = { ui: "hymt.ui", pair: "hymt.pair", history: "hymt.history" };
+  // The access key (when /api/info says one is required) is kept here, in this browser only.
+  const STORE = { ui: "hymt.ui", pair: "hymt.pair", history: "hymt.history", key: "hymt.access_key" };
   const HISTORY_SIZE = 10;
   const READY_POLL_MS = 15000; // while the model answers
   const NOT_READY_POLL_MS = 3000; // while it does not: clear the banner soon after it recovers
@@ -454,7 +463,7 @@
 
   // Errors about the user's own input are fully said by the UI's words; others get the server's details too.
   const SELF_EXPLAINED = new Set(["empty_text", "text_too_long", "unknown_language", "same_language",
-    "too_many_requests"]);
+    "too_many_requests", "access_key_required", "invalid_access_key"]);
 
   function showError(code, detail, values = {}) {
     const key = `err_${code}`;
@@ -468,6 +477,20 @@
     $("error").hidden = true;
     $("error-text").textContent = "";
     $("error-detail").textContent = "";
+  }
+
+  // ---- the access key (private deployments) ------------------------------------------------------------------
+  function keyRequired() {
+    return Boolean(state.info && state.info.access_key_required);
+  }
+
+  function accessKey() {
+    return $("access-key").value.trim();
+  }
+
+  function showAccess() {
+    $("access").hidden = !keyRequired();
+    if (keyRequired() && !$("access-key").value) $("access-key").value = load(STORE.key, "") || "";
   }
 
   // ---- translating -------------------------------------------------------------------------------------------
@@ -490,6 +513,13 @@
       return;
     }
     if (!state.target) return;
+    const key = accessKey();
+    if (keyRequired() && !key) {
+      showError("access_key_required");
+      $("access-key").focus();
+      return;
+    }
+    if (key) save(STORE.key, key);
     if (state.controller) state.controller.abort();
     const controller = new AbortController();
     state.controller = controller;
@@ -502,7 +532,12 @@
     try {
       const response = await fetch("api/translate/stream", {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "text/event-stream",
+          // X-API-Key, not Authorization: a browser logged in to a proxy's basic auth sends that header itself.
+          ...(keyRequired() && key ? { "X-API-Key": key } : {}),
+        },
         body: JSON.stringify(request),
         signal: controller.signal,
       });
@@ -510,6 +545,7 @@
         const error = await readError(response);
         showError(error.code, error.message, { count, max: state.maxChars });
         if (response.status === 503) checkReady();
+        if (response.status === 401) $("access-key").focus();
         return;
       }
       finished = await readEvents(response, request);
@@ -748,6 +784,7 @@
       $("text").focus();
     });
     $("text").addEventListener("input", updateCounter);
+    $("access-key").addEventListener("change", () => save(STORE.key, accessKey()));
     $("history-clear").addEventListener("click", () => {
       save(STORE.history, []);
       renderHistory();
@@ -794,6 +831,7 @@
     state.byCode = new Map(languages.map((lang) => [lang.code, lang]));
     state.maxChars = state.info.max_chars;
     $("rehearsal-note").hidden = state.info.profile !== "rehearsal";
+    showAccess();
 
     const pair = load(STORE.pair, {}) || {};
     const source = pair.source === "auto" || state.byCode.has(pair.source) ? pair.source : "auto";

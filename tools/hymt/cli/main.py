@@ -17,7 +17,7 @@ from hymt import __version__
 from hymt.cli.output import report
 from hymt.core.exit import ExitStatus
 from hymt.sdk.errors import HymtError
-from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL, ENV_API_KEY, ENV_MODEL, ENV_URL, ENV_WEB_URL
+from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL, ENV_ACCESS_KEY, ENV_API_KEY, ENV_MODEL, ENV_URL, ENV_WEB_URL
 
 # The commands, in the order `hymt --help` lists them.
 COMMAND_MODULES = (
@@ -44,6 +44,7 @@ environment (for --url, --api-key and --model; the web app reads the same names)
   {ENV_API_KEY:<22} API key the server was started with (default none)
   {ENV_MODEL:<22} served model name (default {DEFAULT_MODEL})
   {ENV_WEB_URL:<22} a deployed web app to translate through instead (--web; wins over {ENV_URL})
+  {ENV_ACCESS_KEY:<22} a private web deployment's access key (--access-key; for --web and 'hymt verify')
   HYMT_VERIFY_URL        the deployment 'hymt verify' checks (--url)
   HYMT_DEBUG=1           show tracebacks of internal errors
 """

@@ -20,6 +20,7 @@ from hymt.sdk.settings import (
     DEFAULT_MODEL,
     DEFAULT_URL,
     DEFAULT_WEB_READ_TIMEOUT,
+    ENV_ACCESS_KEY,
     ENV_API_KEY,
     ENV_MODEL,
     ENV_URL,
@@ -50,8 +51,9 @@ servers:
               and splits long texts itself. Default: ${ENV_URL}, else {DEFAULT_URL}
   --web URL   a deployed hymt web app, by the address of its page (it talks to its /api): for public
               deployments, where vLLM is not exposed. The deployment chooses the model and splits long texts,
-              so --api-key, --model and --family do not apply. Credentials for a proxy in front of it go in
-              the URL (https://user:password@host; prefer ${ENV_WEB_URL}: arguments show in 'ps').
+              so --api-key, --model and --family do not apply. A private deployment's access key: --access-key
+              or ${ENV_ACCESS_KEY}. Credentials for a proxy in front of it go in the URL
+              (https://user:password@host; prefer ${ENV_WEB_URL}: arguments show in 'ps').
   They exclude each other. An option wins over the environment, and ${ENV_WEB_URL} over ${ENV_URL}
   (which the web app itself reads, so an operator's environment often has it).
 """
@@ -81,6 +83,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--api-key", help=f"the server's API key (default: ${ENV_API_KEY}; prefer it: arguments show in 'ps')"
+    )
+    parser.add_argument(
+        "--access-key",
+        help=f"a private web deployment's access key (default: ${ENV_ACCESS_KEY}; prefer it: arguments show in 'ps')",
     )
     parser.add_argument("--model", help=f"the served model name (default: ${ENV_MODEL}, else {DEFAULT_MODEL})")
     parser.add_argument(
@@ -124,6 +130,11 @@ def run(args: argparse.Namespace) -> int:
 
 def settings_from(args: argparse.Namespace) -> ClientSettings:
     """Options first, then the environment, then the defaults."""
+    if args.access_key is not None:
+        raise InvalidRequest(
+            "--access-key is for a web deployment (--web), not an OpenAI-compatible server",
+            "pass --web with the deployment's address, or --api-key for the server's own API key",
+        )
     overrides: dict[str, object] = {
         "base_url": args.url,
         "api_key": args.api_key,
@@ -159,9 +170,15 @@ def web_settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = 
             else:
                 hint = f"${ENV_WEB_URL} selects a web deployment: drop {option}, or pass --url"
             raise InvalidRequest(
-                f"{option} does not apply to a web deployment: it chooses its model and needs no API key", hint
+                f"{option} does not apply to a web deployment: it chooses its model and holds vLLM's API key "
+                "(a private deployment's key is --access-key)",
+                hint,
             )
-    overrides: dict[str, object] = {"base_url": web_url_of(args, env), "retries": args.retries}
+    overrides: dict[str, object] = {
+        "base_url": web_url_of(args, env),
+        "retries": args.retries,
+        "access_key": args.access_key,
+    }
     if args.timeout is not None:
         overrides["read_timeout"] = args.timeout
         overrides["connect_timeout"] = min(args.timeout, WebSettings.connect_timeout)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hymt.cli.output import add_command
 from hymt.core.exit import ExitStatus
+from hymt.sdk.settings import ENV_ACCESS_KEY
 from hymt.verify.host import DEFAULT_COMPOSE_PROJECT, DEFAULT_STACK_DIR
 from hymt.verify.result import PROFILES, exit_code
 from hymt.verify.run import CouldNotRun, verify
@@ -36,6 +37,7 @@ examples:
   hymt verify --url http://203.0.113.7                       the public half of a gpu deployment
   hymt verify --inventory inventory/cloud.yml                both halves; URL, profile and pins from the inventory
   hymt verify --url http://127.0.0.1:8088 --profile rehearsal
+  HYMT_ACCESS_KEY=... hymt verify --url https://mt.example.com   a private deployment (HYMT_ACCESS_KEYS_FILE)
 """
 
 
@@ -52,6 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--url",
         default=os.environ.get("HYMT_VERIFY_URL"),
         help="the public base URL, e.g. http://203.0.113.7 (default: $HYMT_VERIFY_URL, else from the inventory)",
+    )
+    what.add_argument(
+        "--access-key",
+        default=os.environ.get(ENV_ACCESS_KEY) or None,
+        help=f"a private deployment's access key (default: ${ENV_ACCESS_KEY}; prefer it: arguments show in 'ps'); "
+        "verify then also checks that a translation without it is refused",
     )
     what.add_argument(
         "--profile",

@@ -23,6 +23,8 @@ ENV_MODEL = "HYMT_SERVED_MODEL"
 
 # Read only by clients (the web app never reads it), so it can sit in the same environment as the three above.
 ENV_WEB_URL = "HYMT_WEB_URL"
+# The access key of a private web deployment (its HYMT_ACCESS_KEYS_FILE lists the key's digest); not vLLM's key.
+ENV_ACCESS_KEY = "HYMT_ACCESS_KEY"
 
 DEFAULT_URL = "http://127.0.0.1:8000/v1"
 WEB_URL_EXAMPLE = "https://mt.example.com"
@@ -126,13 +128,16 @@ class WebSettings(_Timeouts):
     or with a path prefix when a proxy serves the app under one (https://example.com/mt). A trailing slash or
     "/api" is dropped. Credentials in it (https://user:password@mt.example.com) become an HTTP basic-auth header and
     are removed from the URL, so messages never show them. `headers` are sent with every request (e.g. the
-    authorization a proxy in front of the deployment wants). The deployment chooses the model, the prompt, the
-    chunking and the text limit; there is no API key.
+    authorization a proxy in front of the deployment wants). `access_key` is the key of a private deployment (one
+    whose web app has HYMT_ACCESS_KEYS_FILE): sent as "Authorization: Bearer", or as X-API-Key when the Authorization
+    header is taken (credentials for a proxy in front). The deployment chooses the model, the prompt, the chunking
+    and the text limit; vLLM's API key is the deployment's business.
     """
 
     base_url: str
     # May hold credentials: left out of repr (and of hash: a dict has none).
     headers: Mapping[str, str] = field(default_factory=dict, repr=False, hash=False)
+    access_key: str | None = field(default=None, repr=False)
     connect_timeout: float = 5.0
     # Longest wait for an answer to start, and, when streaming, for the next piece of it.
     read_timeout: float = DEFAULT_WEB_READ_TIMEOUT
@@ -159,6 +164,7 @@ class WebSettings(_Timeouts):
             netloc = netloc.rpartition("@")[2]
         path = parts.path.rstrip("/").removesuffix("/api")  # the API's own address, pasted for the deployment's
         set_(self, "base_url", urlunsplit((parts.scheme, netloc, path, "", "")))
+        set_(self, "access_key", _with_access_key(headers, self.access_key))
         set_(self, "headers", headers)
         _check_numbers(
             self,
@@ -168,11 +174,13 @@ class WebSettings(_Timeouts):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> WebSettings:
-        """Settings from HYMT_WEB_URL; keyword overrides win (None means "not given"). A URL is required."""
+        """Settings from HYMT_WEB_URL and HYMT_ACCESS_KEY; keyword overrides win (None means "not given"). A URL is
+        required."""
         env = os.environ if env is None else env
         values: dict[str, object] = {}
-        if env.get(ENV_WEB_URL, "").strip():
-            values["base_url"] = env[ENV_WEB_URL].strip()
+        for field_name, variable in (("base_url", ENV_WEB_URL), ("access_key", ENV_ACCESS_KEY)):
+            if env.get(variable, "").strip():
+                values[field_name] = env[variable].strip()
         values.update({key: value for key, value in overrides.items() if value is not None})
         if "base_url" not in values:
             raise InvalidRequest(
@@ -221,6 +229,29 @@ def _check_headers(headers: object) -> dict[str, str]:
             raise InvalidRequest(f"the value of the {name} header must be one line of text")
         checked[name] = value
     return checked
+
+
+_ACCESS_KEY = re.compile(r"[!-~]+")  # printable ASCII, no spaces: what a header carries unchanged
+
+
+def _with_access_key(headers: dict[str, str], key: object) -> str | None:
+    """Add the access key to `headers` (Bearer, or X-API-Key when Authorization is taken); the cleaned key."""
+    if key is None or (isinstance(key, str) and not key.strip()):
+        return None
+    if not isinstance(key, str) or not _ACCESS_KEY.fullmatch(key.strip()):
+        raise InvalidRequest(
+            "the access key must be one word of printable ASCII characters",
+            f"pass the key the deployment's operator gave you with --access-key or {ENV_ACCESS_KEY}",
+        )
+    key = key.strip()
+    names = {name.lower(): name for name in headers}
+    if "x-api-key" in names or headers.get(names.get("authorization", ""), "") == f"Bearer {key}":
+        return key  # already there (settings copied with replace())
+    if "authorization" in names:
+        headers["X-API-Key"] = key
+    else:
+        headers["Authorization"] = f"Bearer {key}"
+    return key
 
 
 def _check_numbers(settings: object, seconds: tuple[str, ...], counts: tuple[tuple[str, int], ...]) -> None:

@@ -20,7 +20,7 @@ from hymt.core.languages import AUTO
 from hymt.sdk import errors
 from hymt.sdk.base import BaseClient, run_concurrently
 from hymt.sdk.result import StreamProgress, Translation, TranslationStream
-from hymt.sdk.settings import WebSettings
+from hymt.sdk.settings import ENV_ACCESS_KEY, WebSettings
 from hymt.sdk.transport import HttpTransport
 
 _TRANSLATE = "api/translate"
@@ -38,6 +38,8 @@ _REQUEST_HINTS = {
     "invalid_request": "this hymt and the deployment disagree about the API: use the same hymt version as the "
     "deployment (its /api/info tells its version)",
 }
+# The deployment's refusals of a translation without a good access key (HYMT_ACCESS_KEYS_FILE).
+_ACCESS_CODES = {"access_key_required", "invalid_access_key"}
 # The status an error code is answered with, for errors that arrive inside a stream (as `event: error`).
 _CODE_STATUS = {
     "empty_text": 422,
@@ -48,6 +50,8 @@ _CODE_STATUS = {
     "text_too_long": 413,
     "too_many_parts": 413,
     "too_many_requests": 429,
+    "access_key_required": 401,
+    "invalid_access_key": 401,
     "upstream_error": 502,
     "upstream_unreachable": 503,
     "upstream_not_ready": 503,
@@ -63,6 +67,7 @@ class WebInfo:
     profile: str  # "gpu", or "rehearsal" (a tiny stand-in model: answers are random text)
     max_chars: int  # the longest text one request may carry
     version: str  # the deployment's hymt version
+    access_key_required: bool = False  # a private deployment: translations need an access key
 
 
 class WebTranslationClient(BaseClient):
@@ -195,6 +200,7 @@ class WebTranslationClient(BaseClient):
                 profile=str(payload.get("profile", "")),
                 max_chars=int(payload["max_chars"]),  # type: ignore[call-overload]
                 version=str(payload.get("version", "")),
+                access_key_required=payload.get("access_key_required") is True,
             )
         except (KeyError, TypeError, ValueError):
             raise errors.NotAHymtApp(self.url, 200, f"/api/info answered {_short(payload)}") from None
@@ -280,6 +286,16 @@ class WebTranslationClient(BaseClient):
 
     def _error(self, status: int, code: str | None, message: str, path: str, text: str | None) -> errors.HymtError:
         url = self.url
+        if code in _ACCESS_CODES:
+            given = self.settings.access_key is not None
+            return errors.Unauthorized(
+                url,
+                key_given=given,
+                message=f"the deployment at {url} "
+                + (f"did not accept the access key ({status})" if given else f"needs an access key ({status})"),
+                hint=f"pass the key its operator gave you with --access-key or {ENV_ACCESS_KEY} (WebSettings("
+                "access_key=...)); it is not vLLM's HYMT_API_KEY",
+            )
         if status in {401, 403}:
             return errors.Unauthorized(
                 url,

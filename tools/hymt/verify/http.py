@@ -32,6 +32,7 @@ class Probe:
     session: requests.Session
     timeout: float = 60.0
     profile: str = "gpu"  # declared by the caller (--profile or the inventory), never read from the server
+    access_key: str | None = None  # a private deployment's key, sent with every translation
     info: dict = field(default_factory=dict)  # what /api/info said, for the report
     translating: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(TRANSLATIONS_AT_ONCE)
@@ -52,6 +53,8 @@ class Probe:
         """POST `payload`; a 429 is sent again after its Retry-After while the timeout allows (the deployment may be
         busy with other people's texts). The caller holds a place of `translating`."""
         deadline = time.monotonic() + self.timeout
+        if self.access_key:
+            kwargs["headers"] = {"Authorization": f"Bearer {self.access_key}", **kwargs.get("headers", {})}  # type: ignore[dict-item]
         while True:
             response = self.session.post(self.url(path), json=payload, timeout=self.timeout, **kwargs)
             wait = response.headers.get("Retry-After", "")
@@ -204,6 +207,35 @@ def check_error_contract(probe: Probe) -> str:
     return f"empty text -> 422 {error['code']}"
 
 
+def check_access(probe: Probe) -> str:
+    """A private deployment (its /api/info says a key is required) refuses a translation without a key, with 401 and
+    WWW-Authenticate, and accepts the key given; a key given for a deployment that needs none fails: it is open."""
+    response = probe.get("/api/info")
+    expect_status(response)
+    required = response.json().get("access_key_required") is True
+    if not required:
+        if probe.access_key:
+            raise CheckFailed(
+                "an access key was given, but the deployment translates for anyone: its access control is off "
+                "(set hymt_access_keys in the inventory, or HYMT_ACCESS_KEYS_FILE, and deploy again)"
+            )
+        return "off: the deployment is open to everyone (no access key required)"
+    payload = {"text": SAMPLES["en"], "source": "en", "target": "zh"}
+    with probe.translating:
+        bare = probe.session.post(probe.url("/api/translate"), json=payload, timeout=probe.timeout)
+    if bare.status_code != 401 or not bare.headers.get("WWW-Authenticate"):
+        raise CheckFailed(f"a translation without a key got {bare.status_code}, not 401 with WWW-Authenticate")
+    if not probe.access_key:
+        raise CheckFailed(
+            "the deployment needs an access key: give it with --access-key or HYMT_ACCESS_KEY to verify its "
+            "translations"
+        )
+    keyed = probe.post("/api/translate", payload)
+    if keyed.status_code == 401:
+        raise CheckFailed(f"the access key given was not accepted (401: {brief(keyed)})")
+    return f"a translation without a key gets 401; the key given is accepted ({keyed.status_code})"
+
+
 CheckFunction = Callable[[Probe], "str | list[CheckResult]"]
 
 
@@ -217,5 +249,5 @@ def http_checks() -> list[tuple[str, CheckFunction]]:
     ]
     for source, target in PAIRS:
         checks.append((f"translate {source}->{target}", lambda p, s=source, t=target: check_translation(p, s, t)))
-    checks += [("streaming", check_stream), ("error contract", check_error_contract)]
+    checks += [("streaming", check_stream), ("error contract", check_error_contract), ("access control", check_access)]
     return checks

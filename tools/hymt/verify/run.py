@@ -147,8 +147,10 @@ def pooled_session() -> requests.Session:
     return session
 
 
-def connect(base_url: str, session: requests.Session, timeout: float, profile: str) -> Probe:
-    probe = Probe(base_url=base_url, session=session, timeout=timeout, profile=profile)
+def connect(
+    base_url: str, session: requests.Session, timeout: float, profile: str, access_key: str | None = None
+) -> Probe:
+    probe = Probe(base_url=base_url, session=session, timeout=timeout, profile=profile, access_key=access_key)
     try:
         probe.get("/healthz")
     except requests.RequestException as exc:
@@ -311,7 +313,7 @@ def execute(
     report.notes = list(plan_.notes)
     probe = None
     if settings.http and plan_.url:
-        probe = connect(plan_.url, session or pooled_session(), settings.timeout, plan_.profile)
+        probe = connect(plan_.url, session or pooled_session(), settings.timeout, plan_.profile, settings.access_key)
         if settings.wait > 0 and not wait_until_ready(probe, settings.wait):
             report.notes.append(f"/readyz did not turn 200 within {settings.wait:g} s")
     runners = {target.name: runner_for(target) for target in plan_.targets}

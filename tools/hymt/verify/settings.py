@@ -19,6 +19,9 @@ class VerifySettings:
     strict: bool = False
     # The HTTP half: the public base URL (None: derived from the inventory when there is one).
     url: str | None = None
+    # A private deployment's access key (HYMT_ACCESS_KEY): sent with every translation; with it, the deployment must
+    # refuse a translation without a key.
+    access_key: str | None = None
     timeout: float = 60.0
     wait: float = 0.0  # first wait up to this many seconds for /readyz
     # The host half: an Ansible inventory (its gpu_hosts and edge hosts), or hosts as user@address[:port].

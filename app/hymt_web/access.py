@@ -1,0 +1,159 @@
+"""Optional access control: API keys for private deployments (HYMT_ACCESS_KEYS_FILE; off when unset).
+
+The keys file holds one key per line as the SHA-256 hex digest of the key, optionally followed by a space and a label
+(`printf %s "$key" | sha256sum` gives the digest); blank lines and lines starting with # are ignored. The file holds
+no secret: a key is never stored, logged or echoed, only its digest compared, and only its label shown.
+
+A request that costs a translation must carry a key, as `Authorization: Bearer <key>` or `X-API-Key: <key>` (the
+second for clients whose Authorization header is taken, e.g. by the basic auth of a proxy in front). The digest of
+what it carries is compared with every digest of the file in constant time (hmac.compare_digest, never an early
+exit), so the answer's timing tells nothing of how close a guess came.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.requests import Request
+
+from hymt_web.errors import GatewayError
+
+log = logging.getLogger("hymt_web.access")
+
+_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
+HOW_TO_DIGEST = 'printf %s "$key" | sha256sum'
+REALM = "hymt"
+
+
+class AccessKeysError(ValueError):
+    """The keys file cannot be used; the message names the file and the line, never the line's content."""
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    digest: bytes  # SHA-256 of the key
+    label: str  # what the log and the per-client limits call it
+
+
+@dataclass(frozen=True)
+class AccessKeys:
+    keys: tuple[AccessKey, ...]
+    path: str
+
+    @classmethod
+    def load(cls, path: str) -> AccessKeys:
+        """The keys of the file at `path`; AccessKeysError names the first bad line by its number."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise AccessKeysError(f"HYMT_ACCESS_KEYS_FILE: {path} does not exist; give the keys file's path") from None
+        except UnicodeDecodeError:
+            raise AccessKeysError(f"HYMT_ACCESS_KEYS_FILE: {path} cannot be read: it is not UTF-8 text") from None
+        except OSError as exc:
+            raise AccessKeysError(f"HYMT_ACCESS_KEYS_FILE: {path} cannot be read ({exc.strerror or exc})") from None
+        keys: list[AccessKey] = []
+        seen: dict[bytes, int] = {}
+        for number, line in enumerate(text.splitlines(), 1):
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            digest, _, label = stripped.partition(" ")
+            if not _DIGEST.fullmatch(digest):
+                # The line is not shown: it may be a key pasted where its digest belongs.
+                raise AccessKeysError(
+                    f"HYMT_ACCESS_KEYS_FILE: line {number} of {path} does not start with a SHA-256 digest (64 hex "
+                    f"digits); write each key as its digest ({HOW_TO_DIGEST}), optionally followed by a space and a "
+                    "label"
+                )
+            raw = bytes.fromhex(digest)
+            if raw in seen:
+                raise AccessKeysError(
+                    f"HYMT_ACCESS_KEYS_FILE: line {number} of {path} repeats the digest of line {seen[raw]}; "
+                    "keep one of them"
+                )
+            seen[raw] = number
+            keys.append(AccessKey(raw, label.strip() or f"key-{digest[:8].lower()}"))
+        if not keys:
+            raise AccessKeysError(
+                f"HYMT_ACCESS_KEYS_FILE: {path} holds no key, so every translation would be refused; add a key's "
+                f"digest ({HOW_TO_DIGEST}), or unset HYMT_ACCESS_KEYS_FILE to turn access control off"
+            )
+        return cls(tuple(keys), path)
+
+    def match(self, key: str) -> AccessKey | None:
+        """The entry of `key`, or None. Every digest is compared, in constant time, whatever matched before."""
+        digest = hashlib.sha256(key.encode("utf-8")).digest()
+        found = None
+        for entry in self.keys:
+            if hmac.compare_digest(digest, entry.digest):
+                found = entry
+        return found
+
+
+def presented_key(request: Request) -> str | None:
+    """The key a request carries: X-API-Key, else the token of `Authorization: Bearer`; None when neither."""
+    key = request.headers.get("x-api-key", "").strip()
+    if key:
+        return key
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def missing_key() -> GatewayError:
+    return GatewayError(
+        401,
+        "access_key_required",
+        "This service needs an access key. Send it as 'Authorization: Bearer <key>' (or 'X-API-Key: <key>'); "
+        "the operator of this service gives out the keys.",
+        headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'},
+        detail="refused a translation without an access key",
+    )
+
+
+def wrong_key() -> GatewayError:
+    return GatewayError(
+        401,
+        "invalid_access_key",
+        "The access key was not accepted. Check that it was copied whole, or ask the operator of this service "
+        "for a new one.",
+        headers={"WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token"'},
+        detail="refused a translation with an unknown access key",
+    )
+
+
+class Gate:
+    """Who a translation request counts as: its address when access control is off; with keys, the label of the key
+    it carries (so each key has its own per-client limits, wherever its users are), else 401.
+
+    A refused request spends its address's rate allowance first (`count_refusal`, which raises 429 when it has
+    none left), so guessing keys is as slow as translating.
+    """
+
+    def __init__(self, keys: AccessKeys | None, count_refusal: Callable[[str], None]) -> None:
+        self.keys = keys
+        self.count_refusal = count_refusal
+
+    @property
+    def required(self) -> bool:
+        return self.keys is not None
+
+    def client(self, request: Request, address: str) -> str:
+        if self.keys is None:
+            return address
+        key = presented_key(request)
+        entry = self.keys.match(key) if key is not None else None
+        if entry is None:
+            self.count_refusal(address)
+            error = missing_key() if key is None else wrong_key()
+            log.warning("%s from %s", error.detail, address)
+            raise error
+        log.info("translation request with key %r from %s", entry.label, address)
+        return f"key:{entry.label}"

@@ -1,0 +1,63 @@
+"""The stack role's access files, rendered by its own templates: the web app reads the keys file it writes (digests
+and labels, named after its contents in HYMT_ACCESS_KEYS_FILE), and nothing is written or set when both lists are
+empty. The basic auth file is served by Caddy in tests/docker/test_basic_auth.py."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from hymt_web import Settings
+from tests.support.playbook import run_playbook
+from tests.support.repo import ROOT
+
+PLAYBOOK = ROOT / "tests/ansible/playbooks/stack_access.yml"
+
+
+def render(tmp_path, **variables) -> dict[str, str]:
+    run = run_playbook(PLAYBOOK, "localhost,", extra_vars={"out_dir": str(tmp_path), **variables}, timeout=300)
+    assert run.returncode == 0, run.explain()
+    return {path.name: path.read_text(encoding="utf-8") for path in tmp_path.iterdir()}
+
+
+def test_the_keys_file_the_role_writes_is_the_one_the_web_app_reads(tmp_path):
+    key = "k-" + "9" * 30
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    files = render(
+        tmp_path,
+        stack_access_keys=[{"label": "alice", "sha256": digest.upper()}, {"label": "ci bot", "sha256": "a" * 64}],
+        stack_basic_auth_users=[],
+    )
+    env = dict(line.split("=", 1) for line in files.pop(".env").splitlines() if "=" in line and line[0] != "#")
+    (name,) = files
+    assert env["HYMT_ACCESS_KEYS_FILE"] == f"/etc/hymt/access/{name}" and name.startswith("keys-")
+    settings = Settings(access_keys_file=str(tmp_path / name))
+    assert [entry.label for entry in settings.access_keys.keys] == ["alice", "ci bot"]
+    assert settings.access_keys.match(key).label == "alice"
+
+
+def test_with_no_keys_and_no_users_nothing_is_written_and_the_service_is_open(tmp_path):
+    files = render(tmp_path, stack_access_keys=[], stack_basic_auth_users=[])
+    assert list(files) == [".env"]
+    assert "HYMT_ACCESS_KEYS_FILE" not in files[".env"]
+
+
+HASH = "$2a$14$" + "a" * 53
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"stack_access_keys": [{"label": "alice", "sha256": "the key itself"}], "stack_basic_auth_users": []},
+        {"stack_access_keys": [{"label": "", "sha256": "a" * 64}], "stack_basic_auth_users": []},
+        {"stack_access_keys": [], "stack_basic_auth_users": [{"user": "ann", "password_hash": "plain password"}]},
+        {"stack_access_keys": [], "stack_basic_auth_users": [{"user": "ann marie", "password_hash": HASH}]},
+    ],
+    ids=["a-key-instead-of-its-digest", "no-label", "a-password-instead-of-its-hash", "a-user-with-a-space"],
+)
+def test_bad_entries_stop_the_role_saying_what_to_write(tmp_path, variables):
+    run = run_playbook(PLAYBOOK, "localhost,", extra_vars={"out_dir": str(tmp_path), **variables}, timeout=300)
+    message = run.refusal("localhost")
+    assert "never the key" in message and "caddy hash-password" in message
+    assert list(tmp_path.iterdir()) == []
