@@ -18,9 +18,7 @@ def write_png(levels: Sequence[dict[str, object]], path: Path) -> None:
         matplotlib.use("Agg")  # files only, never a window
         from matplotlib import pyplot
     except ImportError:
-        raise PlotUnavailable(
-            "--plot needs matplotlib: pip install 'hymt[bench]' (make setup installs it)"
-        ) from None
+        raise PlotUnavailable("--plot needs matplotlib: pip install 'hymt[bench]' (make setup installs it)") from None
     by_rate = levels[0]["max_concurrency"] is None
     xs = [float(level["request_rate" if by_rate else "max_concurrency"]) for level in levels]  # type: ignore[arg-type]
     figure, (throughput, latency) = pyplot.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
