@@ -45,6 +45,7 @@ class Behaviour:
     chunk_chars: int = 4  # streamed answers come in pieces of this many characters
     chunk_delay: float = 0.0  # seconds between streamed pieces
     delay: float = 0.0  # seconds before any /v1 answer starts (a stall when long)
+    completion_delay: float = 0.0  # seconds before a chat completion starts, /health and /v1/models answering at once
     fail_status: int | None = None  # answer /v1/chat/completions with this status ...
     fail_count: int = 0  # ... this many times (then recover); -1 for always
     fail_body: dict | None = None
@@ -204,7 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized():
             return
         b = self.fake.behaviour
-        time.sleep(b.delay)
+        time.sleep(b.delay + b.completion_delay)
         kind, status = self.fake.take_failure()
         if kind == "drop":
             self.close_connection = True
