@@ -87,6 +87,14 @@ class FakeOpenAI:
         return f"http://{self.host}:{self.port}"
 
     def chat_requests(self) -> list[dict]:
+        """The chat completions asking for a translation (the gateway's one-token readiness probes aside)."""
+        return [body for body in self._completions() if body.get("max_tokens") != 1]
+
+    def probes(self) -> list[dict]:
+        """The one-token completions the gateway's /readyz asks for."""
+        return [body for body in self._completions() if body.get("max_tokens") == 1]
+
+    def _completions(self) -> list[dict]:
         return [r.body for r in self.requests if r.path == "/v1/chat/completions" and r.body is not None]
 
     def reset(self) -> None:

@@ -70,7 +70,7 @@ async def test_readyz_checks_health_at_the_server_root_and_the_model_list(fake):
         ("GET", "/v1/models"),
         ("POST", "/v1/chat/completions"),
     ]
-    (probe,) = fake.chat_requests()
+    (probe,) = fake.probes()
     assert probe["max_tokens"] == 1 and probe["model"] == fake.behaviour.model and probe["stream"] is False
 
 
@@ -120,7 +120,7 @@ async def test_readyz_is_503_within_the_probe_timeout_when_the_engine_is_wedged_
     body = answers[0].json()["error"]
     assert body["code"] == "upstream_not_ready" and "HYMT_" not in body["message"] and "token" not in body["message"]
     assert answers[0].headers["Retry-After"]
-    assert len(fake.chat_requests()) == 1  # ten callers, one generation
+    assert len(fake.probes()) == 1  # ten callers, one generation
     assert "generated no token in 0.5 s" in caplog.text
 
 
@@ -139,13 +139,13 @@ async def test_readyz_asks_for_a_token_at_most_once_an_interval_and_turns_ready_
         failing = [await client.get("/readyz") for _ in range(3)]
         await asyncio.sleep(2.1)  # past the 2 s that /health's answer is kept: only the generation's failure stands
         still = await client.get("/readyz")
-        assert len(fake.chat_requests()) == 1
+        assert len(fake.probes()) == 1
         fake.behaviour.fail_status = None
         await asyncio.sleep(2.1)  # the failed generation's 3 s are over
         recovered = await client.get("/readyz")
     assert [a.status_code for a in failing] == [503] * 3
     assert still.status_code == 503 and recovered.status_code == 200
-    assert len(fake.chat_requests()) == 2
+    assert len(fake.probes()) == 2
 
 
 async def test_readyz_asks_no_token_while_translations_show_the_model_generating(fake):
@@ -153,7 +153,7 @@ async def test_readyz_asks_no_token_while_translations_show_the_model_generating
         translated = await client.post("/api/translate", json={"text": "hello", "target": "zh"})
         ready = await client.get("/readyz")
     assert translated.status_code == 200 and ready.status_code == 200
-    assert len(fake.chat_requests()) == 1  # the translation's own request, no probe
+    assert len(fake.chat_requests()) == 1 and fake.probes() == []  # the translation showed the model generating
 
 
 async def test_readyz_sends_the_api_key_to_the_model_list(fake, caplog):
