@@ -9,7 +9,9 @@ generously for the behaviour and fails when it never comes.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import tarfile
 import time
 from collections.abc import Callable
@@ -18,7 +20,7 @@ import pytest
 import requests
 
 from tests.deploy.test_lifecycle import timed
-from tests.support.repo import ROOT
+from tests.support.repo import PINS, ROOT
 
 pytestmark = [pytest.mark.docker, pytest.mark.rehearsal_host]
 
@@ -84,6 +86,59 @@ def serving(rehearsal):
     """The deployment's URL, once it translates (a test before may have left vLLM reloading)."""
     wait_for("the stack translates", lambda: translates(rehearsal.url), limit=600, step=3)
     return rehearsal.url
+
+
+# The load run's size: small in the suite; HYMT_LOAD_CLIENTS=200 HYMT_LOAD_SECONDS=60 for the benchmark's figures.
+LOAD_CLIENTS = int(os.environ.get("HYMT_LOAD_CLIENTS", "20"))
+LOAD_SECONDS = int(os.environ.get("HYMT_LOAD_SECONDS", "20"))
+LOAD_CLIENT = ROOT / "tools/dev/hymt_dev/load_client.py"
+NORMAL = {"translate": {200, 429, 503}, "stream_abandoned": {200, 429, 503}}
+HOSTILE = {"surrogate": {422}, "nul": {422}, "utf8": {400}, "unknown_field": {422}, "too_long": {413, 422}}
+
+
+def web_memory(host) -> str:
+    return host.check_output("docker stats --no-stream --format '{{.MemUsage}}' hymt-web-1").split(" / ")[0]
+
+
+def test_under_mixed_load_only_clear_answers_and_a_polite_client_is_served_while_an_abusive_one_is_limited(
+    rehearsal, host, serving
+):
+    """Three addresses on the proxy's network (one container each, from the web image): a polite user, an abusive
+    one (LOAD_CLIENTS loops of translations, hostile bodies and abandoned streams) and a crowd of LOAD_CLIENTS users
+    behind one address."""
+    script = base64.b64encode(LOAD_CLIENT.read_bytes()).decode()
+    host.check_output(f"echo {script} | base64 -d > /tmp/hymt_load_client.py")
+    before = web_memory(host)
+    roles = ("polite", "abusive", "crowd")
+    for role in roles:
+        host.check_output(
+            f"docker run -d --name hymt-load-{role} --network hymt_frontend "
+            f"-v /tmp/hymt_load_client.py:/load_client.py:ro {PINS['hymt_web_image']} "
+            f"python3 /load_client.py --role {role} --clients {LOAD_CLIENTS} --seconds {LOAD_SECONDS}"
+        )
+    results = {}
+    try:
+        for role in roles:
+            host.check_output(f"docker wait hymt-load-{role}")
+            results[role] = json.loads(host.check_output(f"docker logs hymt-load-{role}").splitlines()[-1])
+    finally:
+        host.run(f"docker rm -f {' '.join(f'hymt-load-{r}' for r in roles)}")
+    after = web_memory(host)
+    for role, result in results.items():
+        assert result["errors"] == {}, (role, result)
+        assert result["no_retry_after"] == 0, (role, result)
+        for entry, count in result["statuses"].items():
+            kind, status = entry.rsplit(" ", 1)
+            allowed = NORMAL.get(kind) or HOSTILE[kind] | {429}
+            assert int(status) in allowed, (role, entry, count)
+    abusive, polite = results["abusive"]["statuses"], results["polite"]
+    assert sum(n for entry, n in abusive.items() if entry.endswith(" 429")) > 0, "the abusive client was not limited"
+    assert polite["statuses"].get("translate 200", 0) > 0 and "translate 429" not in polite["statuses"], polite
+    report(
+        f"load {LOAD_CLIENTS} clients x {LOAD_SECONDS} s: polite {polite['statuses']} p50 "
+        f"{polite['latency']['p50']} s p99 {polite['latency']['p99']} s; abusive {abusive}; crowd "
+        f"{results['crowd']['statuses']}; web memory {before} -> {after}"
+    )
 
 
 def test_the_watchdog_runs_on_the_host_from_a_timer(rehearsal, host, serving):
