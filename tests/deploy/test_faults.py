@@ -64,11 +64,6 @@ def translates(url: str) -> bool:
     return response.status_code == 200 and bool(response.json().get("translation"))
 
 
-def vllm_pids(host) -> list[str]:
-    """The host's process ids of every process in vLLM's container."""
-    return host.check_output(f"docker top {VLLM} -eo pid").split()[1:]
-
-
 def main_pid(host) -> str:
     return host.check_output(f"docker inspect --format '{{{{.State.Pid}}}}' {VLLM}")
 
@@ -167,10 +162,21 @@ def test_vllm_killed_with_sigkill_comes_back_by_itself_and_translations_resume(r
     report(f"vLLM SIGKILL -> translating again after {time.monotonic() - killed:.0f} s")
 
 
+def engine_pids(host) -> list[str]:
+    """vLLM's engine core process(es): frozen alone, the API server still answers /health (a wedged engine)."""
+    listing = host.check_output(f"docker top {VLLM} -eo pid,args").splitlines()[1:]
+    return [line.split()[0] for line in listing if "EngineCore" in line]
+
+
 def test_vllm_frozen_with_sigstop_turns_not_ready_and_the_watchdog_restarts_it(rehearsal, host, serving):
     before = started_at(host)
-    host.check_output(f"kill -STOP {' '.join(vllm_pids(host))}")
+    engine = engine_pids(host)
+    assert engine, host.check_output(f"docker top {VLLM} -eo pid,args")
+    host.check_output(f"kill -STOP {' '.join(engine)}")
     frozen = time.monotonic()
+    probe = "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/health', timeout=5)"
+    health = host.run(f'docker exec {VLLM} python3 -c "{probe}"')
+    report(f"vLLM's engine core frozen: its /health {'still answers 200' if health.rc == 0 else 'fails'}")
     not_ready_after = wait_for("/readyz 503 with Retry-After", lambda: not_ready(serving), limit=60, step=0.5)
     wait_for("the watchdog restarted vLLM", lambda: started_at(host) != before, limit=300, step=2)
     restarted_after = time.monotonic() - frozen
@@ -179,7 +185,7 @@ def test_vllm_frozen_with_sigstop_turns_not_ready_and_the_watchdog_restarts_it(r
     assert "vllm: restarting it after 3 failing looks in a row" in journal, journal[-2000:]
     assert f"vllm: restarted {VLLM}" in journal
     report(
-        f"vLLM SIGSTOP -> /readyz 503 after {not_ready_after:.1f} s, restarted by the watchdog after "
+        f"vLLM's engine core SIGSTOP -> /readyz 503 after {not_ready_after:.1f} s, restarted by the watchdog after "
         f"{restarted_after:.0f} s, translating again after {time.monotonic() - frozen:.0f} s"
     )
 
