@@ -57,9 +57,9 @@ class Settings:
     request_timeout: float = 300.0  # seconds one whole translation may take
     # /readyz asks the model for one token at most this often (unless a translation produced text more recently), and
     # reports not-ready when that generation fails or takes longer than ready_probe_timeout: a wedged engine that
-    # still answers /health turns not-ready within the sum of the two.
-    ready_probe_interval: float = 5.0
-    ready_probe_timeout: float = 5.0
+    # still answers /health turns not-ready within the sum of the two and the 2 s a readiness answer is kept (10 s).
+    ready_probe_interval: float = 4.0
+    ready_probe_timeout: float = 4.0
     host: str = field(default="127.0.0.1", metadata=_env("HYMT_WEB_HOST"))  # the address to listen on
     port: int = field(default=8000, metadata=_env("HYMT_WEB_PORT"))  # the port to listen on (the stack's proxy's)
     log_level: str = "info"  # uvicorn's log level
