@@ -77,10 +77,17 @@ def report(line: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def serving(rehearsal):
-    """The deployment's URL, once it translates (a test before may have left vLLM reloading)."""
+def serving(rehearsal, host):
+    """The deployment's URL, once it translates; afterwards, the stack is left as test_lifecycle.py expects it: every
+    container healthy again (the faults and the restore restarted vLLM and the proxy)."""
     wait_for("the stack translates", lambda: translates(rehearsal.url), limit=600, step=3)
-    return rehearsal.url
+    yield rehearsal.url
+    wait_for("every container healthy again", lambda: all_healthy(host), limit=600, step=3)
+
+
+def all_healthy(host) -> bool:
+    health = host.check_output("docker inspect --format '{{.State.Health.Status}}' hymt-vllm-1 hymt-web-1 hymt-proxy-1")
+    return health.split() == ["healthy"] * 3
 
 
 # The load run's size: small in the suite; HYMT_LOAD_CLIENTS=200 HYMT_LOAD_SECONDS=60 for the benchmark's figures.
