@@ -3,6 +3,7 @@ restarted, and when the watchdog gives up; then one whole run against a stand-in
 
 from __future__ import annotations
 
+import calendar
 import importlib.util
 import json
 import os
@@ -36,6 +37,10 @@ def healthy(service: str = "vllm", ready: bool | None = True) -> Look:
         (Look("vllm", running=True, health="starting", ready=None), False),  # the model is loading
         (Look("vllm", running=False, health="unhealthy"), False),  # stopped: Docker's restart policy or a person
         (Look("proxy", running=True, health=""), False),  # no health check
+        # Docker stopped running its checks (after `systemctl restart docker` with live-restore, seen on 20.10):
+        (Look("vllm", running=True, health="starting", health_age=500), True),
+        (Look("web", running=True, health="healthy", ready=None, health_age=500), True),
+        (Look("web", running=True, health="healthy", ready=None, health_age=20), False),
     ],
 )
 def test_what_counts_as_failing(look, counts):
@@ -67,6 +72,13 @@ def test_the_watchdog_gives_up_after_max_restarts_in_the_window_and_says_so():
     assert [decide(sick, memory, policy, now=t)[0] for t in (0, 10, 20)] == [["web"], ["web"], []]
     assert "not restarting it, it was restarted 2 times" in decide(sick, memory, policy, now=30)[1][0]
     assert decide(sick, memory, policy, now=105)[0] == ["web"]  # the first restart left the window
+
+
+def test_dockers_time_stamps_are_read_to_the_second():
+    now = calendar.timegm((2026, 12, 2, 4, 40, 0, 0, 0, 0))
+    assert watchdog.seconds_since("2026-12-02T04:39:30.517739521Z", now) == pytest.approx(29.48, abs=0.01)
+    assert watchdog.seconds_since("0001-01-01T00:00:00Z", now) > 10**10
+    assert watchdog.seconds_since("", now) is None
 
 
 def test_its_memory_survives_a_bad_state_file(tmp_path):

@@ -4,8 +4,11 @@
 A service counts as failing on one look when its container runs and Docker calls it unhealthy, or (for the model
 server, --ready-service) when Docker calls it healthy but the web app's /readyz is not 200: the engine answers /health
 but generates nothing (a wedged engine; /readyz asks for one token). A container still starting (its model loading)
-or stopped by hand never counts. After --threshold failing looks in a row the service's container is restarted, at
-most --max-restarts times in --window seconds (then it only logs: a fault a restart does not cure needs a person).
+or stopped by hand never counts. Nor does a health status Docker stopped updating go unnoticed: after
+`systemctl restart docker` with live-restore, Docker 20.10 keeps the containers running but no longer runs their
+health checks, so a status older than --stale-after seconds counts as failing too. After --threshold failing looks
+in a row the service's container is restarted, at most --max-restarts times in --window seconds (then it only logs:
+a fault a restart does not cure needs a person).
 What it sees and does goes to stdout, i.e. the journal: journalctl -u hymt-watchdog.
 
 Standard library only (it runs with the host's python3); the decision is the pure function `decide`.
@@ -14,7 +17,9 @@ Standard library only (it runs with the host's python3); the decision is the pur
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
+import re
 import subprocess
 import sys
 import time
@@ -32,6 +37,7 @@ class Look:
     running: bool
     health: str
     ready: bool | None = None  # /readyz's verdict, for the ready service only (None: not asked)
+    health_age: float | None = None  # seconds since Docker last ran its health check (None: unknown)
 
 
 @dataclass
@@ -58,12 +64,15 @@ class Policy:
     threshold: int = 3
     max_restarts: int = 3
     window: float = 3600.0
+    stale_after: float = 120.0
 
 
-def failing(look: Look) -> str | None:
+def failing(look: Look, stale_after: float = Policy.stale_after) -> str | None:
     """Why this look counts against the service, or None."""
     if not look.running:
         return None  # stopped or exited: Docker's restart policy, or whoever stopped it, is in charge
+    if look.health and look.health_age is not None and look.health_age > stale_after:
+        return f"Docker last ran its health check {look.health_age:.0f} s ago (stopped checking, e.g. after a restart)"
     if look.health == "unhealthy":
         return "Docker reports it unhealthy"
     if look.health == "healthy" and look.ready is False:
@@ -75,7 +84,7 @@ def decide(looks: list[Look], memory: Memory, policy: Policy, now: float) -> tup
     """The services to restart and the log lines of this look; updates `memory`."""
     restart, said = [], []
     for look in looks:
-        reason = failing(look)
+        reason = failing(look, policy.stale_after)
         if reason is None:
             if memory.failures.pop(look.service, 0):
                 said.append(f"{look.service}: healthy again")
@@ -105,13 +114,31 @@ def run(argv: list[str], timeout: float) -> subprocess.CompletedProcess:
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def inspect(container: str) -> tuple[bool, str] | None:
-    """(running, health) of a container, or None when there is none."""
+_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
+
+
+def seconds_since(stamp: str, now: float) -> float | None:
+    """Seconds from Docker's UTC time stamp (nanoseconds, Z) to `now` (epoch seconds); None when unreadable."""
+    match = _TIME.match(stamp or "")
+    if not match:
+        return None
+    *parts, fraction = match.groups()
+    year, month, day, hour, minute, second = (int(p) for p in parts)
+    epoch = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)) + float(f"0.{fraction or 0}")
+    return now - epoch
+
+
+def inspect(container: str, now: float) -> tuple[bool, str, float | None] | None:
+    """(running, health, seconds since the last health check) of a container, or None when there is none."""
     done = run(["docker", "inspect", "--format", "{{json .State}}", container], timeout=30)
     if done.returncode != 0:
         return None
     state = json.loads(done.stdout)
-    return bool(state.get("Running")) and not state.get("Paused"), (state.get("Health") or {}).get("Status", "")
+    health = state.get("Health") or {}
+    checks = health.get("Log") or []
+    # Before its first check, the container's start is the reference.
+    age = seconds_since(checks[-1].get("End", "") if checks else state.get("StartedAt", ""), now)
+    return bool(state.get("Running")) and not state.get("Paused"), health.get("Status", ""), age
 
 
 def web_ready(container: str, port: int, timeout: float) -> bool:
@@ -124,17 +151,18 @@ def web_ready(container: str, port: int, timeout: float) -> bool:
 
 def look_at(args: argparse.Namespace) -> list[Look]:
     looks = []
-    states = {service: inspect(f"{args.project}-{service}-1") for service in args.services}
+    now = time.time()
+    states = {service: inspect(f"{args.project}-{service}-1", now) for service in args.services}
     web = states.get(args.web_service)
     web_is_up = web is not None and web[0] and web[1] in ("healthy", "")
     for service, state in states.items():
         if state is None:
             continue
-        running, health = state
+        running, health, age = state
         ready = None
         if service == args.ready_service and running and health == "healthy" and web_is_up:
             ready = web_ready(f"{args.project}-{args.web_service}-1", args.web_port, args.ready_timeout)
-        looks.append(Look(service, running, health, ready))
+        looks.append(Look(service, running, health, ready, age))
     return looks
 
 
@@ -149,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=int, default=3, help="failing looks in a row before a restart")
     parser.add_argument("--max-restarts", type=int, default=3, help="restarts of one service per --window")
     parser.add_argument("--window", type=float, default=3600.0, help="seconds")
+    parser.add_argument("--stale-after", type=float, default=120.0, help="seconds without a health check run")
     parser.add_argument("--stop-timeout", type=int, default=10, help="seconds docker restart waits before SIGKILL")
     parser.add_argument("--state", type=Path, default=Path("/var/lib/hymt-watchdog/state.json"))
     args = parser.parse_args(argv)
@@ -158,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hymt-watchdog: cannot look at the containers: {error}", file=sys.stderr)
         return 1
     memory = Memory.load(args.state)
-    policy = Policy(args.threshold, args.max_restarts, args.window)
+    policy = Policy(args.threshold, args.max_restarts, args.window, args.stale_after)
     restart, said = decide(looks, memory, policy, time.time())
     memory.save(args.state)
     for line in said:
