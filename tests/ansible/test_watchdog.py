@@ -131,3 +131,17 @@ def test_three_runs_against_a_wedged_engine_restart_it_and_log_why(tmp_path):
     assert [c for c in calls if c.startswith("restart")] == ["restart --time 10 p-vllm-1"]
     ready = subprocess.run(argv, env={**env, "FAKE_DOCKER_READY": "1"}, capture_output=True, text=True, check=False)
     assert ready.returncode == 0 and "restart" not in ready.stdout
+
+
+def test_a_restart_resets_the_age_of_the_health_status(monkeypatch):
+    """Docker keeps a container's health log across a restart: the start counts until the first new check."""
+    now = calendar.timegm((2026, 12, 2, 4, 52, 0, 0, 0, 0))
+    state = {
+        "Running": True,
+        "StartedAt": "2026-12-02T04:51:34.1Z",
+        "Health": {"Status": "starting", "Log": [{"End": "2026-12-02T04:43:01.7Z"}]},
+    }
+    done = subprocess.CompletedProcess([], 0, stdout=json.dumps(state), stderr="")
+    monkeypatch.setattr(watchdog, "run", lambda argv, timeout: done)
+    running, health, age = watchdog.inspect("hymt-web-1", now)
+    assert (running, health) == (True, "starting") and age == pytest.approx(25.9, abs=0.01)

@@ -136,8 +136,11 @@ def inspect(container: str, now: float) -> tuple[bool, str, float | None] | None
     state = json.loads(done.stdout)
     health = state.get("Health") or {}
     checks = health.get("Log") or []
-    # Before its first check, the container's start is the reference.
-    age = seconds_since(checks[-1].get("End", "") if checks else state.get("StartedAt", ""), now)
+    # Since the later of its last check and its start (the log outlives a restart; the first check comes later).
+    ages = [seconds_since(checks[-1].get("End", ""), now) if checks else None]
+    ages.append(seconds_since(state.get("StartedAt", ""), now))
+    known = [age for age in ages if age is not None]
+    age = min(known) if known else None
     return bool(state.get("Running")) and not state.get("Paused"), health.get("Status", ""), age
 
 
