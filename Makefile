@@ -153,8 +153,17 @@ verify: inventory-exists $(VENV_STAMP) ## Verify the service of INVENTORY from h
 	$(call playbook,playbooks/verify.yml)
 
 .PHONY: teardown
-teardown: inventory-exists $(VENV_STAMP) ## Remove the stack from INVENTORY's servers; TEARDOWN_MODEL=1 removes the model too (playbooks/teardown.yml)
-	$(call playbook,playbooks/teardown.yml $(if $(filter 1,$(TEARDOWN_MODEL)),-e teardown_model=true))
+teardown: inventory-exists $(VENV_STAMP) ## Remove the stack from INVENTORY's servers; TEARDOWN_MODEL=1 removes the model, TEARDOWN_VOLUMES=1 Caddy's certificates (playbooks/teardown.yml)
+	$(call playbook,playbooks/teardown.yml $(if $(filter 1,$(TEARDOWN_MODEL)),-e teardown_model=true) $(if $(filter 1,$(TEARDOWN_VOLUMES)),-e stack_teardown_volumes=true))
+
+.PHONY: backup
+backup: inventory-exists $(VENV_STAMP) ## Fetch Caddy's certificates, the .env and the API key of INVENTORY's servers to .hymt/backups/<host>/ (playbooks/backup.yml)
+	$(call playbook,playbooks/backup.yml)
+
+.PHONY: restore
+restore: inventory-exists $(VENV_STAMP) ## Put Caddy's certificates back from BACKUP=.hymt/backups/<host>/<time>.tar.gz (playbooks/restore.yml)
+	@test -n "$(BACKUP)" || { echo "make restore: name the archive: BACKUP=.hymt/backups/<host>/<time>.tar.gz" >&2; exit 2; }
+	$(call playbook,playbooks/restore.yml -e stack_restore_file=$(abspath $(BACKUP)))
 
 ##@ Rehearsal
 # The rehearsal host: a VM-like Debian 12 container (systemd, sshd) on this machine's Docker engine, deployed over real

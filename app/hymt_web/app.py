@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -411,7 +412,8 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
     async def readyz(request: Request) -> JSONResponse:
         problem = await upstream_of(request).readiness()
         if problem is not None:
-            return error_response(503, problem.code, problem.message)
+            retry = str(math.ceil(settings.ready_probe_interval))
+            return error_response(503, problem.code, problem.message, headers={"Retry-After": retry})
         return JSONResponse({"status": "ready", "model": settings.served_model})
 
     @app.get("/metrics", include_in_schema=False)

@@ -62,6 +62,11 @@ class Settings:
     connect_timeout: float = 5.0  # seconds to connect to the upstream
     read_timeout: float = 120.0  # seconds the upstream may stay silent: before its answer, or between two pieces
     request_timeout: float = 300.0  # seconds one whole translation may take
+    # /readyz asks the model for one token at most this often (unless a translation produced text more recently), and
+    # reports not-ready when that generation fails or takes longer than ready_probe_timeout: a wedged engine that
+    # still answers /health turns not-ready within the sum of the two and the 2 s a readiness answer is kept (10 s).
+    ready_probe_interval: float = 4.0
+    ready_probe_timeout: float = 4.0
     host: str = field(default="127.0.0.1", metadata=_env("HYMT_WEB_HOST"))  # the address to listen on
     port: int = field(default=8000, metadata=_env("HYMT_WEB_PORT"))  # the port to listen on (the stack's proxy's)
     log_level: str = "info"  # uvicorn's log level
@@ -127,7 +132,13 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 found.append(f"{_env_name(name)}={getattr(self, name)}: must be at least 1")
-        for name in ("connect_timeout", "read_timeout", "request_timeout"):
+        for name in (
+            "connect_timeout",
+            "read_timeout",
+            "request_timeout",
+            "ready_probe_interval",
+            "ready_probe_timeout",
+        ):
             if not getattr(self, name) > 0:
                 found.append(f"{_env_name(name)}={getattr(self, name)}: must be a number of seconds above 0")
         return found
@@ -183,5 +194,7 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
     "connect_timeout": float,
     "read_timeout": float,
     "request_timeout": float,
+    "ready_probe_interval": float,
+    "ready_probe_timeout": float,
     "profile": str.lower,
 }

@@ -49,6 +49,13 @@ class Upstream:
         self.metrics = metrics
         self._readiness: tuple[float, GatewayError | None] | None = None
         self._readiness_lock = asyncio.Lock()
+        # When the model last produced text (a translation's answer or piece, or the readiness probe's token), and
+        # the readiness probe's last failed generation: (when, why).
+        self._generated_at: float | None = None
+        self._generation_failed: tuple[float, GatewayError] | None = None
+
+    def _generated(self) -> None:
+        self._generated_at = time.monotonic()
 
     def _failed(self, error: GatewayError) -> GatewayError:
         self.metrics.upstream_errors.labels(error.code).inc()
@@ -92,9 +99,11 @@ class Upstream:
         if response.status_code != 200:
             raise await self._status_error(response)
         try:
-            return response.json()["choices"][0]["message"]["content"] or ""
+            answer = response.json()["choices"][0]["message"]["content"] or ""
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise self._failed(errors.upstream_error("an answer the gateway could not read")) from exc
+        self._generated()
+        return answer
 
     async def stream(self, body: dict[str, object]) -> AsyncIterator[str]:
         """The answer of one chat completion, piece by piece as the model writes it."""
@@ -113,6 +122,7 @@ class Upstream:
                             return
                         finished = finished or delta.finish_reason is not None
                         if delta.content:
+                            self._generated()
                             yield delta.content
                 if not finished:
                     # The connection closed cleanly but the model never said it was done: the answer is cut short.
@@ -132,11 +142,13 @@ class Upstream:
             raise self._failed(errors.upstream_error("a stream the gateway could not read")) from exc
 
     async def readiness(self) -> GatewayError | None:
-        """None when the upstream answers /health and lists the model; otherwise the reason it is not ready."""
+        """None when the upstream answers /health, lists the model and has generated text lately (a translation, or
+        the one token this asks for at most every ready_probe_interval seconds); otherwise the reason it is not
+        ready."""
         async with self._readiness_lock:  # concurrent probes wait for the one under way and share its answer
             if self._readiness and time.monotonic() - self._readiness[0] < _READINESS_TTL:
                 return self._readiness[1]
-            problem = await self._probe()
+            problem = await self._probe() or await self._generation()
             previous = self._readiness[1] if self._readiness else None
             if problem is not None and (previous is None or previous.detail != problem.detail):
                 log.warning("the upstream is not ready: %s", problem.detail)  # once per change, not per probe
@@ -172,6 +184,56 @@ class Upstream:
                 f"the model server does not list {self.settings.served_model!r} (it serves: {listed}); "
                 "check HYMT_SERVED_MODEL"
             )
+        return None
+
+    async def _generation(self) -> GatewayError | None:
+        """None when the model produced text within ready_probe_interval seconds, or does now when asked for one
+        token; a failed attempt stands for ready_probe_interval seconds (or until a translation succeeds)."""
+        interval = self.settings.ready_probe_interval
+        now = time.monotonic()
+        if self._generated_at is not None and now - self._generated_at < interval:
+            return None
+        if self._generation_failed and now - self._generation_failed[0] < interval:
+            return self._generation_failed[1]
+        problem = await self._generate_one_token()
+        if problem is None:
+            self._generated()
+            self._generation_failed = None
+        else:
+            self._generation_failed = (time.monotonic(), problem)
+        return problem
+
+    async def _generate_one_token(self) -> GatewayError | None:
+        limit = self.settings.ready_probe_timeout
+        body = {
+            "model": self.settings.served_model,
+            "messages": [{"role": "user", "content": "Translate into English: 你好"}],
+            "max_tokens": 1,
+            "temperature": 0,
+            "stream": False,
+        }
+        try:
+            async with asyncio.timeout(limit):  # the whole exchange, however the server trickles its answer
+                response = await self.client.post(
+                    "chat/completions",
+                    json=body,
+                    timeout=httpx.Timeout(limit, connect=min(self.settings.connect_timeout, limit)),
+                )
+        except (TimeoutError, httpx.TimeoutException):
+            return errors.upstream_not_ready(
+                f"it answers /health but generated no token in {limit:g} s (HYMT_READY_PROBE_TIMEOUT): its engine "
+                "seems wedged"
+            )
+        except httpx.TransportError:
+            return errors.upstream_unreachable(f"the connection to {self.settings.upstream_url} broke off")
+        if response.status_code != 200:
+            return errors.upstream_not_ready(
+                f"a one-token generation answered HTTP {response.status_code}: {_upstream_message(response)}"
+            )
+        try:
+            response.json()["choices"][0]
+        except (ValueError, KeyError, IndexError, TypeError):
+            return errors.upstream_not_ready("a one-token generation answered without a choice")
         return None
 
 

@@ -129,10 +129,17 @@ def test_teardown_removes_the_stack_and_keeps_the_model_and_the_host(rehearsal, 
     run = timed(TEARDOWN, rehearsal)
     assert run.succeeded(rehearsal.name), run.explain()
     label = "label=com.docker.compose.project=hymt"
-    for kind in ("ps -a", "network ls", "volume ls"):
+    for kind in ("ps -a", "network ls"):
         assert host.check_output(f"docker {kind} -q --filter {label}") == "", f"docker {kind} still lists some"
+    # Caddy's certificates and keys stay for the next deploy unless asked.
+    volumes = host.check_output(f"docker volume ls -q --filter {label}").split()
+    assert sorted(volumes) == ["hymt_caddy_config", "hymt_caddy_data"]
     assert not host.file(STACK).exists
     assert host.file("/srv/hymt/models/hymt-rehearsal/hymt-model.json").exists, "the model went too"
+    assert not host.file("/etc/systemd/system/hymt-watchdog.timer").exists
     assert host.service("docker").is_running
-    again = timed(TEARDOWN, rehearsal)
+    everything = timed(TEARDOWN, rehearsal, extra_vars={"stack_teardown_volumes": True})
+    assert everything.succeeded(rehearsal.name), everything.explain()
+    assert host.check_output(f"docker volume ls -q --filter {label}") == ""
+    again = timed(TEARDOWN, rehearsal, extra_vars={"stack_teardown_volumes": True})
     assert again.succeeded(rehearsal.name) and again.changed_count(rehearsal.name) == 0, again.explain()

@@ -45,6 +45,7 @@ class Behaviour:
     chunk_chars: int = 4  # streamed answers come in pieces of this many characters
     chunk_delay: float = 0.0  # seconds between streamed pieces
     delay: float = 0.0  # seconds before any /v1 answer starts (a stall when long)
+    completion_delay: float = 0.0  # seconds before a chat completion starts, /health and /v1/models answering at once
     fail_status: int | None = None  # answer /v1/chat/completions with this status ...
     fail_count: int = 0  # ... this many times (then recover); -1 for always
     fail_body: dict | None = None
@@ -86,6 +87,14 @@ class FakeOpenAI:
         return f"http://{self.host}:{self.port}"
 
     def chat_requests(self) -> list[dict]:
+        """The chat completions asking for a translation (the gateway's one-token readiness probes aside)."""
+        return [body for body in self._completions() if body.get("max_tokens") != 1]
+
+    def probes(self) -> list[dict]:
+        """The one-token completions the gateway's /readyz asks for."""
+        return [body for body in self._completions() if body.get("max_tokens") == 1]
+
+    def _completions(self) -> list[dict]:
         return [r.body for r in self.requests if r.path == "/v1/chat/completions" and r.body is not None]
 
     def reset(self) -> None:
@@ -204,7 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized():
             return
         b = self.fake.behaviour
-        time.sleep(b.delay)
+        time.sleep(b.delay + b.completion_delay)
         kind, status = self.fake.take_failure()
         if kind == "drop":
             self.close_connection = True

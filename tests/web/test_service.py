@@ -67,7 +67,13 @@ async def test_readyz_checks_health_at_the_server_root_and_the_model_list(fake):
         response = await client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ready", "model": fake.behaviour.model}
-    assert [(r.method, r.path) for r in fake.requests] == [("GET", "/health"), ("GET", "/v1/models")]
+    assert [(r.method, r.path) for r in fake.requests] == [
+        ("GET", "/health"),
+        ("GET", "/v1/models"),
+        ("POST", "/v1/chat/completions"),
+    ]
+    (probe,) = fake.probes()
+    assert probe["max_tokens"] == 1 and probe["model"] == fake.behaviour.model and probe["stream"] is False
 
 
 async def test_readyz_is_503_while_the_model_loads(fake, caplog):
@@ -102,7 +108,54 @@ async def test_readyz_probes_are_shared_so_many_open_pages_do_not_flood_the_mode
     async with gateway(settings_for(fake)) as client:
         answers = await asyncio.gather(*(client.get("/readyz") for _ in range(20)))
     assert {a.status_code for a in answers} == {200}
-    assert [r.path for r in fake.requests] == ["/health", "/v1/models"]
+    assert [r.path for r in fake.requests] == ["/health", "/v1/models", "/v1/chat/completions"]
+
+
+async def test_readyz_is_503_within_the_probe_timeout_when_the_engine_is_wedged_but_answers_health(fake, caplog):
+    fake.behaviour.completion_delay = 30  # /health and /v1/models answer at once; no token ever comes
+    async with gateway(settings_for(fake, ready_probe_timeout=0.5)) as client:
+        started = time.monotonic()
+        answers = await asyncio.gather(*(client.get("/readyz") for _ in range(10)))
+        waited = time.monotonic() - started
+    assert {a.status_code for a in answers} == {503}
+    assert waited < 5  # the probe's timeout, not the stand-in's 30 s
+    body = answers[0].json()["error"]
+    assert body["code"] == "upstream_not_ready" and "HYMT_" not in body["message"] and "token" not in body["message"]
+    assert answers[0].headers["Retry-After"]
+    assert len(fake.probes()) == 1  # ten callers, one generation
+    assert "generated no token in 0.5 s" in caplog.text
+
+
+async def test_readyz_is_503_when_the_one_token_generation_fails(fake, caplog):
+    fake.behaviour.fail_status, fake.behaviour.fail_count = 500, -1
+    fake.behaviour.fail_body = {"error": {"message": "EngineDeadError: the engine loop stopped", "code": 500}}
+    async with gateway(settings_for(fake)) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert "Engine" not in response.text and "EngineDeadError" in caplog.text
+
+
+async def test_readyz_asks_for_a_token_at_most_once_an_interval_and_turns_ready_when_the_engine_recovers(fake):
+    fake.behaviour.fail_status, fake.behaviour.fail_count = 500, -1
+    async with gateway(settings_for(fake, ready_probe_interval=3.0)) as client:
+        failing = [await client.get("/readyz") for _ in range(3)]
+        await asyncio.sleep(2.1)  # past the 2 s that /health's answer is kept: only the generation's failure stands
+        still = await client.get("/readyz")
+        assert len(fake.probes()) == 1
+        fake.behaviour.fail_status = None
+        await asyncio.sleep(2.1)  # the failed generation's 3 s are over
+        recovered = await client.get("/readyz")
+    assert [a.status_code for a in failing] == [503] * 3
+    assert still.status_code == 503 and recovered.status_code == 200
+    assert len(fake.probes()) == 2
+
+
+async def test_readyz_asks_no_token_while_translations_show_the_model_generating(fake):
+    async with gateway(settings_for(fake)) as client:
+        translated = await client.post("/api/translate", json={"text": "hello", "target": "zh"})
+        ready = await client.get("/readyz")
+    assert translated.status_code == 200 and ready.status_code == 200
+    assert len(fake.chat_requests()) == 1 and fake.probes() == []  # the translation showed the model generating
 
 
 async def test_readyz_sends_the_api_key_to_the_model_list(fake, caplog):

@@ -13,7 +13,8 @@ Serve the translation page and its /api on this machine, in front of an OpenAI-c
 Configured from the environment, as in the image: HYMT_UPSTREAM_URL (base URL ending in /v1), HYMT_API_KEY,
 HYMT_SERVED_MODEL, HYMT_PROFILE (gpu|rehearsal), HYMT_MAX_CHARS, HYMT_MAX_IN_FLIGHT, HYMT_MAX_SEGMENTS,
 HYMT_CLIENT_RATE, HYMT_CLIENT_BURST, HYMT_CLIENT_MAX_IN_FLIGHT, HYMT_FORWARDED_ALLOW_IPS, HYMT_ACCESS_KEYS_FILE,
-HYMT_CONNECT_TIMEOUT, HYMT_READ_TIMEOUT, HYMT_REQUEST_TIMEOUT (docs/web.md)."""
+HYMT_TOKENIZER_DIR, HYMT_CONNECT_TIMEOUT, HYMT_READ_TIMEOUT, HYMT_REQUEST_TIMEOUT, HYMT_READY_PROBE_INTERVAL,
+HYMT_READY_PROBE_TIMEOUT (docs/web.md)."""
 
 _MISSING_EXTRA = "hymt web needs the web extra: pip install 'hymt[web]' (or 'make setup' in a checkout)"
 

@@ -98,7 +98,7 @@ def check_readyz(probe: Probe) -> str:
     response = probe.get("/readyz")
     if response.status_code != 200:
         raise CheckFailed(f"not ready ({response.status_code}): {brief(response)}")
-    return "the model is loaded and listed"
+    return "the model is loaded, listed and generating"
 
 
 def check_profile(probe: Probe) -> str:
