@@ -51,6 +51,9 @@ def test_the_plan_pulls_the_official_vllm_image_of_the_drivers_cuda(plan, debian
     # The A100's 580 driver runs the plain (CUDA 13) tag: no -cu129.
     assert f"vLLM image {PINS['hymt_vllm_image']}," in release, release
     assert "GPUs reserved for vLLM: all" in release
+    # vLLM may use the host's RAM less the role's 4 GiB reserve for the system, the web app and the proxy.
+    ram_mb = int(debian_host.out("awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo"))
+    assert f"host memory for vLLM: {ram_mb - 4096}m" in release, release
     pulls = of(plan, debian_host, "images : Pull the official images the host lacks").result["results"]
     assert {item["item"] for item in pulls if item.get("changed")} == {
         PINS["hymt_vllm_image"],
