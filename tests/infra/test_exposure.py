@@ -11,28 +11,18 @@ reaches a server outside it (egress and its replies pass).
 from __future__ import annotations
 
 import secrets
-import socket
 import subprocess
 
 import pytest
 import requests
 
-from tests.support.net import wait_until
+from tests.support.net import connects, wait_until
 from tests.support.rehearsal_hosts import container_address, load_image
 from tests.support.repo import PINS
 
 pytestmark = [pytest.mark.docker, pytest.mark.rehearsal_host]
 
 SERVERS = {"hymt-test-published-web": (80, 8080), "hymt-test-published-vllm": (8000, 8000)}
-
-
-def connects(address: str, port: int) -> bool:
-    """Whether a TCP connection gets through (a dropped packet lets it time out)."""
-    try:
-        with socket.create_connection((address, port), timeout=3):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
