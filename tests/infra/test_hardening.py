@@ -43,12 +43,22 @@ def test_sshd_takes_keys_only(host, first_converge):
 
 def test_a_client_without_a_key_is_offered_nothing_else(host, rehearsal_host, first_converge):
     assert offered_methods(rehearsal_host).endswith("Permission denied (publickey).")
-    # The check can fail: without the drop-in, Debian's sshd offers passwords again.
-    host.check_output(f"mv {DROPIN} /root/hymt-hardening.conf && systemctl reload ssh")
+    # A cloud image's drop-in that turns passwords on (as cloud-init writes one) sorts after the role's: keys only.
+    cloud = "/etc/ssh/sshd_config.d/50-cloud-init.conf"
+    settings = "PasswordAuthentication yes\\nKbdInteractiveAuthentication yes\\n"
+    host.check_output("sh -c %s", f"printf '{settings}' > {cloud}")
     try:
-        assert "password" in offered_methods(rehearsal_host)
+        host.check_output("systemctl reload ssh")
+        assert offered_methods(rehearsal_host).endswith("Permission denied (publickey).")
+        # The check can fail: without the role's drop-in, that file wins.
+        host.check_output(f"mv {DROPIN} /root/hymt-hardening.conf && systemctl reload ssh")
+        try:
+            offered = offered_methods(rehearsal_host)
+            assert "password" in offered and "keyboard-interactive" in offered, offered
+        finally:
+            host.check_output(f"mv /root/hymt-hardening.conf {DROPIN}")
     finally:
-        host.check_output(f"mv /root/hymt-hardening.conf {DROPIN} && systemctl reload ssh")
+        host.check_output(f"rm -f {cloud} && systemctl reload ssh")
     assert offered_methods(rehearsal_host).endswith("Permission denied (publickey).")
 
 
