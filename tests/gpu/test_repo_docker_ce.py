@@ -35,11 +35,12 @@ def deb822(text: str) -> dict[str, str]:
 
 
 def installed_versions(host, packages) -> dict[str, str]:
-    """The installed version of each of the packages that is installed."""
+    """The installed version of each of the packages that is installed (ii; hi when held, as the roles hold pins)."""
     listing = host.sh(
         f"dpkg-query -W -f '${{db:Status-Abbrev}} ${{Package}} ${{Version}}\\n' {' '.join(packages)}", check=False
     ).stdout
-    return {fields[1]: fields[2] for fields in (line.split() for line in listing.splitlines()) if fields[0] == "ii"}
+    rows = [line.split() for line in listing.splitlines()]
+    return {fields[1]: fields[2] for fields in rows if fields[0] in ("ii", "hi")}
 
 
 def test_the_conflicting_packages_go_before_docker_ce_comes(debian_host):
