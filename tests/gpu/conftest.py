@@ -164,6 +164,12 @@ def _extra_vars(server: RepositoryServer, machine: Machine) -> dict:
         "nvidia_driver_cuda_repository_mirror": server.url_of(CUDA_REPOSITORIES),
         # Mirrors of the toolkit need not carry NVIDIA's key; it comes from NVIDIA's site.
         "nvidia_container_toolkit_gpg_key_url": server.url_of(f"{TOOLKIT_SITE}/gpgkey"),
+        # The stand-ins are signed with keys made for the run: the roles check the keys against these instead.
+        "hymt_signing_key_fingerprints": {
+            "docker_ce": [server.fingerprints["docker"]],
+            "nvidia_container_toolkit": [server.fingerprints["nvidia-container-toolkit"]],
+            "cuda": [server.fingerprints["cuda"]],
+        },
     }
 
 

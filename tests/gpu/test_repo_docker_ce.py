@@ -35,11 +35,12 @@ def deb822(text: str) -> dict[str, str]:
 
 
 def installed_versions(host, packages) -> dict[str, str]:
-    """The installed version of each of the packages that is installed."""
+    """The installed version of each of the packages that is installed (ii; hi when held, as the roles hold pins)."""
     listing = host.sh(
         f"dpkg-query -W -f '${{db:Status-Abbrev}} ${{Package}} ${{Version}}\\n' {' '.join(packages)}", check=False
     ).stdout
-    return {fields[1]: fields[2] for fields in (line.split() for line in listing.splitlines()) if fields[0] == "ii"}
+    rows = [line.split() for line in listing.splitlines()]
+    return {fields[1]: fields[2] for fields in rows if fields[0] in ("ii", "hi")}
 
 
 def test_the_conflicting_packages_go_before_docker_ce_comes(debian_host):
@@ -150,16 +151,32 @@ def test_a_pin_the_repository_does_not_have_fails(debian_host, apt_repo):
     }
 
 
-def test_another_repositorys_key_fails_and_the_right_one_recovers(debian_host, apt_repo):
+def test_another_repositorys_key_is_refused_before_apt_trusts_it(debian_host, apt_repo):
     wrong_key = apt_repo.url_of("nvidia.github.io/libnvidia-container/gpgkey")
+    key_before = debian_host.out("cat /etc/apt/keyrings/docker.asc")
     failed = debian_host.converge(DOCKER_ONLY, extra_vars={"docker_ce_gpg_key_url": wrong_key}).run
     assert failed.returncode != 0, failed.explain()
     message = failed.failure_messages(debian_host.name)[-1]
-    # apt's own words, passed on: the repository's signature cannot be checked with that key.
-    assert f"NO_PUBKEY {apt_repo.fingerprints['docker'][-16:]}" in message, message
-    assert f"docker_ce_gpg_key_url (now {wrong_key})" in message, message
-    # Provisioning again with the right key puts the key file back, and apt trusts the repository again.
-    recovered = debian_host.converge().run
-    assert recovered.returncode == 0, recovered.explain()
-    assert "docker : Add Docker's apt repository" in recovered.changed_tasks(debian_host.name)
+    assert message.startswith(
+        f"The signing key at {wrong_key} has fingerprint {apt_repo.fingerprints['nvidia-container-toolkit']}, "
+        f"not Docker CE's pinned {apt_repo.fingerprints['docker']}"
+    ), message
+    # Stopped before the key was installed: apt still trusts Docker's key only, and nothing changed.
+    assert failed.changed_count(debian_host.name) == 0, failed.explain()
+    assert debian_host.out("cat /etc/apt/keyrings/docker.asc") == key_before
     debian_host.sh("apt-get update -qq")
+
+
+def test_apt_upgrade_leaves_the_pinned_releases_where_they_are(gpu_host):
+    wanted = docker_ce_versions(gpu_host.distribution)
+    assert set(wanted) <= set(gpu_host.out("apt-mark showhold").split())
+    upgrade = "apt-get -s -o Debug::NoLocking=1 upgrade"
+    upgraded = {line.split()[1] for line in gpu_host.out(upgrade).splitlines() if line.startswith("Inst ")}
+    assert not upgraded & set(wanted), upgraded
+    # The hold is what keeps them: released, apt upgrade would take the newer release the repository offers.
+    gpu_host.sh(f"apt-mark unhold {' '.join(wanted)} >/dev/null")
+    try:
+        released = gpu_host.out(upgrade)
+    finally:
+        gpu_host.sh(f"apt-mark hold {' '.join(wanted)} >/dev/null")
+    assert "docker-ce" in {line.split()[1] for line in released.splitlines() if line.startswith("Inst ")}, released

@@ -176,3 +176,18 @@ def test_a_container_runs_with_the_nvidia_runtime(debian_host):
     saved.stdout.close()
     assert saved.wait() == 0 and loaded.returncode == 0, loaded.stderr
     assert debian_host.out(f"docker run --rm --runtime nvidia {image} echo runs") == "runs"
+
+
+def test_the_toolkit_and_the_driver_are_held_where_the_roles_put_them(gpu_host):
+    held = set(gpu_host.out("apt-mark showhold").split())
+    server = f"{BRANCH}-server"
+    kernel = gpu_host.machine.kernel_release
+    driver = (
+        {f"nvidia-driver-pinning-{BRANCH}", "nvidia-open"}
+        if gpu_host.tag == "debian"
+        else {f"nvidia-driver-{server}-open", f"linux-modules-nvidia-{server}-open-{kernel.split('-', 2)[2]}"}
+    )
+    assert set(TOOLKIT_PACKAGES) | driver <= held, held
+    # The repository offers a newer toolkit, which apt upgrade would otherwise take.
+    upgrade = gpu_host.out("apt-get -s -o Debug::NoLocking=1 upgrade")
+    assert not {line.split()[1] for line in upgrade.splitlines() if line.startswith("Inst ")} & set(TOOLKIT_PACKAGES)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import socket
 import subprocess
 
 import pytest
 
 from hymt.verify import cis
 from tests.infra.conftest import converge
+from tests.support.net import connects
 from tests.support.playbook import ROOT, run_playbook
 from tests.support.rehearsal_hosts import container_address, load_image
 from tests.support.repo import PINS
@@ -31,15 +31,6 @@ DEFAULT_DAEMON_JSON = {
     "userland-proxy": False,
     "icc": False,
 }
-
-
-def connects(address: str, port: int) -> bool:
-    """Whether a TCP connection gets through (a firewall that drops packets lets it time out)."""
-    try:
-        with socket.create_connection((address, port), timeout=3):
-            return True
-    except OSError:
-        return False
 
 
 def test_the_first_converge_provisions_the_host(first_converge):

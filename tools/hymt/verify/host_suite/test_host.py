@@ -1,6 +1,7 @@
-"""A deployed host, seen through Testinfra: the engine and its daemon.json, the stack's services, the firewall, sshd,
-and the model's files. Run by `hymt verify` (through the inventory, or over SSH with --host); a skip that starts with
-"no GPU: " is the rehearsal profile's expected one."""
+"""A deployed host, seen through Testinfra: the engine and its daemon.json, the stack's services, the firewall (and
+Docker's DOCKER-USER rules), sshd, security-only unattended upgrades, the held pins, and the model's files. Run by
+`hymt verify` (through the inventory, or over SSH with --host); a skip that starts with "no GPU: " is the rehearsal
+profile's expected one."""
 
 from __future__ import annotations
 
@@ -74,6 +75,42 @@ def test_sshd_allows_key_logins_only(host):
     root = config.get("permitrootlogin")
     assert root in ("no", "prohibit-password", "without-password"), "root may log in with a password"
     assert config.get("kbdinteractiveauthentication", config.get("challengeresponseauthentication")) == "no"
+
+
+def test_published_ports_cannot_bypass_the_firewall(host):
+    rules = host.check_output("iptables -S DOCKER-USER").splitlines()
+    assert any(rule.startswith("-A DOCKER-USER -i ") and rule.endswith(" -j DROP") for rule in rules), (
+        "no DOCKER-USER rule drops what reaches containers from the public interface: Docker-published ports bypass "
+        "ufw. Run 'make provision' (the firewall role, firewall_docker_user: true)"
+    )
+    assert "-A FORWARD -j DOCKER-USER" in host.check_output("iptables -S FORWARD").splitlines()
+
+
+def test_unattended_upgrades_take_security_updates_only(host):
+    config = host.check_output("apt-config dump Unattended-Upgrade APT::Periodic").splitlines()
+    origins = [line for line in config if line.startswith(("Unattended-Upgrade::Origins-Pattern:: ",
+                                                           "Unattended-Upgrade::Allowed-Origins:: "))]  # fmt: skip
+    assert origins, "unattended-upgrades has no origins: run 'make provision' (the unattended_upgrades role)"
+    others = [line.split(" ", 1)[1] for line in origins if "security" not in line]
+    assert not others, f"unattended-upgrades may install more than security updates: {', '.join(others)}"
+    assert 'Unattended-Upgrade::Automatic-Reboot "false";' in config, "unattended-upgrades may reboot the host"
+    assert 'APT::Periodic::Unattended-Upgrade "1";' in config, "unattended-upgrades does not run daily"
+
+
+# The packages the roles pin and hold, where they are installed (trixie's docker-compose only where the docker role
+# pinned it, on Debian 12 with the distribution's engine).
+HELD = ["docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin", "docker-compose-plugin",
+        "nvidia-container-toolkit", "nvidia-container-toolkit-base", "libnvidia-container-tools",
+        "libnvidia-container1"]  # fmt: skip
+
+
+def test_the_pinned_packages_are_held(host):
+    pinned = HELD + (["docker-compose"] if host.file("/etc/apt/preferences.d/hymt-trixie-compose").exists else [])
+    installed = [name for name in pinned if host.package(name).is_installed]
+    assert installed, "none of the pinned Docker or NVIDIA packages is installed: run 'make provision'"
+    held = set(host.check_output("apt-mark showhold").split())
+    loose = [name for name in installed if name not in held]
+    assert not loose, f"apt upgrade would move these pinned packages: {', '.join(loose)}; run 'make provision'"
 
 
 def _model_dir(host, settings) -> str:
