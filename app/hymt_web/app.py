@@ -34,7 +34,7 @@ from hymt_web.admission import Admission, client_of
 from hymt_web.errors import GatewayError, error_response
 from hymt_web.metrics import Metrics, MetricsMiddleware
 from hymt_web.settings import Settings
-from hymt_web.translate import StreamingTranslation, prepare, translate
+from hymt_web.translate import Job, StreamingTranslation, prepare, translate
 from hymt_web.upstream import Upstream, make_client
 
 T = TypeVar("T")
@@ -359,12 +359,18 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
             "version": __version__,
         }
 
-    @app.post("/api/translate")
-    async def translate_text(body: TranslateRequest, request: Request) -> Response:
+    def admit(body: TranslateRequest, request: Request) -> tuple[str, Job]:
+        """Who asks (their key's label or address), within their rate, a checked request, and a place taken: the
+        caller must give the place back (admission.leave) when the translation ends."""
         client = gate.client(request, client_of(request.scope))
         admission.check_rate(client)
         job = prepare(settings, body.text, body.target, body.source, count=count)
         admission.enter(client)
+        return client, job
+
+    @app.post("/api/translate")
+    async def translate_text(body: TranslateRequest, request: Request) -> Response:
+        client, job = admit(body, request)
         try:
             return JSONResponse(await unless_client_leaves(request, translate(upstream_of(request), job)))
         finally:
@@ -372,10 +378,7 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
 
     @app.post("/api/translate/stream")
     async def translate_stream(body: TranslateRequest, request: Request) -> Response:
-        client = gate.client(request, client_of(request.scope))
-        admission.check_rate(client)
-        job = prepare(settings, body.text, body.target, body.source, count=count)
-        admission.enter(client)
+        client, job = admit(body, request)
         streaming = StreamingTranslation(upstream_of(request), job)
         pieces = streaming.deltas()
         # Wait for the first piece before answering, so a model that is down or failing gets a real HTTP status;
