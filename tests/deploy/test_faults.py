@@ -114,7 +114,7 @@ def test_under_mixed_load_only_clear_answers_and_a_polite_client_is_served_while
     roles = ("polite", "abusive", "crowd")
     for role in roles:
         host.check_output(
-            f"docker run -d --name hymt-load-{role} --network hymt_frontend "
+            f"docker run -d --name hymt-load-{role} --network hymt_edge "
             f"-v /tmp/hymt_load_client.py:/load_client.py:ro {PINS['hymt_web_image']} "
             f"python3 /load_client.py --role {role} --clients {LOAD_CLIENTS} --seconds {LOAD_SECONDS}"
         )

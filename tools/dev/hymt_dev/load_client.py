@@ -1,7 +1,8 @@
-"""One load client of the stack's load run, meant to run inside the web image on the stack's frontend network so that
-the proxy sees it as one address of its own (three containers: three clients for the per-client limits):
+"""One load client of the stack's load run, meant to run inside the web image on the stack's edge network (the one
+the proxy publishes its ports on), so that the proxy sees it as one address of its own (three containers: three
+clients for the per-client limits):
 
-    docker run --rm -i --network hymt_frontend hymt/web:0.1.0 python - --role polite --seconds 60 < load_client.py
+    docker run --rm -i --network hymt_edge hymt/web:0.1.0 python - --role polite --seconds 60 < load_client.py
 
 Roles:
   polite   one well-behaved user: one short translation at a time, about 40 a minute (under the per-client rate),
