@@ -18,10 +18,10 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from starlette.requests import Request
 
+from hymt.core.files import TextFileError, read_text_file
 from hymt_web.errors import GatewayError
 
 log = logging.getLogger("hymt_web.access")
@@ -50,13 +50,10 @@ class AccessKeys:
     def load(cls, path: str) -> AccessKeys:
         """The keys of the file at `path`; AccessKeysError names the first bad line by its number."""
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise AccessKeysError(f"HYMT_ACCESS_KEYS_FILE: {path} does not exist; give the keys file's path") from None
-        except UnicodeDecodeError:
-            raise AccessKeysError(f"HYMT_ACCESS_KEYS_FILE: {path} cannot be read: it is not UTF-8 text") from None
-        except OSError as exc:
-            raise AccessKeysError(f"HYMT_ACCESS_KEYS_FILE: {path} cannot be read ({exc.strerror or exc})") from None
+            text = read_text_file(path)
+        except TextFileError as error:
+            hint = "; give the keys file's path" if error.reason == "does not exist" else ""
+            raise AccessKeysError(f"HYMT_ACCESS_KEYS_FILE: {error}{hint}") from None
         keys: list[AccessKey] = []
         seen: dict[bytes, int] = {}
         for number, line in enumerate(text.splitlines(), 1):

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from hymt.core.files import TextFileError, read_text_file
+
 SHORT = {
     "en": "The train to the airport leaves every fifteen minutes from platform two.",
     "zh": "明天上午十点，我们在图书馆三楼的会议室讨论新学期的课程安排。",
@@ -64,13 +66,13 @@ class WorkloadError(ValueError):
 def from_file(path: Path, target: str, source: str = "auto") -> list[Request]:
     """One request per non-empty line of a UTF-8 text file."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise WorkloadError(f"{path} does not exist; give a text file with one text to translate per line") from None
-    except UnicodeDecodeError:
-        raise WorkloadError(f"{path} is not UTF-8 text; convert it (e.g. iconv -t UTF-8) and try again") from None
-    except OSError as exc:
-        raise WorkloadError(f"{path} cannot be read: {exc.strerror}") from None
+        lines = read_text_file(path).splitlines()
+    except TextFileError as error:
+        hint = {
+            "does not exist": "give a text file with one text to translate per line",
+            "is not UTF-8 text": "convert it (e.g. iconv -t UTF-8) and try again",
+        }.get(error.reason, "check its permissions")
+        raise WorkloadError(f"{error}; {hint}") from None
     requests = [Request(line.strip(), source, target) for line in lines if line.strip()]
     if not requests:
         raise WorkloadError(f"{path} has no text; give one text to translate per line")
