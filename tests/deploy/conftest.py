@@ -1,4 +1,4 @@
-"""`make rehearse` for real, on a rehearsal host of the tests' own: uniquely named, its ports where Docker picks them,
+"""`make rehearse` for real, on a rehearsal host of the tests' own: uniquely named, on free ports of its own,
 its inventory in a temporary directory, removed with `make rehearse-down` at the end (which must leave nothing)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.net import free_port
 from tests.support.playbook import ansible_env
 from tests.support.repo import ROOT
 
@@ -41,9 +42,16 @@ class Rehearsal:
         return make(target, self.name, self.inventory, timeout)
 
 
+# The published ports (SSH, HTTP, HTTPS) of each rehearsal host the package made, by name.
+PORTS: dict[str, tuple[int, int, int]] = {}
+
+
 def make(target: str, name: str, inventory: Path, timeout: float) -> subprocess.CompletedProcess:
     variables = [f"REHEARSAL_HOST={name}", f"REHEARSAL_INVENTORY={inventory}"]
-    variables += [f"REHEARSAL_{port}_PORT=0" for port in ("SSH", "HTTP", "HTTPS")]
+    # Ports of its own, chosen here rather than by Docker: a restart of the host (test_faults.py) keeps them, as a
+    # rebooted server keeps its address.
+    ports = zip(("SSH", "HTTP", "HTTPS"), PORTS[name], strict=True)
+    variables += [f"REHEARSAL_{port}_PORT={number}" for port, number in ports]
     return subprocess.run(
         ["make", target, *variables],
         cwd=ROOT,
@@ -76,6 +84,7 @@ def leftovers(name: str) -> list[str]:
 @pytest.fixture(scope="package")
 def rehearsal(docker_engine, tmp_path_factory) -> Iterator[Rehearsal]:
     name = f"hymt-test-rehearse-{secrets.token_hex(3)}"
+    PORTS[name] = (free_port(), free_port(), free_port())
     inventory = tmp_path_factory.mktemp("rehearse") / "inventory.yml"
     started = time.monotonic()
     run = make("rehearse", name, inventory, timeout=2400)

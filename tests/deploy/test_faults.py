@@ -1,6 +1,7 @@
 """Faults on the rehearsal stack (issue 13, "Proof"): the engine killed, frozen, killed mid-stream, and Docker's own
-engine restarted; the stack must come back by itself (restart policies, the watchdog of roles/watchdog, the gateway's
-/readyz that asks for a token, live-restore). Then the backup of Caddy's data (make backup) and its restore.
+engine restarted, and the host itself restarted; the stack must come back by itself (restart policies, the watchdog of
+roles/watchdog, the gateway's /readyz that asks for a token, live-restore, the engine started at boot). Then the backup
+of Caddy's data (make backup) and its restore.
 
 It runs on the package's one rehearsal deployment (tests/deploy/conftest.py), before test_lifecycle.py, and leaves
 the stack serving. The times it prints are the figures of docs/reliability.md; no test asserts a speed, each waits
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
 import tarfile
 import time
 from collections.abc import Callable
@@ -258,3 +260,19 @@ def test_a_backup_holds_caddys_data_the_env_and_the_key_for_its_owner_only(rehea
     assert host.file(f"{volume}/hymt-test-marker").content_string == "kept\n"
     wait_for("translating after the restore", lambda: translates(serving), limit=120, step=1)
     host.check_output(f"rm {volume}/hymt-test-marker")
+
+
+def test_after_the_host_restarts_the_stack_the_firewall_and_the_watchdog_come_back_by_themselves(
+    rehearsal, host, serving
+):
+    """The rehearsal host's container restarted (systemd shuts down and boots again, as on a reboot; its ports are
+    fixed, as a server keeps its address): nothing is run from outside, yet the engine starts at boot, the stack's
+    containers come back by their restart policies, ufw puts the DOCKER-USER rules back, the watchdog's timer runs."""
+    started = time.monotonic()
+    subprocess.run(["docker", "restart", "--time", "90", rehearsal.name], check=True, capture_output=True, timeout=300)
+    wait_for("translating after the host restarted", lambda: translates(serving), limit=900, step=3)
+    report(f"rehearsal host restarted -> translating again after {time.monotonic() - started:.0f} s")
+    wait_for("the watchdog's timer running", lambda: host.service("hymt-watchdog.timer").is_running, limit=120, step=2)
+    assert host.service("docker").is_enabled and host.service("docker").is_running
+    rules = host.check_output("iptables -S DOCKER-USER")
+    assert rules.strip().endswith(" -j DROP") and "--ctorigdstport 80 -j RETURN" in rules, rules
