@@ -261,7 +261,7 @@ lint: $(VENV_STAMP) ## Ruff, yamllint and ansible-lint
 TEST_WORKERS ?= 2
 test: $(VENV_STAMP) docker $(TEST_PREREQS) ## Run the whole suite (what CI runs); sets up everything it needs
 	$(MAKE) lint
-	$(BIN)/pytest $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
+	$(BIN)/pytest $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
 .PHONY: unit
 unit: $(VENV_STAMP) ## Only the fast tests (no Docker, no browser)

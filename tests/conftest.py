@@ -46,11 +46,17 @@ def docker_engine() -> None:
     require(docker_answers(), "no Docker engine answers; run 'make docker' (as root) first")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`make test` runs the suite on two pytest-xdist workers (`--dist loadgroup`): each package of tests/ is one
-    group, so that the fixtures a package shares (a rehearsal host, the stack, the browser's gateway) are set up
-    once, on one worker, while another package runs on the other. Without xdist the marks change nothing."""
-    for item in items:
-        parts = item.path.relative_to(config.rootpath).parts
-        group = parts[1] if len(parts) > 2 and parts[0] == "tests" else "tests"
-        item.add_marker(pytest.mark.xdist_group(group))
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`make test` runs the suite on two pytest-xdist workers: each package of tests/ goes whole to one worker, so that
+    the fixtures a package shares (a rehearsal host, the stack, the browser's gateway) are set up once, while another
+    package runs on the other worker. (xdist's own --dist loadgroup cannot group here: it renames test ids in a way
+    this pytest no longer honours.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByPackage(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            parts = nodeid.split("::", 1)[0].split("/")
+            return parts[1] if len(parts) > 2 and parts[0] == "tests" else parts[0]
+
+    return ByPackage(config, log)
