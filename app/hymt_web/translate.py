@@ -6,7 +6,7 @@ Everything language-specific (codes, prompts, sampling, detection, chunking) com
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -31,13 +31,17 @@ class Job:
     source: str  # the given or detected code; "auto" when detection was unsure
     target: str
     plan: TextPlan
-    bodies: tuple[dict[str, object], ...]  # one chat request per segment of the plan
     started: float
     family: ModelFamily
     model: str
     budget: int  # input tokens per request, for planning a segment again line by line
     max_requests: int  # upstream requests this translation may take in all, fallbacks included
     count: Callable[[str], int] | None  # the model's token count, when its tokenizer is at hand
+
+    @functools.cached_property
+    def bodies(self) -> tuple[dict[str, object], ...]:
+        """One chat request per segment of the plan."""
+        return tuple(self.body(segment) for segment in self.plan.segments)
 
     def body(self, segment: str) -> dict[str, object]:
         return chat_request(
@@ -122,11 +126,10 @@ def prepare(
             f"The text would take {len(plan.segments)} requests to the model, more than the {settings.max_segments} "
             "one translation may take. Translate it in smaller parts.",
         )
-    job = Job(
+    return Job(
         source=source,
         target=target,
         plan=plan,
-        bodies=(),
         started=started,
         family=ModelFamily.for_model(settings.served_model),
         model=settings.served_model,
@@ -134,7 +137,6 @@ def prepare(
         max_requests=settings.max_segments,
         count=count,
     )
-    return dataclasses.replace(job, bodies=tuple(job.body(segment) for segment in plan.segments))
 
 
 def _unknown(side: str, code: str) -> GatewayError:
@@ -158,6 +160,23 @@ def _timed_out(settings: Settings) -> GatewayError:
     )
 
 
+async def _complete_all(upstream: Upstream, bodies: Sequence[dict[str, object]], limit: asyncio.Semaphore) -> list[str]:
+    """The answers to `bodies`, in order, at most `limit` at once; on a failure the others are cancelled and the first
+    GatewayError is raised as itself (a fault of the gateway's own as internal_error)."""
+
+    async def one(body: dict[str, object]) -> str:
+        async with limit:
+            return await upstream.complete(body)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(body)) for body in bodies]
+    except ExceptionGroup as failed:
+        failures = [e for e in failed.exceptions if isinstance(e, GatewayError)]
+        raise (failures[0] if failures else errors.internal(failed.exceptions[0])) from None
+    return [task.result() for task in tasks]
+
+
 async def translate(upstream: Upstream, job: Job) -> dict[str, object]:
     """The whole translation: the segments translated concurrently (bounded), then joined in order.
 
@@ -165,32 +184,18 @@ async def translate(upstream: Upstream, job: Job) -> dict[str, object]:
     Job.fallback), so the translation keeps the text's layout."""
     settings = upstream.settings
     limit = asyncio.Semaphore(settings.chunk_concurrency)
-
-    async def one(body: dict[str, object]) -> str:
-        async with limit:
-            return await upstream.complete(body)
-
-    async def all_of(bodies: Sequence[dict[str, object]]) -> list[str]:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(body)) for body in bodies]
-        return [task.result() for task in tasks]
-
     try:
         async with asyncio.timeout(settings.request_timeout):
-            answers = await all_of(job.bodies)
+            answers = await _complete_all(upstream, job.bodies, limit)
             made = len(answers)
             for index, answer in enumerate(answers):
                 plan = job.fallback(index, answer, made)
                 if plan is not None:
                     made += len(plan.segments)
-                    answers[index] = plan.join(await all_of([job.body(s) for s in plan.segments]))
+                    lines = await _complete_all(upstream, [job.body(s) for s in plan.segments], limit)
+                    answers[index] = plan.join(lines)
     except TimeoutError:
         raise _timed_out(settings) from None
-    except ExceptionGroup as group:
-        failures = [e for e in group.exceptions if isinstance(e, GatewayError)]
-        if failures:
-            raise failures[0] from None
-        raise errors.internal(group.exceptions[0]) from None
     return job.result(settings.served_model, answers)
 
 
@@ -289,16 +294,11 @@ class StreamingTranslation:
         plan = self.job.fallback(index, self._answers[index], self._requests)
         if plan is not None:
             self._requests += len(plan.segments)
-            answers = []
-            for segment in plan.segments:
-                async with self._limit:
-                    remaining = deadline - asyncio.get_running_loop().time()
-                    try:
-                        answers.append(
-                            await asyncio.wait_for(self.upstream.complete(self.job.body(segment)), max(remaining, 0))
-                        )
-                    except TimeoutError:
-                        raise _timed_out(self.upstream.settings) from None
+            try:
+                async with asyncio.timeout_at(deadline):
+                    answers = await _complete_all(self.upstream, [self.job.body(s) for s in plan.segments], self._limit)
+            except TimeoutError:
+                raise _timed_out(self.upstream.settings) from None
             self._answers[index] = plan.join(answers)
         return self._answers[index].strip()
 
