@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 
 from hymt.core import sse
+from hymt.core.prompts import ModelFamily, build_prompt, chat_request
 from hymt_web import errors
 from hymt_web.errors import GatewayError
 from hymt_web.metrics import Metrics
@@ -205,13 +206,10 @@ class Upstream:
 
     async def _generate_one_token(self) -> GatewayError | None:
         limit = self.settings.ready_probe_timeout
-        body = {
-            "model": self.settings.served_model,
-            "messages": [{"role": "user", "content": "Translate into English: 你好"}],
-            "max_tokens": 1,
-            "temperature": 0,
-            "stream": False,
-        }
+        # A real translation request, as the core builds it for the served model, cut to one token.
+        family = ModelFamily.for_model(self.settings.served_model)
+        body = chat_request(build_prompt("你好", "en", "zh", family), self.settings.served_model, source_text="你好")
+        body["max_tokens"] = 1
         try:
             async with asyncio.timeout(limit):  # the whole exchange, however the server trickles its answer
                 response = await self.client.post(
