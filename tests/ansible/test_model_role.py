@@ -81,7 +81,7 @@ def first_run(inventory, hub, models) -> PlaybookRun:
 def role(inventory: Path, hub: FakeHub, model_dir: Path, check: bool = False, **variables) -> PlaybookRun:
     """A run of the role (`check`: with --check --diff)."""
     extra = {"model_id": REPO, "model_dir": str(model_dir), "model_source": "hub", "model_endpoint": hub.url}
-    return run_playbook(PLAYBOOK, inventory, extra_vars=extra | variables, check=check, diff=check, timeout=300)
+    return run_playbook(PLAYBOOK, inventory, extra_vars=extra | variables, check=check, diff=check, timeout=900)
 
 
 def downloads(hub: FakeHub) -> list[str]:

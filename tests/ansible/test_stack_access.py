@@ -16,7 +16,7 @@ PLAYBOOK = ROOT / "tests/ansible/playbooks/stack_access.yml"
 
 
 def render(tmp_path, **variables) -> dict[str, str]:
-    run = run_playbook(PLAYBOOK, "localhost,", extra_vars={"out_dir": str(tmp_path), **variables}, timeout=300)
+    run = run_playbook(PLAYBOOK, "localhost,", extra_vars={"out_dir": str(tmp_path), **variables}, timeout=900)
     assert run.returncode == 0, run.explain()
     return {path.name: path.read_text(encoding="utf-8") for path in tmp_path.iterdir()}
 
@@ -57,7 +57,7 @@ HASH = "$2a$14$" + "a" * 53
     ids=["a-key-instead-of-its-digest", "no-label", "a-password-instead-of-its-hash", "a-user-with-a-space"],
 )
 def test_bad_entries_stop_the_role_saying_what_to_write(tmp_path, variables):
-    run = run_playbook(PLAYBOOK, "localhost,", extra_vars={"out_dir": str(tmp_path), **variables}, timeout=300)
+    run = run_playbook(PLAYBOOK, "localhost,", extra_vars={"out_dir": str(tmp_path), **variables}, timeout=900)
     message = run.refusal("localhost")
     assert "never the key" in message and "caddy hash-password" in message
     assert list(tmp_path.iterdir()) == []

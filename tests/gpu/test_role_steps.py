@@ -73,7 +73,7 @@ def reboot_step(tmp_path_factory):
         HERE / "playbooks/driver-reboot.yml",
         inventory(directory, hosts),
         extra_vars={"nvidia_driver_reboot_marker": f"{markers}/{{{{ inventory_hostname }}}}"},
-        timeout=300,
+        timeout=900,
     )
     return run, markers
 
