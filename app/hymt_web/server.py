@@ -10,6 +10,12 @@ from dataclasses import fields
 
 from hymt.core.exit import ExitStatus
 
+# How long an idle client connection stays open. The proxy in front (compose/Caddyfile, `keepalive` of its
+# reverse_proxy) must give up its idle connections to the app sooner: a connection closed by the app at the moment
+# the proxy reuses it for a request makes the proxy answer 502 to a request the app never saw. uvicorn's default, 5 s,
+# is far shorter than Caddy's default (2 minutes): under load a few requests met that race.
+KEEP_ALIVE_SECONDS = 75
+
 
 def _default(name: str) -> object:
     from hymt_web.settings import Settings
@@ -59,6 +65,7 @@ def serve(host: str | None = None, port: int | None = None) -> int:
         # FORWARDED_ALLOW_IPS), so that in-process tests see what a server sees.
         proxy_headers=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         log_level=settings.log_level,
         log_config=_log_config(settings.log_level),
     )

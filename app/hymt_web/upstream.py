@@ -23,6 +23,10 @@ _PROBE_TIMEOUT = 5.0
 # Every open page polls /readyz: probes within this many seconds share one answer, so the model server sees a
 # handful of requests however many people have the page open.
 _READINESS_TTL = 2.0
+# vLLM's server closes a connection after 5 s without a request (uvicorn's keep-alive, which vLLM sets). A pooled
+# connection kept exactly as long can be taken for a request at the moment vLLM closes it: the request then fails
+# with "server disconnected" although vLLM is fine. Dropping idle connections well before vLLM does closes that race.
+UPSTREAM_IDLE_SECONDS = 2.0
 
 
 def make_client(settings: Settings) -> httpx.AsyncClient:
@@ -37,7 +41,11 @@ def make_client(settings: Settings) -> httpx.AsyncClient:
             write=settings.read_timeout,
             pool=settings.read_timeout,
         ),
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=min(connections, 32)),
+        limits=httpx.Limits(
+            max_connections=connections,
+            max_keepalive_connections=min(connections, 32),
+            keepalive_expiry=UPSTREAM_IDLE_SECONDS,
+        ),
         # The upstream is on the stack's internal network: never send it through a proxy from the environment.
         trust_env=False,
     )

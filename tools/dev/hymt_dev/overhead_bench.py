@@ -4,8 +4,8 @@ several levels of concurrent streams, measured with hymt bench's client.
 
 Each part runs in its own process: the stand-in upstream (tests/support/fake_openai.py: first piece after --first-ms,
 then a piece every --piece-ms; a piece is one token, as vLLM streams), the gateway (`hymt web`, one uvicorn worker,
-its per-client limits lifted: they are not what is measured), and Caddy (the pinned image, host network, the stack's
-`flush_interval -1`). The workload is single-sentence texts, so that each is one upstream request on every path.
+its per-client limits lifted: they are not what is measured), and Caddy (the pinned image, host network, proxying as
+the stack's Caddyfile does). The workload is single-sentence texts, so that each is one upstream request on every path.
 
     make bench-overhead            # or: PYTHONPATH=tools/dev .venv/bin/python -m hymt_dev.overhead_bench \\
                                    #        [--levels 1,16,64,256] [--duration 15] [--no-proxy] [--json]
@@ -83,7 +83,7 @@ def _proxy(gateway_port: int) -> Iterator[str]:
         caddyfile = Path(directory) / "Caddyfile"
         caddyfile.write_text(
             f"{{\n\tadmin off\n\tauto_https off\n}}\n:{port} {{\n\treverse_proxy 127.0.0.1:{gateway_port} {{\n"
-            "\t\tflush_interval -1\n\t}\n}\n"
+            "\t\ttransport http {\n\t\t\tkeepalive 30s\n\t\t}\n\t}\n}\n"
         )
         os.chmod(directory, 0o755)
         name = f"hymt-overhead-proxy-{port}"
