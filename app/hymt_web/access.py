@@ -145,12 +145,21 @@ class Gate:
     def client(self, request: Request, address: str) -> str:
         if self.keys is None:
             return address
-        key = presented_key(request)
-        entry = self.keys.match(key) if key is not None else None
+        return client_name(self.entry(presented_key(request), address))
+
+    def entry(self, key: str | None, address: str) -> AccessKey:
+        """The entry of `key` (however the request carried it); else the refusal is counted against `address` and
+        missing_key or wrong_key raised. Only for a gate that requires keys."""
+        entry = self.keys.match(key) if self.keys is not None and key is not None else None
         if entry is None:
             self.count_refusal(address)
             error = missing_key() if key is None else wrong_key()
             log.warning("%s from %s", error.detail, address)
             raise error
         log.info("translation request with key %r from %s", entry.label, address)
-        return f"key:{entry.label}"
+        return entry
+
+
+def client_name(entry: AccessKey) -> str:
+    """The name a key's requests count under in the per-client limits."""
+    return f"key:{entry.label}"

@@ -28,7 +28,7 @@ from hymt.core import catalogue
 from hymt.core.languages import AUTO, LANGUAGES
 from hymt.core.prompts import ModelFamily
 from hymt.core.tokens import TokenCounter, load_counter
-from hymt_web import errors
+from hymt_web import compat, errors
 from hymt_web.access import Gate
 from hymt_web.admission import Admission, client_of
 from hymt_web.errors import GatewayError, error_response
@@ -405,6 +405,9 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
             admission.leave(client)
 
         return EventStreamResponse(events(), on_close=finished)
+
+    # DeepL's and LibreTranslate's APIs, when HYMT_COMPAT_APIS names them (hymt_web/compat).
+    compat.register(app, compat.Compat(settings, gate, admission, metrics, count, unless_client_leaves))
 
     # -- health and metrics (internal network only; the proxy does not publish /metrics) ------------------------
     @app.get("/healthz")

@@ -36,6 +36,20 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        # The compatible APIs (hymt_web/compat), per key: `key` is the start of the key's SHA-256 digest (the keys
+        # file's first 8 hex digits), never the key.
+        self.compat_requests = Counter(
+            "hymt_web_compat_translations",
+            "Translation requests answered 200 by a compatible API, by API and key (its digest's first 8 hex digits)",
+            ["api", "key"],
+            registry=self.registry,
+        )
+        self.compat_characters = Counter(
+            "hymt_web_compat_characters",
+            "Source characters translated by a compatible API, by API and key (its digest's first 8 hex digits)",
+            ["api", "key"],
+            registry=self.registry,
+        )
         self.upstream_errors = Counter(
             "hymt_web_upstream_errors",
             "Upstream (vLLM) requests that failed, by the error code the gateway answered with",

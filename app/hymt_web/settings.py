@@ -20,6 +20,7 @@ from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL
 from hymt_web.access import AccessKeys, AccessKeysError
 
 PROFILES = ("gpu", "rehearsal")
+COMPAT_APIS = ("deepl", "libretranslate")  # the compatible APIs the gateway can serve (hymt_web/compat)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -54,6 +55,12 @@ class Settings:
     # A file of access keys (SHA-256 digests, one a line, each optionally followed by a label; hymt_web/access.py):
     # when set, every translation needs one of the keys. Unset: the service is open to everyone.
     access_keys_file: str | None = None
+    # Compatible APIs to serve as well (comma-separated: deepl, libretranslate; hymt_web/compat), for clients that
+    # speak DeepL's or LibreTranslate's API. Off when empty; they need access keys (access_keys_file).
+    compat_apis: str = ""
+    # Characters one key may translate through the compatible APIs in a calendar month (UTC); 0: no limit. Counted in
+    # the web app's memory, so a restart starts the count again.
+    compat_character_limit: int = 0
     chunk_concurrency: int = 4  # upstream requests at once for the pieces of one long text
     chunk_tokens: int = DEFAULT_BUDGET  # input tokens per upstream request
     # The model's directory (its tokenizer.json): requests are sized by the model's own token count; unset or
@@ -92,6 +99,11 @@ class Settings:
         return self.upstream_url.rstrip("/").removesuffix("/v1")
 
     @property
+    def compat(self) -> tuple[str, ...]:
+        """HYMT_COMPAT_APIS as a tuple of names."""
+        return tuple(name.strip() for name in self.compat_apis.split(",") if name.strip())
+
+    @property
     def trusted_proxies(self) -> list[str]:
         """HYMT_FORWARDED_ALLOW_IPS as a list (uvicorn's ProxyHeadersMiddleware takes it as it is)."""
         return [entry.strip() for entry in self.forwarded_allow_ips.split(",") if entry.strip()]
@@ -112,6 +124,21 @@ class Settings:
             found.append(f"HYMT_WEB_PORT={self.port}: must be a port number (1-65535)")
         if self.log_level not in LOG_LEVELS:
             found.append(f"HYMT_LOG_LEVEL={self.log_level!r}: use one of {', '.join(LOG_LEVELS)}")
+        unknown = [name for name in self.compat if name not in COMPAT_APIS]
+        if unknown:
+            found.append(
+                f"HYMT_COMPAT_APIS: {', '.join(map(repr, unknown))} is not a compatible API this web app has; give "
+                f"some of {', '.join(COMPAT_APIS)}, comma-separated, or leave it empty"
+            )
+        if self.compat and not self.access_keys_file:
+            found.append(
+                "HYMT_COMPAT_APIS is set but HYMT_ACCESS_KEYS_FILE is not: the compatible APIs take the clients' keys "
+                "and need them listed; set HYMT_ACCESS_KEYS_FILE (hymt_access_keys in the inventory)"
+            )
+        if self.compat_character_limit < 0:
+            found.append(
+                f"HYMT_COMPAT_CHARACTER_LIMIT={self.compat_character_limit}: must be 0 (no limit) or more characters"
+            )
         for entry in self.trusted_proxies:
             try:
                 ipaddress.ip_network(entry, strict=False)
@@ -197,4 +224,6 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
     "ready_probe_interval": float,
     "ready_probe_timeout": float,
     "profile": str.lower,
+    "compat_apis": str.lower,
+    "compat_character_limit": int,
 }

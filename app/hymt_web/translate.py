@@ -9,8 +9,9 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from hymt.core.chunking import TextPlan, split_text
 from hymt.core.languages import AUTO, LANGUAGES, UnknownLanguageError, get_language, normalize_code
@@ -22,6 +23,7 @@ from hymt_web.settings import Settings
 from hymt_web.upstream import Upstream
 
 log = logging.getLogger("hymt_web")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -160,21 +162,26 @@ def _timed_out(settings: Settings) -> GatewayError:
     )
 
 
-async def _complete_all(upstream: Upstream, bodies: Sequence[dict[str, object]], limit: asyncio.Semaphore) -> list[str]:
-    """The answers to `bodies`, in order, at most `limit` at once; on a failure the others are cancelled and the first
+async def run_bounded(works: Sequence[Callable[[], Awaitable[T]]], limit: asyncio.Semaphore) -> list[T]:
+    """The results of `works`, in order, at most `limit` at once; on a failure the others are cancelled and the first
     GatewayError is raised as itself (a fault of the gateway's own as internal_error)."""
 
-    async def one(body: dict[str, object]) -> str:
+    async def one(work: Callable[[], Awaitable[T]]) -> T:
         async with limit:
-            return await upstream.complete(body)
+            return await work()
 
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(body)) for body in bodies]
+            tasks = [group.create_task(one(work)) for work in works]
     except ExceptionGroup as failed:
         failures = [e for e in failed.exceptions if isinstance(e, GatewayError)]
         raise (failures[0] if failures else errors.internal(failed.exceptions[0])) from None
     return [task.result() for task in tasks]
+
+
+async def _complete_all(upstream: Upstream, bodies: Sequence[dict[str, object]], limit: asyncio.Semaphore) -> list[str]:
+    """The answers to `bodies`, in order, at most `limit` at once (run_bounded)."""
+    return await run_bounded([functools.partial(upstream.complete, body) for body in bodies], limit)
 
 
 async def translate(upstream: Upstream, job: Job) -> dict[str, object]:

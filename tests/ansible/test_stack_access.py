@@ -44,6 +44,7 @@ def test_with_no_keys_and_no_users_nothing_is_written_and_the_service_is_open(tm
 
 
 HASH = "$2a$14$" + "a" * 53
+DEEPL_PATHS = ["/v2/translate", "/v2/languages", "/v2/usage"]
 
 
 @pytest.mark.parametrize(
@@ -60,4 +61,34 @@ def test_bad_entries_stop_the_role_saying_what_to_write(tmp_path, variables):
     run = run_playbook(PLAYBOOK, "localhost,", extra_vars={"out_dir": str(tmp_path), **variables}, timeout=900)
     message = run.refusal("localhost")
     assert "never the key" in message and "caddy hash-password" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_compatible_apis_flow_to_the_web_app_and_past_the_proxys_login(tmp_path):
+    """hymt_compat_apis becomes HYMT_COMPAT_APIS, which the web app accepts with the keys file beside it; the basic
+    auth file leaves exactly those APIs' paths to their keys (their clients cannot log in to the proxy)."""
+    files = render(
+        tmp_path,
+        stack_access_keys=[{"label": "alice", "sha256": "a" * 64}],
+        stack_basic_auth_users=[{"user": "ann", "password_hash": HASH}],
+        stack_compat_apis=["deepl"],
+    )
+    env = dict(line.split("=", 1) for line in files[".env"].splitlines() if "=" in line and line[0] != "#")
+    assert env["HYMT_COMPAT_APIS"] == "deepl"
+    keys = str(tmp_path / env["HYMT_ACCESS_KEYS_FILE"].rsplit("/", 1)[1])
+    assert Settings.from_env({"HYMT_COMPAT_APIS": env["HYMT_COMPAT_APIS"], "HYMT_ACCESS_KEYS_FILE": keys}).compat
+    login = next(line for line in files["basic_auth.caddy"].splitlines() if line.startswith("@hymt_login"))
+    assert login.split() == ["@hymt_login", "not", "path", "/healthz", "/readyz", *DEEPL_PATHS]
+
+
+def test_without_compatible_apis_the_login_covers_their_paths_and_nothing_is_set(tmp_path):
+    files = render(tmp_path, stack_access_keys=[], stack_basic_auth_users=[{"user": "ann", "password_hash": HASH}])
+    assert "HYMT_COMPAT_APIS" not in files[".env"]
+    assert "/v2/translate" not in files["basic_auth.caddy"]
+
+
+def test_compatible_apis_without_access_keys_stop_the_role(tmp_path):
+    variables = {"stack_access_keys": [], "stack_basic_auth_users": [], "stack_compat_apis": ["libretranslate"]}
+    run = run_playbook(PLAYBOOK, "localhost,", extra_vars={"out_dir": str(tmp_path), **variables}, timeout=300)
+    assert "needs hymt_access_keys" in run.refusal("localhost")
     assert list(tmp_path.iterdir()) == []
