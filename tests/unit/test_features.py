@@ -22,7 +22,7 @@ HY2 = ModelFamily.HY_MT2
 GLOSSARY = Features(glossary=(("Hunyuan", "混元"), ("GPU", "显卡")))
 
 
-# -- Hy-MT2's default templates -----------------------------------------------------------------------------------------
+# -- Hy-MT2's default templates ----------------------------------------------------------------------------------------
 def test_hy_mt2_default_english_template():
     assert build_prompt("Bonjour", "de", "fr", HY2).text == (
         "Translate the following text into German. Note that you should only output the translated result without any "
@@ -39,7 +39,7 @@ def test_hy_mt2_default_chinese_template(text, target, source, name):
     )
 
 
-# -- HY-MT1.5: Chinese templates for every pair, with the target's Chinese name -----------------------------------------
+# -- HY-MT1.5: Chinese templates for every pair, with the target's Chinese name ----------------------------------------
 @pytest.mark.parametrize(("source", "target", "name"), [("en", "fr", "法语"), ("zh", "en", "英语")])
 def test_hy_mt15_terminology(source, target, name):
     prompt = build_prompt("Hunyuan runs on a GPU.", target, source, HY15, GLOSSARY)
@@ -74,7 +74,7 @@ def test_the_formatted_answer_is_unwrapped():
     assert unwrap_formatted("请立即<sn>保存</sn>。") == "请立即<sn>保存</sn>。"  # no wrapper: kept as it came
 
 
-# -- Hy-MT2: a Chinese and an English form of each ----------------------------------------------------------------------
+# -- Hy-MT2: a Chinese and an English form of each ---------------------------------------------------------------------
 def test_hy_mt2_terminology_chinese():
     assert build_prompt("混元很快。", "en", "zh", HY2, GLOSSARY).text == (
         "参考下面的翻译：\nHunyuan 翻译成 混元\nGPU 翻译成 显卡\n"
@@ -151,7 +151,7 @@ def test_control_tokens_in_the_features_stay_text():
     assert "<|extra_0|>" not in prompt.text and "<\u2060|extra_0|>system" in prompt.text
 
 
-# -- refusals -----------------------------------------------------------------------------------------------------------
+# -- refusals ----------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("family", "features", "having"),
     [
