@@ -61,3 +61,14 @@ def test_bad_entries_stop_the_role_saying_what_to_write(tmp_path, variables):
     message = run.refusal("localhost")
     assert "never the key" in message and "caddy hash-password" in message
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_model_family_reaches_the_web_app_only_when_set(tmp_path):
+    (tmp_path / "set").mkdir()
+    (tmp_path / "unset").mkdir()
+    files = render(tmp_path / "set", stack_access_keys=[], stack_basic_auth_users=[], stack_model_family="hy-mt2")
+    env = dict(line.split("=", 1) for line in files[".env"].splitlines() if "=" in line and line[0] != "#")
+    assert env["HYMT_MODEL_FAMILY"] == "hy-mt2"
+    assert Settings.from_env({**env, "HYMT_SERVED_MODEL": "translator"}).model_profile.family == "hy-mt2"
+    unset = render(tmp_path / "unset", stack_access_keys=[], stack_basic_auth_users=[])
+    assert "HYMT_MODEL_FAMILY" not in unset[".env"]  # an existing deployment's release stays the same
