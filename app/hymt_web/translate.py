@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
-from hymt.core.chunking import TextPlan, split_text
+from hymt.core.chunking import TextPlan, split_text, whole_text
 from hymt.core.features import NO_FEATURES, FeatureError, Features
 from hymt.core.languages import AUTO, LANGUAGES, UnknownLanguageError, get_language, is_chinese, normalize_code
 from hymt.core.prompts import ModelProfile, build_prompt, chat_request, estimate_tokens, resolve_source
@@ -205,8 +205,7 @@ def _whole(settings: Settings, text: str, count: Callable[[str], int] | None) ->
             f"Structured data goes to the model in one request, and this text takes about {tokens} tokens, more than "
             f"the {settings.chunk_tokens} one request may carry. Translate it in smaller parts.",
         )
-    start = text.index(body[0])
-    return TextPlan(pieces=(text[:start], 0, text[start + len(body) :]), segments=(body,))
+    return whole_text(text)
 
 
 def _unknown(side: str, code: str) -> GatewayError:
