@@ -16,7 +16,6 @@ from hymt.core.chunking import TextPlan, split_text, whole_text
 from hymt.core.features import NO_FEATURES, FeatureError, Features
 from hymt.core.languages import AUTO, LANGUAGES, UnknownLanguageError, get_language, is_chinese, normalize_code
 from hymt.core.prompts import ModelProfile, build_prompt, chat_request, estimate_tokens, resolve_source
-from hymt.core.structure import check_structure
 from hymt.core.text import text_problem
 from hymt_web import errors
 from hymt_web.errors import GatewayError
@@ -82,7 +81,7 @@ class Job:
             "model": model,
             "elapsed_ms": round((time.perf_counter() - self.started) * 1000),
         }
-        warnings = check_structure(self.text, translation, self.features.format)
+        warnings = self.features.check(self.text, translation)
         if warnings:
             result["warnings"] = warnings
         return result

@@ -79,3 +79,25 @@ def test_markdown_blocks_and_link_targets_must_stay():
     warnings = check_structure(source, "Titre\n\n- un\n- deux\n\nVoir [la doc](https://example.com/doc).\n", "markdown")
     assert any("the Markdown block marker '#' appears once" in w for w in warnings), warnings
     assert any("the Markdown link target https://example.com/docs appears once" in w for w in warnings), warnings
+
+
+def test_delimiter_counts_are_checked_when_they_are_to_be_kept():
+    source = "Name|Age|City\nAnna|30|Paris"
+    kept = "Nom|Âge|Ville\nAnna|30|Paris"
+    lost = "Nom|Âge Ville\nAnna|30|Paris"
+    assert check_structure(source, kept, delimiters=True) == []
+    assert check_structure(source, lost, delimiters=True) == [
+        "the delimiter '|' appears 4 times in the source but 3 times in the translation"
+    ]
+    assert check_structure(source, lost) == []  # only asked for with the delimiters feature
+
+
+def test_the_features_check_what_they_ask_for():
+    from hymt.core.features import Features
+
+    assert Features(delimiters=True).check("a|b", "a b") == [
+        "the delimiter '|' appears once in the source but 0 times in the translation"
+    ]
+    assert Features(format="json").check('{"a": "x"}', '{"b": "x"}') == [
+        "the keys of $ changed: lost ['a'], gained ['b']"
+    ]

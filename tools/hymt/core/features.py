@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from hymt.core.structure import check_structure
 from hymt.core.text import text_problem
 
 # The structured-data formats (`format`); "text" is plain text, no feature.
@@ -107,6 +108,11 @@ class Features:
     def whole(self) -> bool:
         """True when the text must go to the model in one piece (structured data, tagged text), not split in lines."""
         return self.format != FORMAT_TEXT or self.formatted
+
+    def check(self, source: str, translation: str) -> list[str]:
+        """What `translation` did not keep of `source`: placeholders always, the structure of the format, and the
+        delimiters when asked to keep them (hymt.core.structure)."""
+        return check_structure(source, translation, self.format, delimiters=self.delimiters)
 
     def problem(self) -> str | None:
         """What is wrong with these features (sizes, characters, combinations), or None."""

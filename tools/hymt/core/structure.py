@@ -12,8 +12,6 @@ import re
 from collections import Counter
 from html.parser import HTMLParser
 
-from hymt.core.features import FORMAT_TEXT
-
 # Placeholders of the usual template languages: {{var}} (Jinja, Handlebars), ${var} (shell, JS), {name} and {0}
 # (Python, ICU), %s and %d (printf, also %1$s and %(name)s).
 _PLACEHOLDER = re.compile(
@@ -28,15 +26,21 @@ _YAML_KEY = re.compile(r"^(\s*)(?:-\s+)?((?:\"[^\"]*\"|'[^']*'|[^\s#:\"'][^:#]*?
 # Markdown's structure: block markers at a line's start, link and image targets, code fence lines.
 _MD_BLOCK = re.compile(r"^\s*(#{1,6}\s|[-*+]\s|\d+[.)]\s|>|```|~~~|\|)")
 _MD_TARGET = re.compile(r"\]\(([^)\s]+)")
+# What usually separates fields in a line that is to keep its delimiters (Hy-MT2's delimiters feature): counted only
+# then, since a translation may rightly change a text's semicolons.
+DELIMITERS = ("|", "\t", ";", "^", "~", "¦", "¶", "§")
 
 
 def placeholders(text: str) -> Counter[str]:
     return Counter(match.group(0) for match in _PLACEHOLDER.finditer(text))
 
 
-def check_structure(source: str, translation: str, fmt: str = FORMAT_TEXT) -> list[str]:
-    """What `translation` changed of `source`'s placeholders and (for json, yaml, markdown, html) structure."""
+def check_structure(source: str, translation: str, fmt: str = "text", *, delimiters: bool = False) -> list[str]:
+    """What `translation` changed of `source`'s placeholders, (for json, yaml, markdown, html) structure, and (with
+    `delimiters`) delimiter counts."""
     warnings = _compare("placeholder", placeholders(source), placeholders(translation))
+    if delimiters:
+        warnings += _compare("delimiter", _delimiters(source), _delimiters(translation))
     if fmt == "json":
         warnings += _check_json(source, translation)
     elif fmt == "yaml":
@@ -49,6 +53,10 @@ def check_structure(source: str, translation: str, fmt: str = FORMAT_TEXT) -> li
             "Markdown link target", Counter(_MD_TARGET.findall(source)), Counter(_MD_TARGET.findall(translation))
         )
     return warnings
+
+
+def _delimiters(text: str) -> Counter[str]:
+    return Counter({repr(mark): text.count(mark) for mark in DELIMITERS if mark in text})
 
 
 def _compare(kind: str, source: Counter[str], translation: Counter[str]) -> list[str]:

@@ -19,7 +19,6 @@ from hymt.core.features import NO_FEATURES, FeatureError, Features
 from hymt.core.languages import AUTO, UnknownLanguageError, normalize_code
 from hymt.core.prompts import build_prompt, chat_request, estimate_tokens, resolve_source, unwrap_formatted
 from hymt.core.sse import StreamProtocolError, chat_delta
-from hymt.core.structure import check_structure
 from hymt.sdk.base import BaseClient, run_concurrently
 from hymt.sdk.errors import HymtError, InvalidRequest, ModelNotFound, StreamInterrupted, UpstreamError
 from hymt.sdk.result import StreamProgress, Translation, TranslationStream
@@ -50,7 +49,7 @@ class _Job:
         return unwrap_formatted(answer) if self.features.formatted else answer
 
     def warnings(self, translation: str) -> list[str]:
-        return check_structure(self.text, translation, self.features.format)
+        return self.features.check(self.text, translation)
 
 
 class TranslationClient(BaseClient):
