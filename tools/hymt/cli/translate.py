@@ -9,7 +9,9 @@ import os
 import sys
 from collections.abc import Mapping
 
+from hymt.cli import document
 from hymt.cli.output import add_command, warn
+from hymt.core.documents import KINDS
 from hymt.core.exit import ExitStatus
 from hymt.core.features import FORMATS, FeatureError, Features
 from hymt.core.files import TextFileError, read_text_file
@@ -47,6 +49,7 @@ examples:
   hymt translate "Hello" --to zh --web {WEB_URL_EXAMPLE}
   hymt translate "Hunyuan runs fast." --to zh --model Hy-MT2-7B --glossary terms.tsv
   hymt translate - --to fr --model Hy-MT2-7B --format json < messages.json
+  hymt translate --file talk.srt --to zh -o talk.zh.srt     # also .txt, .md and .json, with a progress bar
 
 prompted features (one per request; only for the model families whose prompts have them, see docs/sdk.md):
   --glossary FILE  term pairs, one a line: source term, a tab (.tsv) or a comma (.csv), target term
@@ -74,7 +77,15 @@ servers:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(subparsers, "translate", "translate a text", DESCRIPTION, EPILOG)
-    parser.add_argument("text", metavar="TEXT", help="the text to translate, or - to read it from standard input")
+    parser.add_argument(
+        "text", metavar="TEXT", nargs="?", help="the text to translate, or - to read it from standard input"
+    )
+    parser.add_argument(
+        "--file", metavar="FILE", help=f"translate a whole {', '.join(KINDS)} file, keeping its structure (not TEXT)"
+    )
+    parser.add_argument(
+        "--output", "-o", metavar="FILE", help="with --file: write the translation here (a new file), not to stdout"
+    )
     parser.add_argument(
         "--to", dest="target", required=True, metavar="CODE", help="the language to translate into ('hymt languages')"
     )
@@ -136,6 +147,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = web_settings_from(args) if web_url_of(args) else settings_from(args)
+    if args.file is not None:
+        document.check_options(args)
+        features = features_from(args)
+        with build_client(settings) as client:
+            document.translate_file(client, args, features)
+        return ExitStatus.OK
+    if args.text is None:
+        raise InvalidRequest("there is nothing to translate", "give TEXT, - to read standard input, or --file FILE")
+    if args.output is not None:
+        raise InvalidRequest("--output goes with --file", "print a text's translation, or redirect it with >")
     features = features_from(args)
     text = read_text(args.text)
     with build_client(settings) as client:
