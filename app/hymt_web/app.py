@@ -484,8 +484,10 @@ def describe_validation_errors(problems: Any) -> str:
     """FastAPI's validation errors in one plain sentence, with an example of a good request."""
     said = []
     for problem in problems:
-        location = [str(part) for part in problem.get("loc", ()) if part != "body"]
-        field = location[0] if location else ""
+        location = [part for part in problem.get("loc", ()) if part != "body"]
+        # A glossary term's field by its place: glossary[0].target.
+        field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
+        model = GlossaryTerm if len(location) > 1 else TranslateRequest
         kind = problem.get("type", "")
         if kind == "json_invalid":
             said.append("the body is not valid JSON")
@@ -494,7 +496,7 @@ def describe_validation_errors(problems: Any) -> str:
         elif kind == "missing":
             said.append("the body is missing")
         elif kind == "extra_forbidden" and field:
-            said.append(f"'{field}' is not a field (send only {', '.join(TranslateRequest.model_fields)})")
+            said.append(f"'{field}' is not a field (send only {', '.join(model.model_fields)})")
         elif kind == "string_type" and field:
             said.append(f"'{field}' must be a string")
         elif field:

@@ -96,7 +96,7 @@ def make_features(
 ) -> Features:
     """The features of a request; GatewayError 422 says what is wrong with them."""
     try:
-        return Features(tuple(glossary), context, style, delimiters, format)
+        return Features(glossary=tuple(glossary), context=context, style=style, delimiters=delimiters, format=format)
     except FeatureError as invalid:
         raise GatewayError(422, "invalid_features", _sentence(str(invalid))) from None
 

@@ -105,8 +105,11 @@ async def test_bad_features_get_a_clear_422(fake, field, said):
 @pytest.mark.parametrize(
     ("field", "said"),
     [
-        ({"glossary": [{"source": "a"}]}, "'glossary' is missing"),
-        ({"glossary": [{"source": "a", "target": "b", "note": "c"}]}, "'glossary' is not a field"),
+        ({"glossary": [{"source": "a"}]}, "'glossary[0].target' is missing"),
+        (
+            {"glossary": [{"source": "a", "target": "b", "note": "c"}]},
+            "'glossary[0].note' is not a field (send only source, target)",
+        ),
         ({"format": "xml"}, "Unknown format 'xml'; use one of: text, json"),
         ({"glossary": "a=b"}, "'glossary' is not valid"),
     ],
