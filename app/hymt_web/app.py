@@ -25,8 +25,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hymt import __version__
 from hymt.core import catalogue
+from hymt.core.features import FORMATS, MAX_CONTEXT_CHARS, MAX_GLOSSARY_TERMS, MAX_STYLE_CHARS, MAX_TERM_CHARS, Features
 from hymt.core.languages import AUTO, LANGUAGES
-from hymt.core.prompts import ModelFamily
 from hymt.core.tokens import TokenCounter, load_counter
 from hymt_web import compat, errors
 from hymt_web.access import Gate
@@ -34,7 +34,7 @@ from hymt_web.admission import Admission, client_of
 from hymt_web.errors import GatewayError, error_response
 from hymt_web.metrics import Metrics, MetricsMiddleware
 from hymt_web.settings import Settings
-from hymt_web.translate import Job, StreamingTranslation, prepare, translate
+from hymt_web.translate import Job, StreamingTranslation, make_features, prepare, translate
 from hymt_web.upstream import Upstream, make_client
 
 T = TypeVar("T")
@@ -47,6 +47,16 @@ CONTENT_SECURITY_POLICY = (
 
 
 _CODES = [lang.code for lang in LANGUAGES]
+_FEATURES = "Only for the model families whose published prompts have it (GET /api/info: prompt_family; docs/web.md)"
+
+
+class GlossaryTerm(BaseModel):
+    """A term and the translation the model is to use for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(json_schema_extra={"minLength": 1, "maxLength": MAX_TERM_CHARS})
+    target: str = Field(json_schema_extra={"minLength": 1, "maxLength": MAX_TERM_CHARS})
 
 
 class TranslateRequest(BaseModel):
@@ -70,6 +80,39 @@ class TranslateRequest(BaseModel):
         description="The source language's code, or 'auto' to detect it.",
         json_schema_extra={"enum": [AUTO, *_CODES]},
     )
+    # The prompted features (hymt.core.features): at most one per request; the limits are checked with the features.
+    glossary: list[GlossaryTerm] = Field(
+        default_factory=list,
+        description=f"Terms to translate as given. {_FEATURES}.",
+        json_schema_extra={"maxItems": MAX_GLOSSARY_TERMS},
+    )
+    context: str = Field(
+        "",
+        description=f"Text the translation takes into account, not translated itself. {_FEATURES}.",
+        json_schema_extra={"maxLength": MAX_CONTEXT_CHARS},
+    )
+    style: str = Field(
+        "",
+        description=f"The style the translation must have. {_FEATURES}.",
+        json_schema_extra={"maxLength": MAX_STYLE_CHARS},
+    )
+    format: str = Field(
+        "text",
+        description=f"Structured data: only its user-visible text is translated (not text). {_FEATURES}. The "
+        "translation's placeholders and structure are checked against the text's in every format; differences "
+        "come back as warnings.",
+        json_schema_extra={"enum": list(FORMATS)},
+    )
+    delimiters: bool = Field(False, description=f"Keep the text's delimiters, their number and places. {_FEATURES}.")
+
+    def features(self) -> Features:
+        return make_features(
+            [(term.source, term.target) for term in self.glossary],
+            self.context,
+            self.style,
+            self.format,
+            self.delimiters,
+        )
 
 
 class ClientLeft(Exception):
@@ -200,6 +243,11 @@ TRANSLATION_SCHEMA = {
         "target": {"type": "string"},
         "model": {"type": "string"},
         "elapsed_ms": {"type": "integer", "minimum": 0},
+        "warnings": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "placeholders, keys or tags the translation did not keep (absent when none)",
+        },
     },
 }
 # With HYMT_ACCESS_KEYS_FILE set, the translation routes take either (hymt_web/access.py).
@@ -350,7 +398,9 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
             "catalogue": {"model_id": entry.model_id, "family": entry.family, "status": entry.status}
             if entry
             else None,
-            "prompt_family": ModelFamily.for_model(settings.served_model).value,
+            "prompt_family": settings.model_profile.family.value,
+            # How it was settled: the catalogue's, HYMT_MODEL_FAMILY's, or the default for an unknown name.
+            "prompt_family_from": settings.model_profile.source,
             "profile": settings.profile,
             "max_chars": settings.max_chars,
             # How requests are sized: with the model's own tokenizer, or the cautious estimate.
@@ -364,7 +414,7 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
         caller must give the place back (admission.leave) when the translation ends."""
         client = gate.client(request, client_of(request.scope))
         admission.check_rate(client)
-        job = prepare(settings, body.text, body.target, body.source, count=count)
+        job = prepare(settings, body.text, body.target, body.source, count=count, features=body.features())
         admission.enter(client)
         return client, job
 
@@ -437,8 +487,10 @@ def describe_validation_errors(problems: Any) -> str:
     """FastAPI's validation errors in one plain sentence, with an example of a good request."""
     said = []
     for problem in problems:
-        location = [str(part) for part in problem.get("loc", ()) if part != "body"]
-        field = location[0] if location else ""
+        location = [part for part in problem.get("loc", ()) if part != "body"]
+        # A glossary term's field by its place: glossary[0].target.
+        field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
+        model = GlossaryTerm if len(location) > 1 else TranslateRequest
         kind = problem.get("type", "")
         if kind == "json_invalid":
             said.append("the body is not valid JSON")
@@ -447,7 +499,7 @@ def describe_validation_errors(problems: Any) -> str:
         elif kind == "missing":
             said.append("the body is missing")
         elif kind == "extra_forbidden" and field:
-            said.append(f"'{field}' is not a field (send only text, target and source)")
+            said.append(f"'{field}' is not a field (send only {', '.join(model.model_fields)})")
         elif kind == "string_type" and field:
             said.append(f"'{field}' must be a string")
         elif field:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hymt.core.chunking import DEFAULT_BUDGET
+from hymt.core.prompts import ModelProfile, resolve_model
 from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL
 from hymt_web.access import AccessKeys, AccessKeysError
 
@@ -42,6 +43,9 @@ class Settings:
     upstream_url: str = DEFAULT_URL  # the OpenAI-compatible base URL ending in /v1
     api_key: str | None = None  # vLLM's --api-key, sent as "Authorization: Bearer ..."
     served_model: str = DEFAULT_MODEL  # vLLM's --served-model-name
+    # The prompt family (hunyuan-mt, hy-mt1.5, hy-mt2) of a served name the model catalogue does not know; empty: the
+    # catalogue's, else plain translation with Hunyuan-MT's prompts (hymt.core.prompts.resolve_model).
+    model_family: str = ""
     profile: str = "gpu"  # gpu or rehearsal; the page warns that rehearsal answers are noise
     max_chars: int = 5000  # the longest text one request may carry
     max_in_flight: int = 64  # translations at once (all clients); more get 429 with Retry-After
@@ -104,6 +108,11 @@ class Settings:
         return tuple(name.strip() for name in self.compat_apis.split(",") if name.strip())
 
     @property
+    def model_profile(self) -> ModelProfile:
+        """The served model's prompt family and sampling."""
+        return resolve_model(self.served_model, self.model_family)
+
+    @property
     def trusted_proxies(self) -> list[str]:
         """HYMT_FORWARDED_ALLOW_IPS as a list (uvicorn's ProxyHeadersMiddleware takes it as it is)."""
         return [entry.strip() for entry in self.forwarded_allow_ips.split(",") if entry.strip()]
@@ -118,6 +127,11 @@ class Settings:
             )
         if not self.served_model.strip():
             found.append("HYMT_SERVED_MODEL is empty: give the served model name (vLLM's --served-model-name)")
+        else:
+            try:
+                resolve_model(self.served_model, self.model_family)
+            except ValueError as invalid:
+                found.append(f"HYMT_MODEL_FAMILY={self.model_family!r}: {invalid}")
         if self.profile not in PROFILES:
             found.append(f"HYMT_PROFILE={self.profile!r}: use one of {', '.join(PROFILES)}")
         if not 0 < self.port < 65536:
@@ -226,4 +240,5 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
     "profile": str.lower,
     "compat_apis": str.lower,
     "compat_character_limit": int,
+    "model_family": str.lower,
 }

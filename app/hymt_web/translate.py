@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from hymt.core.chunking import TextPlan, split_text
-from hymt.core.languages import AUTO, LANGUAGES, UnknownLanguageError, get_language, normalize_code
-from hymt.core.prompts import ModelFamily, build_prompt, chat_request, resolve_source
+from hymt.core.chunking import TextPlan, split_text, whole_text
+from hymt.core.features import NO_FEATURES, FeatureError, Features
+from hymt.core.languages import AUTO, LANGUAGES, UnknownLanguageError, get_language, is_chinese, normalize_code
+from hymt.core.prompts import ModelProfile, build_prompt, chat_request, estimate_tokens, resolve_source
 from hymt.core.text import text_problem
 from hymt_web import errors
 from hymt_web.errors import GatewayError
@@ -34,7 +35,9 @@ class Job:
     target: str
     plan: TextPlan
     started: float
-    family: ModelFamily
+    profile: ModelProfile  # the model's prompt family and sampling
+    features: Features
+    text: str  # the text as sent, for checking the translation's placeholders and structure
     model: str
     budget: int  # input tokens per request, for planning a segment again line by line
     max_requests: int  # upstream requests this translation may take in all, fallbacks included
@@ -46,16 +49,15 @@ class Job:
         return tuple(self.body(segment) for segment in self.plan.segments)
 
     def body(self, segment: str) -> dict[str, object]:
-        return chat_request(
-            build_prompt(segment, self.target, self.source, self.family), self.model, source_text=segment
-        )
+        prompt = build_prompt(segment, self.target, self.source, self.profile.family, self.features)
+        return chat_request(prompt, self.model, source_text=segment, sampling=self.profile.sampling)
 
     def fallback(self, index: int, answer: str, requests_made: int) -> TextPlan | None:
         """The plan to translate segment `index` again line by line, when its answer lost or gained lines.
 
         None when the answer kept the lines, or when a request per line would take more than this translation may
-        (the model's layout is kept then, and logged)."""
-        if self.plan.keeps_lines(index, answer):
+        (the model's layout is kept then, and logged). Never for structured data: its lines are not sentences."""
+        if self.features.whole or self.plan.keeps_lines(index, answer):
             return None
         plan = self.plan.line_by_line(index, self.budget, self.count)
         if requests_made + len(plan.segments) > self.max_requests:
@@ -73,21 +75,51 @@ class Job:
         return plan
 
     def result(self, model: str, translations: list[str]) -> dict[str, object]:
-        return {
-            "translation": self.plan.join(translations),
+        translation = self.plan.join(translations)
+        result: dict[str, object] = {
+            "translation": translation,
             "source": self.source,
             "target": self.target,
             "model": model,
             "elapsed_ms": round((time.perf_counter() - self.started) * 1000),
         }
+        warnings = self.features.check(self.text, translation)
+        if warnings:
+            result["warnings"] = warnings
+        return result
+
+
+def make_features(
+    glossary: Sequence[tuple[str, str]] = (),
+    context: str = "",
+    style: str = "",
+    format: str = "text",
+    delimiters: bool = False,
+) -> Features:
+    """The features of a request; GatewayError 422 says what is wrong with them."""
+    try:
+        return Features(glossary=tuple(glossary), context=context, style=style, delimiters=delimiters, format=format)
+    except FeatureError as invalid:
+        raise GatewayError(422, "invalid_features", _sentence(str(invalid))) from None
+
+
+def _sentence(message: str) -> str:
+    return message[0].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
 def prepare(
-    settings: Settings, text: str, target: str, source: str = AUTO, *, count: Callable[[str], int] | None = None
+    settings: Settings,
+    text: str,
+    target: str,
+    source: str = AUTO,
+    *,
+    count: Callable[[str], int] | None = None,
+    features: Features = NO_FEATURES,
 ) -> Job:
     """Check a request and plan its upstream calls; GatewayError (422, 413) says what is wrong with it.
 
     `count` is the model's token count (hymt.core.tokens): with it, every request fits the budget as the model counts.
+    Structured data (`features.whole`) goes to the model in one request, never split.
     """
     started = time.perf_counter()
     if not text.strip():
@@ -117,7 +149,39 @@ def prepare(
         raise GatewayError(
             422, "same_language", f"The source and the target are both {name}: choose a different target language."
         )
-    source = resolve_source(text, source)
+    profile = settings.model_profile
+    try:
+        profile.check(features)
+    except FeatureError as unsupported:
+        raise GatewayError(422, "unsupported_feature", _sentence(str(unsupported))) from None
+    detected = resolve_source(text, source)
+    if source == AUTO and detected == target:
+        name = get_language(target).name_en
+        other = "English" if is_chinese(target) else "Chinese"
+        raise GatewayError(
+            422,
+            "same_language",
+            f"The text looks like {name} already, and {name} is the target: choose another target language (e.g. "
+            f"{other}), or give the source language if the text is not {name}.",
+        )
+    plan = _whole(settings, text, count) if features.whole else _split(settings, text, count)
+    return Job(
+        source=detected,
+        target=target,
+        plan=plan,
+        started=started,
+        profile=profile,
+        features=features,
+        text=text,
+        model=settings.served_model,
+        budget=settings.chunk_tokens,
+        max_requests=settings.max_segments,
+        count=count,
+    )
+
+
+def _split(settings: Settings, text: str, count: Callable[[str], int] | None) -> TextPlan:
+    """The text's segments, at most max_segments of them (413 otherwise)."""
     plan = split_text(text, settings.chunk_tokens, count=count)
     if len(plan.segments) > settings.max_segments:  # very many tiny paragraphs: let them share requests too
         plan = split_text(text, settings.chunk_tokens, across_paragraphs=True, count=count)
@@ -128,17 +192,21 @@ def prepare(
             f"The text would take {len(plan.segments)} requests to the model, more than the {settings.max_segments} "
             "one translation may take. Translate it in smaller parts.",
         )
-    return Job(
-        source=source,
-        target=target,
-        plan=plan,
-        started=started,
-        family=ModelFamily.for_model(settings.served_model),
-        model=settings.served_model,
-        budget=settings.chunk_tokens,
-        max_requests=settings.max_segments,
-        count=count,
-    )
+    return plan
+
+
+def _whole(settings: Settings, text: str, count: Callable[[str], int] | None) -> TextPlan:
+    """A plan of one request for the whole text (its outer whitespace kept), or 413 when it does not fit one."""
+    body = text.strip()
+    tokens = (count or estimate_tokens)(body)
+    if tokens > settings.chunk_tokens:
+        raise GatewayError(
+            413,
+            "too_long_for_one_request",
+            f"Structured data goes to the model in one request, and this text takes about {tokens} tokens, more than "
+            f"the {settings.chunk_tokens} one request may carry. Translate it in smaller parts.",
+        )
+    return whole_text(text)
 
 
 def _unknown(side: str, code: str) -> GatewayError:

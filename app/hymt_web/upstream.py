@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 
 from hymt.core import sse
-from hymt.core.prompts import ModelFamily, build_prompt, chat_request
+from hymt.core.prompts import build_prompt, chat_request
 from hymt_web import errors
 from hymt_web.errors import GatewayError
 from hymt_web.metrics import Metrics
@@ -215,8 +215,9 @@ class Upstream:
     async def _generate_one_token(self) -> GatewayError | None:
         limit = self.settings.ready_probe_timeout
         # A real translation request, as the core builds it for the served model, cut to one token.
-        family = ModelFamily.for_model(self.settings.served_model)
-        body = chat_request(build_prompt("你好", "en", "zh", family), self.settings.served_model, source_text="你好")
+        profile = self.settings.model_profile
+        prompt = build_prompt("你好", "en", "zh", profile.family)
+        body = chat_request(prompt, self.settings.served_model, source_text="你好", sampling=profile.sampling)
         body["max_tokens"] = 1
         try:
             async with asyncio.timeout(limit):  # the whole exchange, however the server trickles its answer

@@ -89,6 +89,17 @@ def test_without_compatible_apis_the_login_covers_their_paths_and_nothing_is_set
 
 def test_compatible_apis_without_access_keys_stop_the_role(tmp_path):
     variables = {"stack_access_keys": [], "stack_basic_auth_users": [], "stack_compat_apis": ["libretranslate"]}
-    run = run_playbook(PLAYBOOK, "localhost,", extra_vars={"out_dir": str(tmp_path), **variables}, timeout=300)
+    run = run_playbook(PLAYBOOK, "localhost,", extra_vars={"out_dir": str(tmp_path), **variables}, timeout=900)
     assert "needs hymt_access_keys" in run.refusal("localhost")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_model_family_reaches_the_web_app_only_when_set(tmp_path):
+    (tmp_path / "set").mkdir()
+    (tmp_path / "unset").mkdir()
+    files = render(tmp_path / "set", stack_access_keys=[], stack_basic_auth_users=[], stack_model_family="hy-mt2")
+    env = dict(line.split("=", 1) for line in files[".env"].splitlines() if "=" in line and line[0] != "#")
+    assert env["HYMT_MODEL_FAMILY"] == "hy-mt2"
+    assert Settings.from_env({**env, "HYMT_SERVED_MODEL": "translator"}).model_profile.family == "hy-mt2"
+    unset = render(tmp_path / "unset", stack_access_keys=[], stack_basic_auth_users=[])
+    assert "HYMT_MODEL_FAMILY" not in unset[".env"]  # an existing deployment's release stays the same

@@ -11,7 +11,7 @@ import pytest
 
 from hymt.bench.runner import Target, run_level
 from hymt.bench.stats import Outcome, percentile, summarise
-from hymt.bench.workload import built_in
+from hymt.bench.workload import Request, built_in
 from hymt.cli.main import main
 from hymt.core.prompts import build_prompt
 from tests.support.fake_openai import FakeOpenAI
@@ -153,3 +153,17 @@ def test_plot_without_matplotlib_says_how_to_get_it(capsys, fake, tmp_path, monk
     code = main(["bench", "--url", fake.url, "--api", "openai", "--requests", "1", "--plot", str(tmp_path / "b.png")])
     assert code == 2 and "pip install 'hymt[bench]'" in capsys.readouterr().err
     assert not (tmp_path / "b.png").exists()
+
+
+def test_the_openai_benchmark_sends_the_models_own_sampling():
+    class Recording:
+        def post(self, url, json, headers, stream, timeout):
+            self.body = json
+            return None
+
+    session = Recording()
+    Target("http://gpu:8000/v1", api="openai", model="Hy-MT2-30B-A3B").post(
+        session, Request("Guten Morgen", "de", "fr")
+    )
+    assert (session.body["top_p"], session.body["top_k"], session.body["repetition_penalty"]) == (1.0, -1, 1.0)
+    assert session.body["messages"][0]["content"].startswith("Translate the following text into French. Note that")

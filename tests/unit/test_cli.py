@@ -224,6 +224,7 @@ def test_a_truncated_answer_is_warned_about(capsys, fake):
         (["translate", "Hallo", "--to", "xx"], "unknown language code 'xx'"),
         (["translate", "Hallo", "--to", "en", "--from", "EN"], "both en"),
         (["translate", "  ", "--to", "en"], "the text is empty"),
+        (["translate", "--to", "en"], "there is nothing to translate"),  # no text
         (["translate", "Hallo", "--to", "en", "--url", "localhost:8000"], "is not a server URL"),
     ],
 )
@@ -240,7 +241,6 @@ def test_requests_that_cannot_be_sent_exit_2(capsys, fake, argv, message):
     "argv",
     [
         ["translate", "Hallo"],  # no --to
-        ["translate", "--to", "en"],  # no text
         ["translate", "Hallo", "--to", "en", "--timeout", "0"],
         ["translate", "Hallo", "--to", "en", "--timeout", "soon"],
         ["translate", "Hallo", "--to", "en", "--retries", "-1"],

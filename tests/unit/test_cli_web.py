@@ -114,7 +114,7 @@ def test_web_on_the_command_line_wins_over_the_web_variable(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("option", "value"), [("--api-key", "s3cret"), ("--model", "Hunyuan-MT-7B"), ("--family", "hy-mt1.5")]
+    ("option", "value"), [("--api-key", "s3cret"), ("--model", "Hunyuan-MT-7B"), ("--model-family", "hy-mt1.5")]
 )
 def test_openai_only_options_are_refused_in_web_mode(capsys, fake, gateway, monkeypatch, option, value):
     code, out, err = run(capsys, "translate", "Hallo", "--to", "en", "--web", gateway, option, value)

@@ -9,11 +9,13 @@ from hymt.core.prompts import (
     MAX_TOKENS_CAP,
     MAX_TOKENS_FLOOR,
     SAMPLING,
+    FamilyConflictError,
     ModelFamily,
     build_prompt,
     chat_request,
     estimate_tokens,
     max_tokens_for,
+    resolve_model,
 )
 
 HUNYUAN = ModelFamily.HUNYUAN_MT
@@ -201,36 +203,64 @@ def test_token_estimate_is_cautious_per_script(text, tokens):
     [
         ("Hunyuan-MT-7B", HUNYUAN),
         ("tencent/Hunyuan-MT-7B-fp8", HUNYUAN),
-        ("Hunyuan-MT-Chimera-7B", HUNYUAN),
+        ("Hunyuan-MT-Chimera-7B", HUNYUAN),  # a Chimera model translates by Hunyuan-MT's prompts
         ("tencent/HY-MT1.5-7B", HY15),
-        ("hy_mt1.5-1.8b", HY15),
-        ("HY-MT-1.5-7B", HY15),
-        ("translator", HUNYUAN),
+        ("HY-MT1.5-1.8B-FP8", HY15),
+        ("Tencent-Hunyuan/Hunyuan-MT-7B-fp8", HUNYUAN),  # a ModelScope id
+        ("Hy-MT2-7B", ModelFamily.HY_MT2),
+        ("tencent/Hy-MT2-1.8B-FP8", ModelFamily.HY_MT2),
+        ("hy-mt2-30b-a3b", ModelFamily.HY_MT2),
     ],
 )
-def test_family_follows_the_model_name(model, family):
-    assert ModelFamily.for_model(model) is family
+def test_the_family_of_a_catalogued_model_is_the_catalogues(model, family):
+    profile = resolve_model(model)
+    assert (profile.family, profile.source) == (family, "catalogue")
+
+
+@pytest.mark.parametrize("model", ["translator", "hy_mt1.5-1.8b", "HY-MT-1.5-7B", "my-hy-mt2"])
+def test_a_name_the_catalogue_does_not_know_gets_the_default_family_and_says_so(model):
+    # No guessing from the name: a name that only looks like a family's is not taken for it.
+    profile = resolve_model(model)
+    assert (profile.family, profile.source, profile.sampling) == (HUNYUAN, "default", SAMPLING)
+
+
+def test_a_set_family_applies_to_a_name_the_catalogue_does_not_know():
+    profile = resolve_model("translator", "hy-mt2")
+    assert (profile.family, profile.source, profile.sampling) == (ModelFamily.HY_MT2, "setting", SAMPLING)
+
+
+def test_a_set_family_that_contradicts_the_catalogue_is_refused():
+    assert resolve_model("Hy-MT2-7B", "hy-mt2").family is ModelFamily.HY_MT2  # agreeing is fine
+    with pytest.raises(FamilyConflictError) as caught:
+        resolve_model("Hy-MT2-7B", "hy-mt1.5")
+    assert "tencent/Hy-MT2-7B, of the hy-mt2 family" in str(caught.value)
+    assert "leave the family unset" in str(caught.value)
+
+
+@pytest.mark.parametrize("model", ["Hy-MT2-30B-A3B", "tencent/Hy-MT2-30B-A3B-FP8"])
+def test_hy_mt2_30b_a3b_gets_its_own_sampling(model):
+    # Its README, "Inference and Deployment": temperature 0.7, top_p 1.0, top_k -1, repetition_penalty 1.0.
+    sampling = resolve_model(model).sampling
+    assert sampling.as_params() == {"temperature": 0.7, "top_p": 1.0, "top_k": -1, "repetition_penalty": 1.0}
+    prompt = build_prompt("Hallo", "en", "de", ModelFamily.HY_MT2)
+    body = chat_request(prompt, model, source_text="Hallo", sampling=sampling)
+    assert (body["top_p"], body["top_k"], body["repetition_penalty"]) == (1.0, -1, 1.0)
+
+
+@pytest.mark.parametrize("model", ["Hy-MT2-7B", "Hy-MT2-1.8B-FP8", "HY-MT1.5-7B", "Hunyuan-MT-7B"])
+def test_the_other_models_get_the_usual_sampling(model):
+    assert resolve_model(model).sampling.as_params() == {
+        "temperature": 0.7,
+        "top_p": 0.6,
+        "top_k": 20,
+        "repetition_penalty": 1.05,
+    }
 
 
 def test_family_parses_its_names_and_refuses_others():
     assert ModelFamily.parse(" HY-MT1.5 ") is HY15
     assert ModelFamily.parse("hunyuan-mt") is HUNYUAN
+    assert ModelFamily.parse("Hy-MT2") is ModelFamily.HY_MT2
     with pytest.raises(ValueError) as caught:
         ModelFamily.parse("gpt")
-    assert str(caught.value) == "unknown model family 'gpt'; use one of: hunyuan-mt, hy-mt1.5"
-
-
-@pytest.mark.parametrize(
-    ("served", "family"),
-    [
-        ("Hunyuan-MT-7B", ModelFamily.HUNYUAN_MT),
-        ("tencent/HY-MT1.5-7B", ModelFamily.HY_MT15),
-        ("HY-MT1.5-1.8B-FP8", ModelFamily.HY_MT15),
-        ("Tencent-Hunyuan/Hunyuan-MT-7B-fp8", ModelFamily.HUNYUAN_MT),  # a ModelScope id
-    ],
-)
-def test_the_family_of_a_catalogued_model_is_the_catalogues(served, family):
-    from hymt.core import catalogue
-
-    assert catalogue.find_served(served) is not None
-    assert ModelFamily.for_model(served) is family
+    assert str(caught.value) == "unknown model family 'gpt'; use one of: hunyuan-mt, hy-mt1.5, hy-mt2"

@@ -38,6 +38,7 @@ async def test_info_tells_the_model_profile_limit_and_version(fake):
         "model": fake.behaviour.model,
         "catalogue": {"model_id": "tencent/Hunyuan-MT-7B", "family": "hunyuan-mt", "status": "supported"},
         "prompt_family": "hunyuan-mt",
+        "prompt_family_from": "catalogue",
         "profile": "rehearsal",
         "max_chars": 1234,
         "token_count": "estimate",
@@ -53,6 +54,13 @@ async def test_info_says_what_the_catalogue_knows_of_the_model_and_nothing_of_ot
         unknown = (await client.get("/api/info")).json()
     assert known["catalogue"]["model_id"] == "tencent/HY-MT1.5-7B" and known["prompt_family"] == "hy-mt1.5"
     assert unknown["catalogue"] is None and unknown["prompt_family"] == "hunyuan-mt"
+    assert (known["prompt_family_from"], unknown["prompt_family_from"]) == ("catalogue", "default")
+
+
+async def test_info_says_the_family_set_for_a_name_the_catalogue_does_not_know(fake):
+    async with gateway(settings_for(fake, served_model="my-translator", model_family="hy-mt2")) as client:
+        info = (await client.get("/api/info")).json()
+    assert (info["prompt_family"], info["prompt_family_from"]) == ("hy-mt2", "setting")
 
 
 async def test_healthz_answers_even_when_the_model_is_down():

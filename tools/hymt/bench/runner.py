@@ -21,7 +21,7 @@ import requests
 
 from hymt.bench.stats import Outcome
 from hymt.bench.workload import Request
-from hymt.core.prompts import ModelFamily, build_prompt, chat_request
+from hymt.core.prompts import build_prompt, chat_request, resolve_model
 from hymt.core.sse import StreamProtocolError, chat_delta, iter_events, iter_lines, iter_named_events
 from hymt.sdk.transport import raw_chunks
 
@@ -42,8 +42,9 @@ class Target:
             body: dict[str, object] = {"text": request.text, "target": request.target, "source": request.source}
             url = self.url.rstrip("/") + "/api/translate/stream"
         else:
-            prompt = build_prompt(request.text, request.target, request.source, ModelFamily.for_model(self.model))
-            body = chat_request(prompt, self.model, source_text=request.text, stream=True)
+            profile = resolve_model(self.model)  # the catalogue's family and sampling (Hy-MT2-30B-A3B has its own)
+            prompt = build_prompt(request.text, request.target, request.source, profile.family)
+            body = chat_request(prompt, self.model, source_text=request.text, stream=True, sampling=profile.sampling)
             body["stream_options"] = {"include_usage": True}
             url = self.url.rstrip("/") + "/chat/completions"
         return session.post(url, json=body, headers=headers, stream=True, timeout=(10, self.timeout))

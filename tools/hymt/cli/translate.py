@@ -9,8 +9,13 @@ import os
 import sys
 from collections.abc import Mapping
 
+from hymt.cli import document
 from hymt.cli.output import add_command, warn
+from hymt.core.documents import KINDS
 from hymt.core.exit import ExitStatus
+from hymt.core.features import FORMATS, FeatureError, Features
+from hymt.core.files import TextFileError, read_text_file
+from hymt.core.glossary import GlossaryError, parse_glossary
 from hymt.core.languages import AUTO
 from hymt.core.prompts import ModelFamily
 from hymt.sdk.client import TranslationClient
@@ -42,6 +47,17 @@ examples:
   echo "早上好" | hymt translate - --to fr --stream
   hymt translate "Hello" --to zh --url http://gpu-host:8000/v1 --json
   hymt translate "Hello" --to zh --web {WEB_URL_EXAMPLE}
+  hymt translate "Hunyuan runs fast." --to zh --model Hy-MT2-7B --glossary terms.tsv
+  hymt translate - --to fr --model Hy-MT2-7B --format json < messages.json
+  hymt translate --file talk.srt --to zh -o talk.zh.srt     # also .txt, .md and .json, with a progress bar
+
+prompted features (one per request; only for the model families whose prompts have them, see docs/sdk.md):
+  --glossary FILE  term pairs, one a line: source term, a tab (.tsv) or a comma (.csv), target term
+  --context TEXT   text the translation takes into account, not translated (@FILE reads it from a file)
+  --style TEXT     the style the translation must have (Hy-MT2)
+  --format FORMAT  json, yaml, markdown or html: only user-visible text is translated, in one request (Hy-MT2)
+  A translation that lost a placeholder ({{name}}, %s, {{{{var}}}}, ${{var}}), a key or a tag of the text is printed
+  as it came, with a warning on standard error ("warnings" with --json).
 
 --json prints {{"translation", "source", "target", "model", "elapsed_ms"}}; with --stream it prints one
 {{"delta": "..."}} line per piece as it arrives, then that object.
@@ -51,7 +67,7 @@ servers:
               and splits long texts itself. Default: ${ENV_URL}, else {DEFAULT_URL}
   --web URL   a deployed hymt web app, by the address of its page (it talks to its /api): for public
               deployments, where vLLM is not exposed. The deployment chooses the model and splits long texts,
-              so --api-key, --model and --family do not apply. A private deployment's access key: --access-key
+              so --api-key, --model and --model-family do not apply. A private deployment's access key: --access-key
               or ${ENV_ACCESS_KEY}. Credentials for a proxy in front of it go in the URL
               (https://user:password@host; prefer ${ENV_WEB_URL}: arguments show in 'ps').
   They exclude each other. An option wins over the environment, and ${ENV_WEB_URL} over ${ENV_URL}
@@ -61,7 +77,15 @@ servers:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(subparsers, "translate", "translate a text", DESCRIPTION, EPILOG)
-    parser.add_argument("text", metavar="TEXT", help="the text to translate, or - to read it from standard input")
+    parser.add_argument(
+        "text", metavar="TEXT", nargs="?", help="the text to translate, or - to read it from standard input"
+    )
+    parser.add_argument(
+        "--file", metavar="FILE", help=f"translate a whole {', '.join(KINDS)} file, keeping its structure (not TEXT)"
+    )
+    parser.add_argument(
+        "--output", "-o", metavar="FILE", help="with --file: write the translation here (a new file), not to stdout"
+    )
     parser.add_argument(
         "--to", dest="target", required=True, metavar="CODE", help="the language to translate into ('hymt languages')"
     )
@@ -90,9 +114,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--model", help=f"the served model name (default: ${ENV_MODEL}, else {DEFAULT_MODEL})")
     parser.add_argument(
+        "--model-family",
         "--family",
+        dest="family",
         choices=[family.value for family in ModelFamily],
-        help="the model's prompt dialect (default: inferred from the model name)",
+        help="the prompt family of a served name the model catalogue does not know (default: the catalogue's; a "
+        "name it does not know gets plain translation with hunyuan-mt's prompts)",
+    )
+    parser.add_argument("--glossary", metavar="FILE", help="a TSV or CSV file of term pairs (source, target)")
+    parser.add_argument("--context", metavar="TEXT|@FILE", help="text to take into account, not to translate")
+    parser.add_argument("--style", metavar="TEXT", help="the style the translation must have (Hy-MT2)")
+    parser.add_argument(
+        "--format", choices=FORMATS, default="text", help="structured data to translate keeping its structure (Hy-MT2)"
     )
     parser.add_argument(
         "--timeout",
@@ -114,18 +147,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = web_settings_from(args) if web_url_of(args) else settings_from(args)
+    if args.file is not None:
+        document.check_options(args)
+        features = features_from(args)
+        with build_client(settings) as client:
+            document.translate_file(client, args, features)
+        return ExitStatus.OK
+    if args.text is None:
+        raise InvalidRequest("there is nothing to translate", "give TEXT, - to read standard input, or --file FILE")
+    if args.output is not None:
+        raise InvalidRequest("--output goes with --file", "print a text's translation, or redirect it with >")
+    features = features_from(args)
     text = read_text(args.text)
     with build_client(settings) as client:
         if args.stream:
-            _print_stream(client, text, args)
+            _print_stream(client, text, args, features)
         else:
-            result = client.translate(text, args.target, args.source)
+            result = client.translate(text, args.target, args.source, features=features)
             if args.json:
                 _write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
             else:
                 _write(_line(result.text))
-            _warn_if_truncated(result)
+            _warn_about(result)
     return ExitStatus.OK
+
+
+def features_from(args: argparse.Namespace) -> Features:
+    """The prompted features of --glossary, --context, --style and --format; InvalidRequest says what is wrong."""
+    glossary: tuple[tuple[str, str], ...] = ()
+    if args.glossary:
+        try:
+            glossary = parse_glossary(read_text_file(args.glossary), args.glossary)
+        except TextFileError as error:
+            raise InvalidRequest(f"--glossary: {error}", "give a UTF-8 TSV or CSV file of term pairs") from None
+        except GlossaryError as error:
+            raise InvalidRequest(f"--glossary: {error}") from None
+    context = args.context or ""
+    if context.startswith("@"):
+        try:
+            context = read_text_file(context[1:])
+        except TextFileError as error:
+            raise InvalidRequest(f"--context: {error}", "give the text itself, or @ and a UTF-8 file") from None
+    try:
+        return Features(glossary=glossary, context=context, style=args.style or "", format=args.format)
+    except FeatureError as error:
+        raise InvalidRequest(str(error)) from None
 
 
 def settings_from(args: argparse.Namespace) -> ClientSettings:
@@ -163,7 +229,7 @@ def web_url_of(args: argparse.Namespace, env: Mapping[str, str] | None = None) -
 
 def web_settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> WebSettings:
     """Settings for a web deployment: options first, then the environment, then the defaults."""
-    for option, value in (("--api-key", args.api_key), ("--model", args.model), ("--family", args.family)):
+    for option, value in (("--api-key", args.api_key), ("--model", args.model), ("--model-family", args.family)):
         if value is not None:
             if args.web is not None:
                 hint = f"drop {option}, or use --url instead of --web to talk to an OpenAI-compatible server"
@@ -210,8 +276,8 @@ def read_text(argument: str) -> str:
         ) from None
 
 
-def _print_stream(client: Translator, text: str, args: argparse.Namespace) -> None:
-    with client.stream(text, args.target, args.source) as stream:
+def _print_stream(client: Translator, text: str, args: argparse.Namespace, features: Features) -> None:
+    with client.stream(text, args.target, args.source, features=features) as stream:
         last = ""
         for piece in stream:
             if args.json:
@@ -224,12 +290,14 @@ def _print_stream(client: Translator, text: str, args: argparse.Namespace) -> No
         _write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
     elif not last.endswith("\n"):
         _write("\n")
-    _warn_if_truncated(result)
+    _warn_about(result)
 
 
-def _warn_if_truncated(result: Translation) -> None:
+def _warn_about(result: Translation) -> None:
     if result.truncated:
         warn("the answer reached its max_tokens limit: the translation may be cut short")
+    for warning in result.warnings:
+        warn(f"the translation may be damaged: {warning}")
 
 
 def _write(text: str) -> None:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from hymt.core.sampling import SAMPLING, SAMPLING_30B_A3B, Sampling
+
 # Where a model comes from.
 SOURCE_HUB = "huggingface or modelscope"
 SOURCE_GENERATED = "generated locally (make rehearsal-model)"
@@ -26,7 +28,8 @@ SOURCE_GENERATED = "generated locally (make rehearsal-model)"
 SUPPORTED = "supported"
 UNVERIFIED = "unverified"
 
-# Prompt families (the translation prompts differ between them; hymt.core.prompts implements hunyuan-mt and hy-mt1.5).
+# Prompt families (the translation prompts differ between them; hymt.core.prompts implements each, and translates
+# with a Chimera model by Hunyuan-MT's prompts).
 FAMILY_HUNYUAN_MT = "hunyuan-mt"
 FAMILY_CHIMERA = "chimera"
 FAMILY_HY_MT15 = "hy-mt1.5"
@@ -55,6 +58,7 @@ class CatalogueModel:
     source: str = SOURCE_HUB
     default: bool = False
     notes: str = ""
+    sampling: Sampling = SAMPLING  # Tencent's recommendation for this model
 
     @property
     def served_name(self) -> str:
@@ -133,10 +137,18 @@ CATALOGUE: tuple[CatalogueModel, ...] = (
         FAMILY_HY_MT2,
         _30B_BF16,
         status=UNVERIFIED,
+        sampling=SAMPLING_30B_A3B,
         notes="at release its README asked for vLLM built from source and transformers >= 5.6.0; its own sampling "
         "(temperature 0.7, top_p 1.0, no top_k, repetition_penalty 1.0)",
     ),
-    _model("tencent/Hy-MT2-30B-A3B-FP8", FAMILY_HY_MT2, _30B_FP8, status=UNVERIFIED, notes="as Hy-MT2-30B-A3B"),
+    _model(
+        "tencent/Hy-MT2-30B-A3B-FP8",
+        FAMILY_HY_MT2,
+        _30B_FP8,
+        status=UNVERIFIED,
+        sampling=SAMPLING_30B_A3B,
+        notes="as Hy-MT2-30B-A3B",
+    ),
     _model(
         "hymt-rehearsal",
         FAMILY_HUNYUAN_MT,

@@ -63,6 +63,13 @@ class TextPlan:
         return "".join(p if isinstance(p, str) else translations[p].strip() for p in self.pieces)
 
 
+def whole_text(text: str) -> TextPlan:
+    """`text` as one segment, its outer whitespace kept literal: structured data is never taken apart."""
+    body = text.strip()
+    start = text.index(body[0]) if body else len(text)
+    return TextPlan(pieces=(text[:start], 0, text[start + len(body) :]), segments=(body,))
+
+
 def split_text(
     text: str,
     budget: int = DEFAULT_BUDGET,

@@ -12,9 +12,15 @@ interface.
     with WebTranslationClient(WebSettings("https://mt.example.com")) as client:
         print(client.translate("Guten Morgen", "en").text)
 
-Every failure is a hymt.sdk.errors.HymtError with a message and a hint.
+Prompted features (a glossary, context, style, structured data), for the model families whose prompts have them:
+
+    client.translate("Hunyuan is fast.", "zh", features=Features(glossary=(("Hunyuan", "混元"),)))
+
+Every failure is a hymt.sdk.errors.HymtError with a message and a hint; a Features that cannot be sent as given raises
+hymt.core.features.FeatureError (a ValueError) when it is made.
 """
 
+from hymt.core.features import Features
 from hymt.sdk.client import TranslationClient
 from hymt.sdk.errors import (
     HymtError,
@@ -35,6 +41,7 @@ from hymt.sdk.web import WebInfo, WebTranslationClient
 
 __all__ = [
     "ClientSettings",
+    "Features",
     "HymtError",
     "InvalidRequest",
     "ModelNotFound",

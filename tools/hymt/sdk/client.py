@@ -14,9 +14,10 @@ from typing import TypeVar
 
 import requests
 
-from hymt.core.chunking import TextPlan, split_text
+from hymt.core.chunking import TextPlan, split_text, whole_text
+from hymt.core.features import NO_FEATURES, FeatureError, Features
 from hymt.core.languages import AUTO, UnknownLanguageError, normalize_code
-from hymt.core.prompts import build_prompt, chat_request, resolve_source
+from hymt.core.prompts import build_prompt, chat_request, estimate_tokens, resolve_source, unwrap_formatted
 from hymt.core.sse import StreamProtocolError, chat_delta
 from hymt.sdk.base import BaseClient, run_concurrently
 from hymt.sdk.errors import HymtError, InvalidRequest, ModelNotFound, StreamInterrupted, UpstreamError
@@ -40,6 +41,15 @@ class _Job:
     source: str  # as given, or detected ("auto" when unsure)
     target: str
     plan: TextPlan
+    text: str
+    features: Features
+
+    def finish(self, answer: str) -> str:
+        """A segment's answer as the translation: HY-MT1.5's formatted answer without its <target> wrapper."""
+        return unwrap_formatted(answer) if self.features.formatted else answer
+
+    def warnings(self, translation: str) -> list[str]:
+        return self.features.check(self.text, translation)
 
 
 class TranslationClient(BaseClient):
@@ -70,35 +80,51 @@ class TranslationClient(BaseClient):
             raise UpstreamError(self.settings.base_url, 200, "the /models answer has no model list")
         return [str(item["id"]) for item in data if isinstance(item, dict) and "id" in item]
 
-    def translate(self, text: str, target: str, source: str = AUTO) -> Translation:
-        """Translate `text` into the language `target` (a code such as "en" or "zh-Hant")."""
-        return self._run([self._prepare(text, target, source)], self.settings.max_workers)[0]
+    def translate(self, text: str, target: str, source: str = AUTO, *, features: Features | None = None) -> Translation:
+        """Translate `text` into the language `target` (a code such as "en" or "zh-Hant"), with the prompted
+        `features` the model's family has (hymt.core.features; InvalidRequest for one it has not)."""
+        return self._run([self._prepare(text, target, source, features)], self.settings.max_workers)[0]
 
-    def stream(self, text: str, target: str, source: str = AUTO) -> TranslationStream:
+    def stream(
+        self, text: str, target: str, source: str = AUTO, *, features: Features | None = None
+    ) -> TranslationStream:
         """The translation as pieces of text, as the server produces them.
 
         The request is checked at once (InvalidRequest is raised here); server errors surface while iterating.
         Connection failures, 429 and 503 are retried before the first piece of each answer arrives, never after:
         no piece is ever delivered twice.
         """
-        job = self._prepare(text, target, source)
-        progress = StreamProgress(segments=len(job.plan.segments))
+        job = self._prepare(text, target, source, features)
+        if job.features.formatted:
+            raise InvalidRequest(
+                "a formatted (<sn>) translation comes wrapped in <target> tags, so it is not streamed",
+                "use translate() for it",
+            )
+        progress = StreamProgress(segments=len(job.plan.segments), check=job.warnings)
         pieces = self._stream_pieces(job, progress)
         return TranslationStream(pieces, source=job.source, target=job.target, model=self.model, progress=progress)
 
     def translate_many(
-        self, texts: Iterable[str], target: str, source: str = AUTO, max_workers: int | None = None
+        self,
+        texts: Iterable[str],
+        target: str,
+        source: str = AUTO,
+        max_workers: int | None = None,
+        *,
+        features: Features | None = None,
     ) -> list[Translation]:
         """Translate several texts concurrently (`max_workers` requests at once); the answers keep their order.
 
         Every text is checked before anything is sent; the first failure stops the batch and is raised.
         """
         workers = self._batch_workers(texts, max_workers)
-        jobs = [self._prepare(text, target, source, label=f"text #{n}") for n, text in enumerate(texts, 1)]
+        jobs = [self._prepare(text, target, source, features, f"text #{n}") for n, text in enumerate(texts, 1)]
         return self._run(jobs, workers) if jobs else []
 
     # -- checking ---------------------------------------------------------------------------------------------------
-    def _prepare(self, text: object, target: object, source: object, label: str = "the text") -> _Job:
+    def _prepare(
+        self, text: object, target: object, source: object, features: Features | None, label: str = "the text"
+    ) -> _Job:
         if not isinstance(text, str):
             raise InvalidRequest(f"{label} must be a string, not {type(text).__name__}")
         if not text.strip():
@@ -106,8 +132,24 @@ class TranslationClient(BaseClient):
                 f"{label} is empty: there is nothing to translate", "give some text, or '-' to read standard input"
             )
         target_code, source_code = _languages(target, source)
+        features = features or NO_FEATURES
+        try:
+            self.settings.profile.check(features)
+        except FeatureError as unsupported:
+            raise InvalidRequest(str(unsupported)) from None
         resolved = resolve_source(text, source_code)
-        return _Job(source=resolved, target=target_code, plan=split_text(text, self.settings.chunk_budget))
+        if features.whole:
+            tokens = estimate_tokens(text)
+            if tokens > self.settings.chunk_budget:
+                raise InvalidRequest(
+                    f"{label} takes about {tokens} tokens, and structured data goes to the model in one request of "
+                    f"at most {self.settings.chunk_budget}",
+                    "translate it in smaller parts",
+                )
+            plan = whole_text(text)
+        else:
+            plan = split_text(text, self.settings.chunk_budget)
+        return _Job(source=resolved, target=target_code, plan=plan, text=text, features=features)
 
     # -- plain requests ---------------------------------------------------------------------------------------------
     def _run(self, jobs: list[_Job], max_workers: int) -> list[Translation]:
@@ -129,29 +171,37 @@ class TranslationClient(BaseClient):
         results = []
         for j, job in enumerate(jobs):
             parts = [answers[(j, i)] for i in range(len(job.plan.segments))]
+            translation = job.plan.join([job.finish(text) for text, _ in parts])
             results.append(
                 Translation(
-                    text=job.plan.join([text for text, _ in parts]),
+                    text=translation,
                     source=job.source,
                     target=job.target,
                     model=self.model,
                     elapsed=finished[j] - start,
                     segments=len(parts),
                     truncated=any(truncated for _, truncated in parts),
+                    warnings=tuple(job.warnings(translation)),
                 )
             )
         return results
 
     def _body(self, job: _Job, segment: str, *, stream: bool) -> dict[str, object]:
-        prompt = build_prompt(segment, job.target, job.source, self.settings.prompt_family)
+        profile = self.settings.profile
+        prompt = build_prompt(segment, job.target, job.source, profile.family, job.features)
         return chat_request(
-            prompt, self.model, source_text=segment, stream=stream, max_tokens_cap=self.settings.max_tokens_cap
+            prompt,
+            self.model,
+            source_text=segment,
+            stream=stream,
+            sampling=profile.sampling,
+            max_tokens_cap=self.settings.max_tokens_cap,
         )
 
     def _segment(self, job: _Job, index: int) -> tuple[str, bool]:
         """Segment `index`'s translation; translated again line by line when the model changed its line count."""
         text, truncated = self._complete(job, job.plan.segments[index])
-        if job.plan.keeps_lines(index, text):
+        if job.features.whole or job.plan.keeps_lines(index, text):
             return text, truncated
         lines = job.plan.line_by_line(index, self.settings.chunk_budget)
         parts = [self._complete(job, line) for line in lines.segments]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from hymt.core.features import Features
 from hymt.core.languages import AUTO
 
 
@@ -18,16 +19,21 @@ class Translation:
     elapsed: float  # seconds from the first request sent to the last answer received
     segments: int = 1  # requests the text was split into
     truncated: bool = False  # some answer stopped at max_tokens: the translation may be cut short
+    # Placeholders, keys or tags of the source the translation did not keep (hymt.core.structure); empty: none.
+    warnings: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, object]:
-        """The CLI's --json object."""
-        return {
+        """The CLI's --json object (the web API's answer: "warnings" only when there are some)."""
+        data: dict[str, object] = {
             "translation": self.text,
             "source": self.source,
             "target": self.target,
             "model": self.model,
             "elapsed_ms": round(self.elapsed * 1000),
         }
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        return data
 
 
 @dataclass
@@ -40,6 +46,8 @@ class StreamProgress:
     # The whole translation as the server reported it at the end (the web gateway does, with the detected source);
     # None: the stream's result is put together from its pieces.
     result: Translation | None = None
+    # The warnings of a translation put together from its pieces (hymt.core.structure.check_structure).
+    check: Callable[[str], list[str]] | None = None
 
 
 class TranslationStream(Iterator[str]):
@@ -70,14 +78,16 @@ class TranslationStream(Iterator[str]):
                 self._result = self._progress.result
                 self.source, self.target, self.model = self._result.source, self._result.target, self._result.model
             elif self._result is None:
+                text = "".join(self._text)
                 self._result = Translation(
-                    text="".join(self._text),
+                    text=text,
                     source=self.source,
                     target=self.target,
                     model=self.model,
                     elapsed=self._progress.elapsed,
                     segments=self._progress.segments,
                     truncated=self._progress.truncated,
+                    warnings=tuple(self._progress.check(text)) if self._progress.check else (),
                 )
             raise
         self._text.append(piece)
@@ -109,12 +119,22 @@ class Translator(Protocol):
     @property
     def model(self) -> str: ...
 
-    def translate(self, text: str, target: str, source: str = AUTO) -> Translation: ...
+    def translate(
+        self, text: str, target: str, source: str = AUTO, *, features: Features | None = None
+    ) -> Translation: ...
 
-    def stream(self, text: str, target: str, source: str = AUTO) -> TranslationStream: ...
+    def stream(
+        self, text: str, target: str, source: str = AUTO, *, features: Features | None = None
+    ) -> TranslationStream: ...
 
     def translate_many(
-        self, texts: Iterable[str], target: str, source: str = AUTO, max_workers: int | None = None
+        self,
+        texts: Iterable[str],
+        target: str,
+        source: str = AUTO,
+        max_workers: int | None = None,
+        *,
+        features: Features | None = None,
     ) -> list[Translation]: ...
 
     def close(self) -> None: ...

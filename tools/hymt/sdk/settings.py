@@ -13,7 +13,7 @@ from typing import Self
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from hymt.core.chunking import DEFAULT_BUDGET
-from hymt.core.prompts import MAX_TOKENS_CAP, ModelFamily
+from hymt.core.prompts import MAX_TOKENS_CAP, ModelFamily, ModelProfile, resolve_model
 from hymt.sdk.errors import InvalidRequest
 
 # The same variable names the web app reads, so one environment configures both.
@@ -56,8 +56,8 @@ class ClientSettings(_Timeouts):
     base_url: str = DEFAULT_URL
     api_key: str | None = None
     model: str = DEFAULT_MODEL
-    # The prompt dialect. None: inferred from the model name (ModelFamily.for_model); set it when a served name
-    # hides the family (e.g. --served-model-name translator for an HY-MT1.5 model).
+    # The prompt family. None: the model catalogue's for a name it knows (hymt.core.prompts.resolve_model); set it
+    # when a served name hides the family (e.g. --served-model-name translator for an HY-MT1.5 model).
     family: ModelFamily | None = None
     connect_timeout: float = 5.0
     # Longest wait for an answer to start, and, when streaming, for the next piece of it.
@@ -94,6 +94,12 @@ class ClientSettings(_Timeouts):
                 set_(self, "family", ModelFamily.parse(self.family))
             except ValueError as exc:
                 raise InvalidRequest(str(exc)) from None
+        try:
+            resolve_model(model, self.family)
+        except ValueError as exc:
+            raise InvalidRequest(
+                str(exc), "--model-family is only for served names the catalogue does not know"
+            ) from None
         _check_numbers(
             self,
             ("connect_timeout", "read_timeout", "backoff_base", "backoff_max", "max_retry_after"),
@@ -101,9 +107,13 @@ class ClientSettings(_Timeouts):
         )
 
     @property
+    def profile(self) -> ModelProfile:
+        """The model's prompt family and sampling: the catalogue's, the one set, or the default (resolve_model)."""
+        return resolve_model(self.model, self.family)
+
+    @property
     def prompt_family(self) -> ModelFamily:
-        """The prompt dialect to use: the one set, or the one the model name implies."""
-        return self.family or ModelFamily.for_model(self.model)
+        return self.profile.family
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ClientSettings:

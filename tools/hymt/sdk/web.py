@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 
+from hymt.core.features import FORMAT_TEXT, NO_FEATURES, Features
 from hymt.core.languages import AUTO
 from hymt.sdk import errors
 from hymt.sdk.base import BaseClient, run_concurrently
@@ -115,9 +116,10 @@ class WebTranslationClient(BaseClient):
             raise errors.NotAHymtApp(self.url, 200, "/api/languages has no language list")
         return languages
 
-    def translate(self, text: str, target: str, source: str = AUTO) -> Translation:
-        """Translate `text` into the language `target` (a code such as "en" or "zh-Hant"), in one request."""
-        body = self._body(text, target, source)
+    def translate(self, text: str, target: str, source: str = AUTO, *, features: Features | None = None) -> Translation:
+        """Translate `text` into the language `target` (a code such as "en" or "zh-Hant"), in one request, with the
+        prompted `features` (the deployment refuses one its model's family has not: InvalidRequest)."""
+        body = self._body(text, target, source, features)
         self._check_length(text)
         start = self._clock()
         response = self.transport.request("POST", _TRANSLATE, json_body=body)
@@ -127,14 +129,16 @@ class WebTranslationClient(BaseClient):
             payload = self._json(response, _TRANSLATE)
         return self._translation(payload, self._clock() - start, _TRANSLATE)
 
-    def stream(self, text: str, target: str, source: str = AUTO) -> TranslationStream:
+    def stream(
+        self, text: str, target: str, source: str = AUTO, *, features: Features | None = None
+    ) -> TranslationStream:
         """The translation as pieces of text, as the deployment produces them.
 
         Asks /api/info once per client (for `model`; its failures are raised here), then sends nothing until the
         stream is read. Connection failures, 429 and 503 are retried before the first piece arrives, never after: no
         piece is delivered twice.
         """
-        body = self._body(text, target, source)
+        body = self._body(text, target, source, features)
         model = self.model
         self._check_length(text)
         progress = StreamProgress()
@@ -142,7 +146,13 @@ class WebTranslationClient(BaseClient):
         return TranslationStream(pieces, source=body["source"], target=body["target"], model=model, progress=progress)
 
     def translate_many(
-        self, texts: Iterable[str], target: str, source: str = AUTO, max_workers: int | None = None
+        self,
+        texts: Iterable[str],
+        target: str,
+        source: str = AUTO,
+        max_workers: int | None = None,
+        *,
+        features: Features | None = None,
     ) -> list[Translation]:
         """Translate several texts concurrently (`max_workers` requests at once); the answers keep their order.
 
@@ -151,12 +161,12 @@ class WebTranslationClient(BaseClient):
         workers = self._batch_workers(texts, max_workers)
         texts = list(texts)
         for n, text in enumerate(texts, 1):
-            self._body(text, target, source, label=f"text #{n}")
+            self._body(text, target, source, features, f"text #{n}")
         results: list[Translation | None] = [None] * len(texts)
 
         def work(index: int) -> None:
             try:
-                results[index] = self.translate(texts[index], target, source)
+                results[index] = self.translate(texts[index], target, source, features=features)
             except errors.HymtError as error:
                 if len(texts) > 1:
                     error.message = f"text #{index + 1}: {error.message}"
@@ -171,13 +181,31 @@ class WebTranslationClient(BaseClient):
         return [result for result in results if result is not None]
 
     # -- requests ---------------------------------------------------------------------------------------------------
-    def _body(self, text: object, target: object, source: object, label: str = "the text") -> dict[str, str]:
-        """The request body. Only types are checked here: the deployment decides what it accepts (422 otherwise)."""
+    def _body(
+        self, text: object, target: object, source: object, features: Features | None, label: str = "the text"
+    ) -> dict[str, Any]:
+        """The request body. Only types are checked here: the deployment decides what it accepts (422 otherwise).
+        Features are sent only when asked for, so a plain request reaches a deployment older than them unchanged."""
         if not isinstance(text, str):
             raise errors.InvalidRequest(f"{label} must be a string, not {type(text).__name__}")
         if not isinstance(target, str) or not isinstance(source, str):
             raise errors.InvalidRequest("languages are given as codes such as 'en' or 'zh-Hant'")
-        return {"text": text, "target": target, "source": source}
+        body: dict[str, Any] = {"text": text, "target": target, "source": source}
+        features = features or NO_FEATURES
+        if features.formatted:
+            raise errors.InvalidRequest(
+                "the web API has no formatted (<sn>) translation", "ask the model server itself (--url) for it"
+            )
+        if features.glossary:
+            body["glossary"] = [{"source": s, "target": t} for s, t in features.glossary]
+        for name in ("context", "style"):
+            if getattr(features, name):
+                body[name] = getattr(features, name)
+        if features.format != FORMAT_TEXT:
+            body["format"] = features.format
+        if features.delimiters:
+            body["delimiters"] = True
+        return body
 
     def _check_length(self, text: str) -> None:
         """Refuse a text over the deployment's limit without sending it, when the limit is known already."""
@@ -222,7 +250,17 @@ class WebTranslationClient(BaseClient):
             raise errors.NotAHymtApp(
                 self.url, 200, f"/{path} answered something that is not a translation: {_short(payload)}"
             )
-        return Translation(text=text, source=source, target=target, model=model, elapsed=elapsed)  # type: ignore[arg-type]
+        warnings = payload.get("warnings", [])
+        if not isinstance(warnings, list):
+            warnings = [str(warnings)]
+        return Translation(
+            text=text,  # type: ignore[arg-type]
+            source=source,  # type: ignore[arg-type]
+            target=target,  # type: ignore[arg-type]
+            model=model,  # type: ignore[arg-type]
+            elapsed=elapsed,
+            warnings=tuple(str(warning) for warning in warnings),
+        )
 
     # -- streams ----------------------------------------------------------------------------------------------------
     def _stream_pieces(self, body: dict[str, str], text: str, progress: StreamProgress) -> Iterator[str]:
