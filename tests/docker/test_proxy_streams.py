@@ -1,7 +1,7 @@
 """Translations through the stack's proxy (compose/Caddyfile in the pinned Caddy image, in front of the gateway): a
 stream reaches the client as it is written, and a client that leaves a stream frees its place behind the proxy too.
 
-The proxy streams without `flush_interval -1` (docs/reliability.md, "The proxy": in that mode Caddy now and then cut
+The compatible APIs (docs/compat.md) reach the app through the proxy with their own clients. The proxy streams without `flush_interval -1` (docs/reliability.md, "The proxy": in that mode Caddy now and then cut
 an answer short): Caddy passes an event stream on as it arrives by itself, which the first test holds it to."""
 
 from __future__ import annotations
@@ -53,3 +53,34 @@ def test_a_client_that_leaves_a_stream_frees_its_place_behind_the_proxy(docker_e
             "the gateway to free the place",
             timeout=5,
         )
+
+
+def test_the_compatible_apis_reach_the_app_through_the_proxy_with_their_own_clients(docker_engine, tmp_path):
+    """The stack's Caddyfile forwards an allowlist of paths: DeepL's and LibreTranslate's own clients get through it
+    (docs/compat.md), and a path outside the list still gets the proxy's 404."""
+    import hashlib
+
+    import deepl
+    from libretranslatepy import LibreTranslateAPI
+
+    key = "compat-through-proxy-5e0c1f"
+    keys = tmp_path / "access_keys"
+    keys.write_text(f"{hashlib.sha256(key.encode()).hexdigest()} tester\n", encoding="utf-8")
+    (tmp_path / "proxy").mkdir()
+    with (
+        running() as fake,
+        serving(
+            gateway_settings(fake, access_keys_file=str(keys), compat_apis="deepl,libretranslate"),
+            host=bridge_gateway(),
+        ) as url,
+        caddy_in_front(url, tmp_path / "proxy") as (_, front),
+    ):
+        deepl_answer = deepl.Translator(key, server_url=front).translate_text("Good morning.", target_lang="DE")
+        libre = LibreTranslateAPI(front + "/", api_key=key)
+        libre_answer = libre.translate("Good morning.", "en", "fr")
+        codes = {language["code"] for language in libre.languages()}
+        outside = httpx.post(f"{front}/v1/chat/completions", json={}, timeout=10, trust_env=False)
+    assert deepl_answer.text == "German translation of: Good morning."
+    assert libre_answer == "French translation of: Good morning."
+    assert {"en", "fr", "zh"} <= codes
+    assert outside.status_code == 404 and outside.text == "Not found"
