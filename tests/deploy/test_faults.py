@@ -105,11 +105,6 @@ def web_memory(host) -> str:
     return host.check_output("docker stats --no-stream --format '{{.MemUsage}}' hymt-web-1").split(" / ")[0]
 
 
-@pytest.mark.xfail(
-    reason="known, not yet understood: in the integrated CI run of 2026-12-02 one abandoned stream of the abusive "
-    "client got the proxy's 502 (every other answer was 200, 4xx, 429 or 503); issue 13 stays open until it is",
-    strict=False,
-)
 def test_under_mixed_load_only_clear_answers_and_a_polite_client_is_served_while_an_abusive_one_is_limited(
     rehearsal, host, serving
 ):
