@@ -1,8 +1,9 @@
 """Translations through the stack's proxy (compose/Caddyfile in the pinned Caddy image, in front of the gateway): a
 stream reaches the client as it is written, and a client that leaves a stream frees its place behind the proxy too.
 
-The compatible APIs (docs/compat.md) reach the app through the proxy with their own clients. The proxy streams without `flush_interval -1` (docs/reliability.md, "The proxy": in that mode Caddy now and then cut
-an answer short): Caddy passes an event stream on as it arrives by itself, which the first test holds it to."""
+The compatible APIs (docs/compat.md) reach the app through the proxy with their own clients. The proxy streams
+without `flush_interval -1` (docs/reliability.md, "The proxy": in that mode Caddy now and then cut an answer short):
+Caddy passes an event stream on as it arrives by itself, which the first test holds it to."""
 
 from __future__ import annotations
 
