@@ -112,25 +112,33 @@ def test_a_glossary_is_edited_exported_imported_kept_and_reaches_the_model(hy_mt
     open_options(translator)
     assert glossary_rows(translator) == [("Hunyuan", "混元"), ("GPU", "图形处理器")]
     expect(page.locator("#options-used")).to_have_text("· in use: the glossary")
-    translator.choose("source", "German", "de")
-    translator.choose("target", "French", "fr")
-    translator.translate("Hunyuan ist schnell.")
+    translator.choose("source", "English", "en")
+    translator.translate("Hunyuan runs on a GPU.")  # the default target: Chinese
     expect(translator.error).to_be_hidden()
     screenshot(page, "glossary-translated")
-    # Only the pairs whose term occurs in the text go with it, in Hy-MT2's English glossary template.
-    [sent] = fake.chat_requests()
-    assert sent["messages"] == [
-        {
-            "role": "user",
-            "content": "Reference the following translations:\nHunyuan translates to 混元\n\nTranslate the following "
-            "text into French. Note that you must ONLY output the translated result without any additional "
-            "explanation:\n\nHunyuan ist schnell.",
-        }
+    translator.translate("Hunyuan is fast.")
+    # Hy-MT2's Chinese glossary template, a line a pair; only the pairs whose term occurs in the text go with it.
+    assert [sent["messages"] for sent in fake.chat_requests()] == [
+        [
+            {
+                "role": "user",
+                "content": "参考下面的翻译：\nHunyuan 翻译成 混元\nGPU 翻译成 图形处理器\n"
+                "将以下文本翻译为中文，注意只需要输出翻译后的结果，不要额外解释：\n\nHunyuan runs on a GPU.",
+            }
+        ],
+        [
+            {
+                "role": "user",
+                "content": "参考下面的翻译：\nHunyuan 翻译成 混元\n"
+                "将以下文本翻译为中文，注意只需要输出翻译后的结果，不要额外解释：\n\nHunyuan is fast.",
+            }
+        ],
     ]
     # Unchecked, the glossary stays but goes with no translation.
     page.get_by_label("Use the glossary").uncheck()
-    translator.translate("Hunyuan ist schnell!")
-    assert fake.chat_requests()[-1]["messages"][0]["content"].startswith("Translate the following text into French.")
+    translator.translate("Hunyuan is fast!")
+    assert "混元" not in fake.chat_requests()[-1]["messages"][0]["content"]
+    assert len(glossary_rows(translator)) == 2
 
 
 def test_a_bad_tsv_file_is_refused_naming_the_line_and_nothing_is_lost(hy_mt2, tmp_path):
