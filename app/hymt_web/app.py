@@ -25,7 +25,16 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hymt import __version__
 from hymt.core import catalogue
-from hymt.core.features import FORMATS, MAX_CONTEXT_CHARS, MAX_GLOSSARY_TERMS, MAX_STYLE_CHARS, MAX_TERM_CHARS, Features
+from hymt.core.features import (
+    FAMILIES_WITH,
+    FORMATS,
+    MAX_CONTEXT_CHARS,
+    MAX_GLOSSARY_TERMS,
+    MAX_STYLE_CHARS,
+    MAX_TERM_CHARS,
+    Feature,
+    Features,
+)
 from hymt.core.languages import AUTO, LANGUAGES
 from hymt.core.tokens import TokenCounter, load_counter
 from hymt_web import compat, errors
@@ -47,6 +56,8 @@ CONTENT_SECURITY_POLICY = (
 
 
 _CODES = [lang.code for lang in LANGUAGES]
+# The prompted features the translation routes take, by their field names (HY-MT1.5's <sn> form is the SDK's only).
+API_FEATURES = (Feature.GLOSSARY, Feature.CONTEXT, Feature.STYLE, Feature.FORMAT, Feature.DELIMITERS)
 _FEATURES = "Only for the model families whose published prompts have it (GET /api/info: prompt_family; docs/web.md)"
 
 
@@ -392,15 +403,21 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
     @app.get("/api/info")
     async def info() -> dict[str, object]:
         entry = catalogue.find_served(settings.served_model)
+        profile = settings.model_profile
         return {
             "model": settings.served_model,
             # What the model catalogue knows of it (None for a model it does not list).
             "catalogue": {"model_id": entry.model_id, "family": entry.family, "status": entry.status}
             if entry
             else None,
-            "prompt_family": settings.model_profile.family.value,
+            "prompt_family": profile.family.value,
             # How it was settled: the catalogue's, HYMT_MODEL_FAMILY's, or the default for an unknown name.
-            "prompt_family_from": settings.model_profile.source,
+            "prompt_family_from": profile.source,
+            # Each feature field: whether this model is sent it, and the families whose prompts have it.
+            "features": {
+                feature.value: {"available": profile.supports(feature), "families": list(FAMILIES_WITH[feature])}
+                for feature in API_FEATURES
+            },
             "profile": settings.profile,
             "max_chars": settings.max_chars,
             # How requests are sized: with the model's own tokenizer, or the cautious estimate.

@@ -39,6 +39,13 @@ async def test_info_tells_the_model_profile_limit_and_version(fake):
         "catalogue": {"model_id": "tencent/Hunyuan-MT-7B", "family": "hunyuan-mt", "status": "supported"},
         "prompt_family": "hunyuan-mt",
         "prompt_family_from": "catalogue",
+        "features": {
+            "glossary": {"available": False, "families": ["hy-mt1.5", "hy-mt2"]},
+            "context": {"available": False, "families": ["hy-mt1.5", "hy-mt2"]},
+            "style": {"available": False, "families": ["hy-mt2"]},
+            "format": {"available": False, "families": ["hy-mt2"]},
+            "delimiters": {"available": False, "families": ["hy-mt2"]},
+        },
         "profile": "rehearsal",
         "max_chars": 1234,
         "token_count": "estimate",
@@ -61,6 +68,21 @@ async def test_info_says_the_family_set_for_a_name_the_catalogue_does_not_know(f
     async with gateway(settings_for(fake, served_model="my-translator", model_family="hy-mt2")) as client:
         info = (await client.get("/api/info")).json()
     assert (info["prompt_family"], info["prompt_family_from"]) == ("hy-mt2", "setting")
+
+
+@pytest.mark.parametrize(
+    ("served", "family", "available"),
+    [
+        ("HY-MT1.5-7B", "", ["glossary", "context"]),
+        ("Hy-MT2-7B", "", ["glossary", "context", "style", "format", "delimiters"]),
+        ("my-translator", "hy-mt2", ["glossary", "context", "style", "format", "delimiters"]),
+        ("my-translator", "", []),  # no family: plain translation only
+    ],
+)
+async def test_info_says_which_features_the_served_model_is_sent(fake, served, family, available):
+    async with gateway(settings_for(fake, served_model=served, model_family=family)) as client:
+        features = (await client.get("/api/info")).json()["features"]
+    assert [name for name, feature in features.items() if feature["available"]] == available
 
 
 async def test_healthz_answers_even_when_the_model_is_down():

@@ -64,6 +64,58 @@
       access_hint: "This service needs an access key from its operator. It is kept in this browser only.",
       err_access_key_required: "This service needs an access key. Enter the key its operator gave you.",
       err_invalid_access_key: "The access key was not accepted. Check it, or ask the operator for a new one.",
+      err_invalid_features: "The translation options were not accepted.",
+      err_unsupported_feature: "This model has no prompt for that translation option.",
+      err_too_long_for_one_request: "Structured data goes to the model in one piece, and this is too long for that. "
+        + "Translate it in parts.",
+      err_two_options: "The model takes one option per translation, and {names} are set. Clear all but one (or "
+        + "uncheck “Use the glossary”).",
+      err_glossary_incomplete: "Glossary term {number} has only one side. Fill in both, or remove it.",
+      same_switched: "The text is in {source}, the target language too, so the target is now {target}.",
+      warnings: "Check the translation: it did not keep everything of the text.",
+      options: "Translation options",
+      options_hint: "The model takes one of these with a translation.",
+      options_in_use: "· in use: {names}",
+      options_none: "· plain translation only with this model",
+      format: "Format",
+      format_text: "Plain text",
+      format_hint: "Only the visible text of structured data is translated; keys, tags and placeholders stay.",
+      context: "Context",
+      context_hint: "Text the translation takes into account, not translated itself (e.g. the paragraph around a "
+        + "sentence).",
+      style: "Style",
+      style_hint: "How the translation should read, e.g. formal.",
+      glossary: "Glossary",
+      glossary_hint: "Terms the translation must use. The pairs whose term occurs in the text go with it. Kept in "
+        + "this browser only.",
+      glossary_use: "Use the glossary",
+      term_source: "Term",
+      term_target: "Translation",
+      term_actions: "Actions",
+      term_add: "Add a term",
+      term_remove: "Remove",
+      term_source_label: "Term {number}",
+      term_target_label: "Translation of term {number}",
+      term_remove_label: "Remove term {number}",
+      term_removed: "Term removed.",
+      glossary_import: "Import TSV",
+      glossary_export: "Export TSV",
+      glossary_imported: "Imported {count} term pairs from {file}: {added} new, {updated} changed.",
+      glossary_bad_line: "{file}, line {line}: {problem}. Nothing was imported: fix the line and import again.",
+      tsv_columns: "expected a term, one tab and its translation, found {count} columns",
+      tsv_empty: "a term or its translation is empty",
+      tsv_nothing: "{file} has no term pairs (one a line: term, tab, translation). Nothing was imported.",
+      tsv_unreadable: "{file} could not be read. Nothing was imported.",
+      glossary_exported: "Exported {count} term pairs.",
+      glossary_nothing: "The glossary has no complete term pair to export.",
+      unavailable: "Not with this model: the {family} prompts have no template for it (models of {families} have one).",
+      unavailable_default: "Not with this model: {model} is not in the model catalogue and no model family is set, "
+        + "so only plain translation is sent.",
+      feature_glossary: "the glossary",
+      feature_context: "a context",
+      feature_style: "a style",
+      feature_format: "a format",
+      and: " and ",
     },
     zh: {
       title: "混元翻译",
@@ -124,11 +176,65 @@
       access_hint: "此服务需要运营者提供的访问密钥。密钥只保存在本浏览器中。",
       err_access_key_required: "此服务需要访问密钥，请输入运营者给您的密钥。",
       err_invalid_access_key: "访问密钥无效。请检查，或向运营者索取新的密钥。",
+      err_invalid_features: "翻译选项无效。",
+      err_unsupported_feature: "此模型没有该翻译选项的提示词。",
+      err_too_long_for_one_request: "结构化数据会整体发送给模型，这段内容太长。请分段翻译。",
+      err_two_options: "每次翻译模型只接受一个选项，当前设置了{names}。请只保留一个（或取消“使用术语表”）。",
+      err_glossary_incomplete: "术语表第 {number} 条只填了一边。请填写完整，或将其删除。",
+      same_switched: "文本是{source}，目标语言也是，因此目标语言已改为{target}。",
+      warnings: "请检查译文：它没有完整保留原文的内容。",
+      options: "翻译选项",
+      options_hint: "每次翻译模型只接受其中一项。",
+      options_in_use: "· 使用中：{names}",
+      options_none: "· 此模型只做普通翻译",
+      format: "格式",
+      format_text: "纯文本",
+      format_hint: "结构化数据只翻译可见文本；键、标签和占位符保持不变。",
+      context: "上下文",
+      context_hint: "翻译时参考但不翻译的文本（例如句子所在的段落）。",
+      style: "风格",
+      style_hint: "译文应有的风格，例如：正式。",
+      glossary: "术语表",
+      glossary_hint: "翻译必须使用的术语。文本中出现的术语会随翻译一起发送。只保存在本浏览器中。",
+      glossary_use: "使用术语表",
+      term_source: "术语",
+      term_target: "译法",
+      term_actions: "操作",
+      term_add: "添加术语",
+      term_remove: "删除",
+      term_source_label: "术语 {number}",
+      term_target_label: "术语 {number} 的译法",
+      term_remove_label: "删除术语 {number}",
+      term_removed: "术语已删除。",
+      glossary_import: "导入 TSV",
+      glossary_export: "导出 TSV",
+      glossary_imported: "已从 {file} 导入 {count} 对术语：新增 {added}，更改 {updated}。",
+      glossary_bad_line: "{file} 第 {line} 行：{problem}。未导入任何内容：请修改该行后重新导入。",
+      tsv_columns: "应为术语、一个制表符和译法，实际有 {count} 列",
+      tsv_empty: "术语或译法为空",
+      tsv_nothing: "{file} 中没有术语对（每行一对：术语、制表符、译法）。未导入任何内容。",
+      tsv_unreadable: "无法读取 {file}。未导入任何内容。",
+      glossary_exported: "已导出 {count} 对术语。",
+      glossary_nothing: "术语表中没有完整的术语对可导出。",
+      unavailable: "此模型不可用：{family} 的提示词没有此项模板（{families} 系列的模型有）。",
+      unavailable_default: "此模型不可用：{model} 不在模型目录中，也未设置模型系列，因此只发送普通翻译。",
+      feature_glossary: "术语表",
+      feature_context: "上下文",
+      feature_style: "风格",
+      feature_format: "格式",
+      and: "和",
     },
   };
 
   // The access key (when /api/info says one is required) is kept here, in this browser only.
-  const STORE = { ui: "hymt.ui", pair: "hymt.pair", history: "hymt.history", key: "hymt.access_key" };
+  const STORE = {
+    ui: "hymt.ui",
+    pair: "hymt.pair",
+    history: "hymt.history",
+    key: "hymt.access_key",
+    glossary: "hymt.glossary",
+    glossaryUse: "hymt.glossary_use",
+  };
   const HISTORY_SIZE = 10;
   const READY_POLL_MS = 15000; // while the model answers
   const NOT_READY_POLL_MS = 3000; // while it does not: clear the banner soon after it recovers
@@ -364,6 +470,8 @@
     updateSwap();
     renderHistory();
     renderFooter();
+    renderGlossary();
+    renderOptions();
     if (state.ready === false) showBanner(state.bannerCode);
   }
 
@@ -493,15 +601,279 @@
     if (keyRequired() && !$("access-key").value) $("access-key").value = load(STORE.key, "") || "";
   }
 
+  // ---- translation options: format, context, style, glossary ------------------------------------------------
+  // /api/info says which of them the served model's family has prompts for; the others are shown disabled with the
+  // reason, so the page never sends an option the gateway would refuse. The model takes one of them a translation.
+  const OPTIONS = ["format", "context", "style", "glossary"];
+  let glossary = []; // [{source, target}], kept in this browser (localStorage)
+
+  function available(name) {
+    const features = state.info && state.info.features;
+    return Boolean(features && features[name] && features[name].available);
+  }
+
+  function unavailableReason(name) {
+    const info = state.info;
+    if (info.prompt_family_from === "default") return t("unavailable_default", { model: info.model });
+    const families = (info.features[name] && info.features[name].families) || [];
+    return t("unavailable", { family: info.prompt_family, families: families.join(", ") });
+  }
+
+  function optionControl(name) {
+    return name === "glossary" ? $("glossary-use") : $(name);
+  }
+
+  function renderOptions() {
+    if (!state.info) return;
+    for (const name of OPTIONS) {
+      const on = available(name);
+      optionControl(name).disabled = !on;
+      $(`${name}-reason`).textContent = on ? t(`${name}_hint`) : unavailableReason(name);
+    }
+    $("options-hint").hidden = !OPTIONS.some(available);
+    renderOptionsUsed();
+  }
+
+  function renderOptionsUsed() {
+    if (!state.info) return;
+    const used = OPTIONS.filter((name) => optionSet(name));
+    $("options-used").textContent = !OPTIONS.some(available) ? t("options_none")
+      : used.length ? t("options_in_use", { names: optionNames(used) }) : "";
+  }
+
+  function optionNames(names) {
+    return names.map((name) => t(`feature_${name}`)).join(t("and"));
+  }
+
+  // Whether an option would go with a translation (the glossary: when it has a complete pair, whatever the text).
+  function optionSet(name) {
+    if (!available(name)) return false;
+    if (name === "format") return $("format").value !== "text";
+    if (name === "glossary") return $("glossary-use").checked && completePairs().length > 0;
+    return Boolean($(name).value.trim());
+  }
+
+  function completePairs() {
+    return glossary
+      .map((pair) => ({ source: pair.source.trim(), target: pair.target.trim() }))
+      .filter((pair) => pair.source && pair.target);
+  }
+
+  // The request's option fields for `text`: {fields}, or {error, values, focus?} for showError.
+  function requestOptions(text) {
+    const fields = {};
+    if (optionSet("format")) fields.format = $("format").value;
+    if (optionSet("context")) fields.context = $("context").value;
+    if (optionSet("style")) fields.style = $("style").value;
+    if (available("glossary") && $("glossary-use").checked) {
+      const half = glossary.findIndex((pair) => !pair.source.trim() !== !pair.target.trim());
+      if (half >= 0) return { error: "glossary_incomplete", values: { number: half + 1 }, focus: `term-${half}-source` };
+      const folded = text.toLowerCase();
+      const pairs = completePairs().filter((pair) => folded.includes(pair.source.toLowerCase()));
+      if (pairs.length) fields.glossary = pairs;
+    }
+    const used = OPTIONS.filter((name) => name in fields);
+    if (used.length > 1) return { error: "two_options", values: { names: optionNames(used) } };
+    return { fields };
+  }
+
+  function saveGlossary() {
+    save(STORE.glossary, glossary);
+    renderOptionsUsed();
+  }
+
+  function loadGlossary() {
+    const stored = load(STORE.glossary, []);
+    glossary = Array.isArray(stored)
+      ? stored.filter((pair) => pair && typeof pair.source === "string" && typeof pair.target === "string")
+      : [];
+    $("glossary-use").checked = load(STORE.glossaryUse, true) !== false;
+  }
+
+  function renderGlossary() {
+    const rows = $("glossary-rows");
+    rows.replaceChildren();
+    glossary.forEach((pair, index) => {
+      const number = index + 1;
+      const row = document.createElement("tr");
+      for (const side of ["source", "target"]) {
+        const cell = document.createElement("td");
+        const input = document.createElement("input");
+        input.type = "text";
+        input.id = `term-${index}-${side}`;
+        input.dir = "auto";
+        input.autocomplete = "off";
+        input.value = pair[side];
+        input.setAttribute("aria-label", t(`term_${side}_label`, { number }));
+        input.addEventListener("input", () => {
+          glossary[index][side] = input.value;
+          saveGlossary();
+        });
+        cell.append(input);
+        row.append(cell);
+      }
+      const cell = document.createElement("td");
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "quiet";
+      remove.textContent = t("term_remove");
+      remove.setAttribute("aria-label", t("term_remove_label", { number }));
+      remove.addEventListener("click", () => removeTerm(index));
+      cell.append(remove);
+      row.append(cell);
+      rows.append(row);
+    });
+  }
+
+  function addTerm() {
+    glossary.push({ source: "", target: "" });
+    saveGlossary();
+    renderGlossary();
+    $(`term-${glossary.length - 1}-source`).focus();
+  }
+
+  function removeTerm(index) {
+    glossary.splice(index, 1);
+    saveGlossary();
+    renderGlossary();
+    // Focus stays in the table: on the next row's remove button, else the previous one's, else "Add a term".
+    const buttons = $("glossary-rows").querySelectorAll("button");
+    (buttons[Math.min(index, buttons.length - 1)] || $("glossary-add")).focus();
+    announce(t("term_removed"));
+  }
+
+  function glossaryMessage(message, bad = false) {
+    const element = $("glossary-message");
+    element.textContent = message;
+    element.classList.toggle("bad", bad);
+  }
+
+  // TSV: one pair a line, the term, one tab, its translation; blank lines are skipped. Either all of the file's
+  // pairs or, at its first bad line, none: {pairs} or {line, problem}.
+  function parseTsv(content) {
+    const pairs = [];
+    const lines = content.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/);
+    for (let index = 0; index < lines.length; index += 1) {
+      const line = lines[index];
+      if (!line.trim()) continue;
+      const cells = line.split("\t");
+      if (cells.length !== 2) return { line: index + 1, problem: t("tsv_columns", { count: cells.length }) };
+      const [source, target] = cells.map((cell) => cell.trim());
+      if (!source || !target) return { line: index + 1, problem: t("tsv_empty") };
+      pairs.push({ source, target });
+    }
+    return { pairs };
+  }
+
+  async function importGlossary(file) {
+    let content;
+    try {
+      content = await file.text();
+    } catch {
+      glossaryMessage(t("tsv_unreadable", { file: file.name }), true);
+      return;
+    }
+    const parsed = parseTsv(content);
+    if (!parsed.pairs) {
+      glossaryMessage(t("glossary_bad_line", { file: file.name, line: parsed.line, problem: parsed.problem }), true);
+      return;
+    }
+    if (!parsed.pairs.length) {
+      glossaryMessage(t("tsv_nothing", { file: file.name }), true);
+      return;
+    }
+    let added = 0;
+    let updated = 0;
+    for (const pair of parsed.pairs) {
+      const known = glossary.find((entry) => entry.source.trim() === pair.source);
+      if (!known) {
+        glossary.push(pair);
+        added += 1;
+      } else if (known.target.trim() !== pair.target) {
+        known.target = pair.target; // the file's translation of a term already here wins, and the message says so
+        updated += 1;
+      }
+    }
+    saveGlossary();
+    renderGlossary();
+    glossaryMessage(t("glossary_imported", { count: parsed.pairs.length, file: file.name, added, updated }));
+  }
+
+  function exportGlossary() {
+    const pairs = completePairs();
+    if (!pairs.length) {
+      glossaryMessage(t("glossary_nothing"), true);
+      return;
+    }
+    const oneLine = (term) => term.replace(/\s+/g, " "); // a tab or line break would break the TSV
+    const tsv = pairs.map((pair) => `${oneLine(pair.source)}\t${oneLine(pair.target)}\n`).join("");
+    const link = document.createElement("a");
+    link.href = `data:text/tab-separated-values;charset=utf-8,${encodeURIComponent(tsv)}`;
+    link.download = "glossary.tsv";
+    document.body.append(link);
+    link.click();
+    link.remove();
+    glossaryMessage(t("glossary_exported", { count: pairs.length }));
+  }
+
+  function bindOptions() {
+    for (const name of ["format", "context", "style"]) $(name).addEventListener("input", renderOptionsUsed);
+    $("glossary-use").addEventListener("change", () => {
+      save(STORE.glossaryUse, $("glossary-use").checked);
+      renderOptionsUsed();
+    });
+    $("glossary-add").addEventListener("click", addTerm);
+    $("glossary-export").addEventListener("click", exportGlossary);
+    $("glossary-import").addEventListener("click", () => $("glossary-file").click());
+    $("glossary-file").addEventListener("change", async () => {
+      const [file] = $("glossary-file").files;
+      if (file) await importGlossary(file);
+      $("glossary-file").value = ""; // the same file can be imported again
+    });
+  }
+
+  // ---- notices and warnings ----------------------------------------------------------------------------------
+  function showNotice(message) {
+    $("notice").textContent = message;
+    $("notice").hidden = !message;
+  }
+
+  function showWarnings(warnings) {
+    const list = $("warnings-list");
+    list.replaceChildren();
+    for (const warning of warnings) {
+      const item = document.createElement("li");
+      item.textContent = warning;
+      list.append(item);
+    }
+    $("warnings").hidden = warnings.length === 0;
+  }
+
+  // Text in the target's language: the target becomes English for Chinese text, Chinese for any other. The
+  // gateway detects the language (the page carries no detector) and refuses such a request before the model sees
+  // it; the page then switches and translates again.
+  function switchSameTarget() {
+    const same = state.target;
+    const lang = state.byCode.get(same);
+    const target = lang && lang.script === "han" ? "en" : "zh";
+    targetPicker.set(target, { silent: true });
+    state.target = target;
+    setOutputDirection(target);
+    rememberPair();
+    updateSwap();
+    showNotice(t("same_switched", { source: languageName(same), target: languageName(target) }));
+  }
+
   // ---- translating -------------------------------------------------------------------------------------------
   function setBusy(busy) {
     $("output").setAttribute("aria-busy", String(busy));
     $("stop").hidden = !busy;
   }
 
-  async function translate() {
+  async function translate({ switched = false } = {}) {
     const text = $("text").value;
     clearError();
+    if (!switched) showNotice("");
     if (!text.trim()) {
       showError("empty_text");
       $("text").focus();
@@ -520,11 +892,19 @@
       return;
     }
     if (key) save(STORE.key, key);
+    const options = requestOptions(text);
+    if (options.error) {
+      showError(options.error, "", options.values);
+      $("options").open = true;
+      if (options.focus) $(options.focus).focus();
+      return;
+    }
     if (state.controller) state.controller.abort();
     const controller = new AbortController();
     state.controller = controller;
-    const request = { text, target: state.target, source: state.source };
+    const request = { text, target: state.target, source: state.source, ...options.fields };
     setOutput("", state.target);
+    showWarnings([]);
     $("elapsed").textContent = "";
     setBusy(true);
     announce(t("translating"));
@@ -543,6 +923,11 @@
       });
       if (!response.ok) {
         const error = await readError(response);
+        if (error.code === "same_language" && request.source === "auto" && !switched) {
+          switchSameTarget();
+          setTimeout(() => translate({ switched: true })); // after this one's finally has run
+          return;
+        }
         showError(error.code, error.message, { count, max: state.maxChars });
         if (response.status === 503) checkReady();
         if (response.status === 401) $("access-key").focus();
@@ -618,6 +1003,7 @@
 
   function finishTranslation(result, request) {
     setOutput(result.translation, result.target);
+    showWarnings(result.warnings || []);
     $("elapsed").textContent = t("elapsed", { seconds: (result.elapsed_ms / 1000).toFixed(1) });
     if (request.source === "auto") {
       state.detected = result.source;
@@ -630,7 +1016,7 @@
       text: request.text,
       translation: result.translation,
     });
-    announce(t("done"));
+    announce(result.warnings && result.warnings.length ? `${t("done")} ${t("warnings")}` : t("done"));
   }
 
   function stop() {
@@ -723,6 +1109,8 @@
     state.detected = null;
     $("text").value = entry.text;
     setOutput(entry.translation || "", entry.target);
+    showWarnings([]);
+    showNotice("");
     $("elapsed").textContent = "";
     clearError();
     rememberPair();
@@ -772,19 +1160,22 @@
   }
 
   function bindEvents() {
-    $("translate").addEventListener("click", translate);
+    $("translate").addEventListener("click", () => translate());
     $("stop").addEventListener("click", stop);
     $("swap").addEventListener("click", swapLanguages);
     $("copy").addEventListener("click", copyOutput);
     $("clear").addEventListener("click", () => {
       $("text").value = "";
       setOutput("", state.target);
+      showWarnings([]);
+      showNotice("");
       clearError();
       updateCounter();
       $("text").focus();
     });
     $("text").addEventListener("input", updateCounter);
     $("access-key").addEventListener("change", () => save(STORE.key, accessKey()));
+    bindOptions();
     $("history-clear").addEventListener("click", () => {
       save(STORE.history, []);
       renderHistory();
@@ -808,6 +1199,7 @@
   }
 
   function start() {
+    loadGlossary();
     state.ui = initialUiLanguage();
     applyUiLanguage(state.ui);
     bindEvents();

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from hymt.core.catalogue import CatalogueModel, find_served
 from hymt.core.detect import detect_language
-from hymt.core.features import NO_FEATURES, Feature, FeatureError, Features
+from hymt.core.features import FAMILIES_WITH, NO_FEATURES, Feature, FeatureError, Features
 from hymt.core.languages import AUTO, get_language, is_chinese, normalize_code
 from hymt.core.sampling import SAMPLING, Sampling
 from hymt.core.text import neutralise_control_tokens
@@ -81,6 +81,10 @@ class ModelProfile:
                 "(HYMT_MODEL_FAMILY, inventory hymt_model_family, --model-family: hy-mt1.5 or hy-mt2)"
             )
         features.check_family(self.family.value)
+
+    def supports(self, feature: Feature) -> bool:
+        """True when a request with `feature` is sent to this model (`check` lets it through)."""
+        return self.source != FROM_DEFAULT and self.family.value in FAMILIES_WITH[feature]
 
 
 def resolve_model(model: str, family: str | ModelFamily | None = None) -> ModelProfile:
