@@ -1,4 +1,6 @@
-"""DeepL's API v2, as its clients use it: POST /v2/translate, GET /v2/languages, GET /v2/usage.
+"""DeepL's API v2, as its clients use it: POST /v2/translate, GET /v2/languages, GET /v2/usage, and the glossaries
+defined in the deployment (HYMT_GLOSSARIES_FILE): GET /v2/glossaries[/<id>[/entries]], and glossary_id on
+/v2/translate. A glossary's id is its name in the file; glossaries are not created or deleted over the API.
 
 The key comes as `Authorization: DeepL-Auth-Key <key>`. Language codes are DeepL's (case-insensitive): the model's
 codes in capitals ("DE", "ZH-HANT", "YUE"), and DeepL's regional targets EN-GB, EN-US, PT-BR, PT-PT and ZH-HANS
@@ -9,11 +11,13 @@ mapped to the one English, Portuguese and Chinese the model writes. Errors are {
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from hymt.core.features import NO_FEATURES, FeatureError, Features
 from hymt.core.languages import AUTO, LANGUAGES, UnknownLanguageError, get_language
 from hymt_web.compat.service import NO_LIMIT, Compat, answer_errors, error_json, one, read_fields, refusal
 from hymt_web.errors import GatewayError
+from hymt_web.glossaries import Glossary
 
 API = "deepl"
 HOW = "Send it as 'Authorization: DeepL-Auth-Key <key>'."
@@ -81,6 +85,70 @@ def languages(kind: str) -> list[dict[str, object]]:
     return found
 
 
+def glossary_info(glossary: Glossary) -> dict[str, object]:
+    """A glossary as DeepL describes one (its languages in DeepL's lower-case codes)."""
+    return {
+        "glossary_id": glossary.name,
+        "name": glossary.name,
+        "ready": True,
+        "source_lang": glossary.source_lang.lower(),
+        "target_lang": glossary.target_lang.lower(),
+        "creation_time": glossary.created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "entry_count": len(glossary.entries),
+    }
+
+
+def glossary_features(compat: Compat, glossary_id: str | None, source: str, target: str) -> Features:
+    """The `glossary` feature of the glossary `glossary_id` names (none without one); 400 when there is no such
+    glossary, when it is for other languages than source -> target, or when the model's prompts have no glossary."""
+    if not glossary_id:
+        return NO_FEATURES
+    glossary = compat.settings.glossaries.get(glossary_id)
+    if glossary is None:
+        raise refusal(
+            400,
+            "unknown_glossary",
+            f"Value for 'glossary_id' not supported: this deployment has no glossary {glossary_id!r}; GET "
+            "/v2/glossaries lists the ones it has (they are defined in its inventory, hymt_glossaries).",
+        )
+    if source == AUTO:
+        raise refusal(400, "invalid_request", "Use of a glossary requires the source_lang parameter to be specified.")
+    if (glossary.source_lang, glossary.target_lang) != (source, target):
+        raise refusal(
+            400,
+            "glossary_language_mismatch",
+            f"The glossary {glossary_id!r} is for {deepl_code(glossary.source_lang)} to "
+            f"{glossary.target_lang.upper()}, but the request is {deepl_code(source)} to {target.upper()}: give "
+            "source_lang and target_lang of the glossary's languages, or another glossary.",
+        )
+    features = Features(glossary=glossary.entries)
+    try:
+        compat.settings.model_profile.check(features)
+    except FeatureError as unsupported:
+        raise refusal(400, "unsupported_feature", f"glossary_id cannot be used here: {unsupported}.") from None
+    return features
+
+
+def find_glossary(compat: Compat, request: Request) -> Glossary:
+    """The glossary the path names; DeepL's 404 when the deployment has none of that id."""
+    glossary_id = request.path_params["glossary_id"]
+    glossary = compat.settings.glossaries.get(glossary_id)
+    if glossary is None:
+        raise refusal(
+            404, "glossary_not_found", f"No glossary {glossary_id!r} here; GET /v2/glossaries lists the ones there are."
+        )
+    return glossary
+
+
+def glossaries_are_fixed() -> GatewayError:
+    return refusal(
+        403,
+        "glossaries_fixed",
+        "Glossaries cannot be created or deleted over this API: this deployment's glossaries are defined in its "
+        "inventory (hymt_glossaries) by its operator. GET /v2/glossaries lists them.",
+    )
+
+
 def register(app: FastAPI, compat: Compat) -> None:
     @app.post("/v2/translate", include_in_schema=False)
     @answer_errors(error)
@@ -93,11 +161,11 @@ def register(app: FastAPI, compat: Compat) -> None:
         target_lang = one(fields, "target_lang")
         if target_lang is None:
             raise refusal(400, "invalid_request", "Value for 'target_lang' not specified.")
-        if one(fields, "glossary_id"):
-            raise refusal(400, "unsupported_glossary", "This deployment has no glossaries: leave out glossary_id.")
         source_lang = one(fields, "source_lang")
         source = core_code(source_lang, "source_lang") if source_lang else AUTO
-        results = await compat.translate(request, API, entry, texts, core_code(target_lang, "target_lang"), source)
+        target = core_code(target_lang, "target_lang")
+        features = glossary_features(compat, one(fields, "glossary_id"), source, target)
+        results = await compat.translate(request, API, entry, texts, target, source, features)
         return JSONResponse(
             {
                 "translations": [
@@ -126,3 +194,27 @@ def register(app: FastAPI, compat: Compat) -> None:
         entry = compat.authenticate(request, key_of(request), HOW)
         limit = compat.usage.limit or NO_LIMIT
         return JSONResponse({"character_count": compat.usage.used(entry), "character_limit": limit})
+
+    @app.api_route("/v2/glossaries", methods=["GET", "POST"], include_in_schema=False)
+    @answer_errors(error)
+    async def deepl_glossaries(request: Request) -> Response:
+        compat.authenticate(request, key_of(request), HOW)
+        if request.method == "POST":
+            raise glossaries_are_fixed()
+        return JSONResponse({"glossaries": [glossary_info(g) for g in compat.settings.glossaries.values()]})
+
+    @app.api_route("/v2/glossaries/{glossary_id}", methods=["GET", "DELETE"], include_in_schema=False)
+    @answer_errors(error)
+    async def deepl_glossary(request: Request) -> Response:
+        compat.authenticate(request, key_of(request), HOW)
+        glossary = find_glossary(compat, request)
+        if request.method == "DELETE":
+            raise glossaries_are_fixed()
+        return JSONResponse(glossary_info(glossary))
+
+    @app.get("/v2/glossaries/{glossary_id}/entries", include_in_schema=False)
+    @answer_errors(error)
+    async def deepl_glossary_entries(request: Request) -> Response:
+        compat.authenticate(request, key_of(request), HOW)
+        entries = "".join(f"{source}\t{target}\n" for source, target in find_glossary(compat, request).entries)
+        return PlainTextResponse(entries, media_type="text/tab-separated-values")
