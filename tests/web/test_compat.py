@@ -274,9 +274,10 @@ def test_a_glossary_on_a_hy_mt15_model_goes_in_its_chinese_template(fake, site, 
         ("Hy-MT2-7B", {"glossary_id": "product-de", "source_lang": "DE"}, "is for EN to DE, but the request is DE to"),
         ("Hy-MT2-7B", {"glossary_id": "product-de", "source_lang": "EN", "target_lang": "FR"}, "request is EN to FR"),
         ("Hy-MT2-7B", {"glossary_id": "product-de"}, "requires the source_lang"),
+        ("Hy-MT2-7B", {"glossary_ids": ["product-de"], "source_lang": "EN"}, "glossary_ids.*not served.*glossary_id"),
         ("Hunyuan-MT-7B", {"glossary_id": "product-de", "source_lang": "EN"}, "no glossary template.*hy-mt2"),
     ],
-    ids=["unknown", "other-source", "other-target", "no-source", "family-without-glossaries"],
+    ids=["unknown", "other-source", "other-target", "no-source", "multilingual", "family-without-glossaries"],
 )
 def test_deepl_refuses_a_glossary_that_does_not_fit_before_asking_the_model(
     fake, site, glossaries_file, model, fields, words

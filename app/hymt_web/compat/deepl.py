@@ -164,6 +164,13 @@ def register(app: FastAPI, compat: Compat) -> None:
         source_lang = one(fields, "source_lang")
         source = core_code(source_lang, "source_lang") if source_lang else AUTO
         target = core_code(target_lang, "target_lang")
+        if fields.get("glossary_ids"):
+            raise refusal(
+                400,
+                "invalid_request",
+                "Multilingual glossaries (glossary_ids) are not served here; name one of GET /v2/glossaries with "
+                "glossary_id.",
+            )
         features = glossary_features(compat, one(fields, "glossary_id"), source, target)
         results = await compat.translate(request, API, entry, texts, target, source, features)
         return JSONResponse(
