@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
-import sys
 import urllib.error
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +21,7 @@ from libretranslatepy import LibreTranslateAPI
 
 from hymt.core.languages import LANGUAGES
 from hymt_web import Settings, SettingsError
+from tests.support.gateway import refused_start
 from tests.support.web_deployment import SHARED_BY_TESTS, deployment
 
 ALICE = "alice-7d2b8a4c6e9f0a1b2c3d4e5f60718293"
@@ -331,13 +330,8 @@ def test_a_bad_glossaries_file_is_refused_naming_the_glossary(tmp_path, content,
 def test_the_server_refuses_to_start_with_a_bad_glossaries_file_without_a_traceback(tmp_path):
     path = tmp_path / "glossaries.json"
     path.write_text('{"g": {"source_lang": "en", "target_lang": "de", "entries": "cat=Katze"}}', encoding="utf-8")
-    env = {"HYMT_GLOSSARIES_FILE": str(path), "PATH": "/usr/bin:/bin"}
-    started = subprocess.run(
-        [sys.executable, "-m", "hymt_web", "--port", "1"], capture_output=True, text=True, env=env, timeout=60
-    )
-    assert started.returncode == 2
-    assert f"HYMT_GLOSSARIES_FILE: {path}, glossary 'g': entries must be a list" in started.stderr
-    assert "Traceback" not in started.stderr
+    said = refused_start({"HYMT_GLOSSARIES_FILE": str(path)})
+    assert f"HYMT_GLOSSARIES_FILE: {path}, glossary 'g': entries must be a list" in said
 
 
 # -- LibreTranslate ------------------------------------------------------------------------------------------------
@@ -446,10 +440,5 @@ def test_the_settings_name_what_is_wrong_with_the_compatible_apis(keys_file, env
 
 
 def test_the_server_refuses_to_start_with_an_unknown_api_without_a_traceback(keys_file):
-    env = {"HYMT_COMPAT_APIS": "deepl,yandex", "HYMT_ACCESS_KEYS_FILE": keys_file, "PATH": "/usr/bin:/bin"}
-    started = subprocess.run(
-        [sys.executable, "-m", "hymt_web", "--port", "1"], capture_output=True, text=True, env=env, timeout=60
-    )
-    assert started.returncode == 2
-    assert "'yandex' is not a compatible API" in started.stderr and "deepl, libretranslate" in started.stderr
-    assert "Traceback" not in started.stderr
+    said = refused_start({"HYMT_COMPAT_APIS": "deepl,yandex", "HYMT_ACCESS_KEYS_FILE": keys_file})
+    assert "'yandex' is not a compatible API" in said and "deepl, libretranslate" in said
