@@ -1,4 +1,5 @@
-"""Glossaries defined in the deployment (HYMT_GLOSSARIES_FILE; none when unset), which DeepL's `glossary_id` names.
+"""Glossaries defined in the deployment (HYMT_GLOSSARIES_FILE; none when unset), which a request's `glossary_id` names
+(DeepL's API, /api/translate; hymt_web.translate.deployment_glossary).
 
 The file is JSON: an object of glossaries by name, each {"source_lang", "target_lang", "entries": [{"source",
 "target"}, ...]}, the languages as the model's codes (en, de, zh-Hant ...). The stack role writes it from

@@ -66,7 +66,8 @@ class Settings:
     # Characters one key may translate through the compatible APIs in a calendar month (UTC); 0: no limit. Counted in
     # the web app's memory, so a restart starts the count again.
     compat_character_limit: int = 0
-    # A JSON file of glossaries by name (hymt_web/glossaries.py), which DeepL's glossary_id names. Unset: none.
+    # A JSON file of glossaries by name (hymt_web/glossaries.py), which a request's glossary_id names (DeepL's API,
+    # /api/translate). Unset: none.
     glossaries_file: str | None = None
     chunk_concurrency: int = 4  # upstream requests at once for the pieces of one long text
     chunk_tokens: int = DEFAULT_BUDGET  # input tokens per upstream request

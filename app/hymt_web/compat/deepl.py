@@ -13,11 +13,12 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from hymt.core.features import NO_FEATURES, FeatureError, Features
+from hymt.core.features import NO_FEATURES
 from hymt.core.languages import AUTO, LANGUAGES, UnknownLanguageError, get_language
 from hymt_web.compat.service import NO_LIMIT, Compat, answer_errors, error_json, one, read_fields, refusal
 from hymt_web.errors import GatewayError
 from hymt_web.glossaries import Glossary
+from hymt_web.translate import deployment_glossary
 
 API = "deepl"
 HOW = "Send it as 'Authorization: DeepL-Auth-Key <key>'."
@@ -98,37 +99,6 @@ def glossary_info(glossary: Glossary) -> dict[str, object]:
     }
 
 
-def glossary_features(compat: Compat, glossary_id: str | None, source: str, target: str) -> Features:
-    """The `glossary` feature of the glossary `glossary_id` names (none without one); 400 when there is no such
-    glossary, when it is for other languages than source -> target, or when the model's prompts have no glossary."""
-    if not glossary_id:
-        return NO_FEATURES
-    glossary = compat.settings.glossaries.get(glossary_id)
-    if glossary is None:
-        raise refusal(
-            400,
-            "unknown_glossary",
-            f"Value for 'glossary_id' not supported: this deployment has no glossary {glossary_id!r}; GET "
-            "/v2/glossaries lists the ones it has (they are defined in its inventory, hymt_glossaries).",
-        )
-    if source == AUTO:
-        raise refusal(400, "invalid_request", "Use of a glossary requires the source_lang parameter to be specified.")
-    if (glossary.source_lang, glossary.target_lang) != (source, target):
-        raise refusal(
-            400,
-            "glossary_language_mismatch",
-            f"The glossary {glossary_id!r} is for {deepl_code(glossary.source_lang)} to "
-            f"{glossary.target_lang.upper()}, but the request is {deepl_code(source)} to {target.upper()}: give "
-            "source_lang and target_lang of the glossary's languages, or another glossary.",
-        )
-    features = Features(glossary=glossary.entries)
-    try:
-        compat.settings.model_profile.check(features)
-    except FeatureError as unsupported:
-        raise refusal(400, "unsupported_feature", f"glossary_id cannot be used here: {unsupported}.") from None
-    return features
-
-
 def find_glossary(compat: Compat, request: Request) -> Glossary:
     """The glossary the path names; DeepL's 404 when the deployment has none of that id."""
     glossary_id = request.path_params["glossary_id"]
@@ -171,7 +141,8 @@ def register(app: FastAPI, compat: Compat) -> None:
                 "Multilingual glossaries (glossary_ids) are not served here; name one of GET /v2/glossaries with "
                 "glossary_id.",
             )
-        features = glossary_features(compat, one(fields, "glossary_id"), source, target)
+        glossary_id = one(fields, "glossary_id")
+        features = deployment_glossary(compat.settings, glossary_id, source, target) if glossary_id else NO_FEATURES
         results = await compat.translate(request, API, entry, texts, target, source, features)
         return JSONResponse(
             {
