@@ -1,8 +1,10 @@
 """Optional access control: API keys for private deployments (HYMT_ACCESS_KEYS_FILE; off when unset).
 
 The keys file holds one key per line as the SHA-256 hex digest of the key, optionally followed by a space and a label
-(`printf %s "$key" | sha256sum` gives the digest); blank lines and lines starting with # are ignored. The file holds
-no secret: a key is never stored, logged or echoed, only its digest compared, and only its label shown.
+(`printf %s "$key" | sha256sum` gives the digest), and optionally by the key's own limits as `rate=N` (translation
+requests a minute) and `burst=N` at the end of the line (else HYMT_CLIENT_RATE and HYMT_CLIENT_BURST apply); blank
+lines and lines starting with # are ignored. The file holds no secret: a key is never stored, logged or echoed, only
+its digest compared, and only its label shown.
 
 A request that costs a translation must carry a key, as `Authorization: Bearer <key>` or `X-API-Key: <key>` (the
 second for clients whose Authorization header is taken, e.g. by the basic auth of a proxy in front). The digest of
@@ -27,6 +29,8 @@ from hymt_web.errors import GatewayError
 log = logging.getLogger("hymt_web.access")
 
 _DIGEST = re.compile(r"[0-9a-fA-F]{64}")
+# A key's own limits, at the end of its line: "rate=10 burst=5" (either, in any order).
+_LIMIT = re.compile(r"(rate|burst)=(\S*)")
 HOW_TO_DIGEST = 'printf %s "$key" | sha256sum'
 REALM = "hymt"
 
@@ -39,6 +43,8 @@ class AccessKeysError(ValueError):
 class AccessKey:
     digest: bytes  # SHA-256 of the key
     label: str  # what the log and the per-client limits call it
+    rate: int | None = None  # its own translation requests a minute (None: HYMT_CLIENT_RATE)
+    burst: int | None = None  # its own burst (None: HYMT_CLIENT_BURST)
 
 
 @dataclass(frozen=True)
@@ -75,13 +81,20 @@ class AccessKeys:
                     "keep one of them"
                 )
             seen[raw] = number
-            keys.append(AccessKey(raw, label.strip() or f"key-{digest[:8].lower()}"))
+            label, limits = _limits(label, f"line {number} of {path}")
+            keys.append(AccessKey(raw, label or f"key-{digest[:8].lower()}", **limits))
         if not keys:
             raise AccessKeysError(
                 f"HYMT_ACCESS_KEYS_FILE: {path} holds no key, so every translation would be refused; add a key's "
                 f"digest ({HOW_TO_DIGEST}), or unset HYMT_ACCESS_KEYS_FILE to turn access control off"
             )
+        _check_shared_labels(keys, path)
         return cls(tuple(keys), path)
+
+    @property
+    def own_limits(self) -> dict[str, tuple[int | None, int | None]]:
+        """The (rate, burst) of each client name (client_name) whose key has limits of its own."""
+        return {client_name(k): (k.rate, k.burst) for k in self.keys if k.rate is not None or k.burst is not None}
 
     def match(self, key: str) -> AccessKey | None:
         """The entry of `key`, or None. Every digest is compared, in constant time, whatever matched before."""
@@ -91,6 +104,35 @@ class AccessKeys:
             if hmac.compare_digest(digest, entry.digest):
                 found = entry
         return found
+
+
+def _limits(rest: str, where: str) -> tuple[str, dict[str, int]]:
+    """The label and the limits (rate, burst) of the rest of a key's line, the limits being its last words."""
+    label = rest.strip()
+    limits: dict[str, int] = {}
+    while (found := _LIMIT.fullmatch(label.rpartition(" ")[2])) is not None:
+        name, value = found.groups()
+        if not value.isdigit() or int(value) < 1 or name in limits:
+            meaning = "translation requests a minute" if name == "rate" else "requests at once before the rate applies"
+            raise AccessKeysError(
+                f"HYMT_ACCESS_KEYS_FILE: {where} has {found.group(0)!r}: give {name}=N once, N a whole number of at "
+                f"least 1 ({meaning})"
+            )
+        limits[name] = int(value)
+        label = label.rpartition(" ")[0].rstrip()
+    return label, limits
+
+
+def _check_shared_labels(keys: list[AccessKey], path: str) -> None:
+    """Keys with the same label share their limits (they count as one client), so they must not differ in them."""
+    first: dict[str, AccessKey] = {}
+    for entry in keys:
+        other = first.setdefault(entry.label, entry)
+        if (other.rate, other.burst) != (entry.rate, entry.burst):
+            raise AccessKeysError(
+                f"HYMT_ACCESS_KEYS_FILE: {path} has keys labelled {entry.label!r} with different rate or burst; keys "
+                "with one label share their limits, so give them the same ones (or different labels)"
+            )
 
 
 def presented_key(request: Request) -> str | None:

@@ -41,8 +41,10 @@ def client_of(scope: Scope) -> str:
 
 @dataclass
 class _Client:
-    allowance: float  # requests the client may still start now (refilled at the settings' rate, up to the burst)
+    allowance: float  # requests the client may still start now (refilled at its rate, up to its burst)
     stamp: float  # when the allowance was last brought up to date
+    per_second: float  # its rate
+    burst: int
     active: int = 0  # its translations under way
 
 
@@ -54,6 +56,8 @@ class Admission:
         self.client_limit = settings.client_max_in_flight
         self.per_second = settings.client_rate / 60
         self.burst = settings.client_burst
+        # Keys with limits of their own (the keys file's rate= and burst=), by client name.
+        self.own = settings.access_keys.own_limits if settings.access_keys is not None else {}
         self.metrics = metrics
         self.clock = clock
         self.count = 0
@@ -66,16 +70,19 @@ class Admission:
         if client is None:
             if len(self.clients) >= self._sweep_at:
                 self._sweep(now)
-            client = self.clients[key] = _Client(allowance=self.burst, stamp=now)
+            rate, burst = self.own.get(key, (None, None))
+            per_second = self.per_second if rate is None else rate / 60
+            burst = self.burst if burst is None else burst
+            client = self.clients[key] = _Client(allowance=burst, stamp=now, per_second=per_second, burst=burst)
         else:
-            client.allowance = min(self.burst, client.allowance + (now - client.stamp) * self.per_second)
+            client.allowance = min(client.burst, client.allowance + (now - client.stamp) * client.per_second)
             client.stamp = now
         return client
 
     def _sweep(self, now: float) -> None:
         for key, client in list(self.clients.items()):
-            refilled = client.allowance + (now - client.stamp) * self.per_second
-            if client.active == 0 and refilled >= self.burst:
+            refilled = client.allowance + (now - client.stamp) * client.per_second
+            if client.active == 0 and refilled >= client.burst:
                 del self.clients[key]
         self._sweep_at = max(_SWEEP_AT, 2 * len(self.clients))
 
@@ -88,11 +95,11 @@ class Admission:
         """Count one translation request of `key` against its rate; 429 with Retry-After when it has none left."""
         client = self._client(key)
         if client.allowance < 1:
-            wait = math.ceil((1 - client.allowance) / self.per_second)
+            wait = math.ceil((1 - client.allowance) / client.per_second)
             raise self._refused(
                 "client_rate",
-                f"You sent more than {self.burst} translations in a short time (the limit is "
-                f"{self.per_second * 60:g} a minute per client). Try again in {wait} seconds.",
+                f"You sent more than {client.burst} translations in a short time (the limit is "
+                f"{client.per_second * 60:g} a minute per client). Try again in {wait} seconds.",
                 wait,
             )
         client.allowance -= 1

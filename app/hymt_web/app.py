@@ -43,7 +43,7 @@ from hymt_web.admission import Admission, client_of
 from hymt_web.errors import GatewayError, error_response
 from hymt_web.metrics import Metrics, MetricsMiddleware
 from hymt_web.settings import Settings
-from hymt_web.translate import Job, StreamingTranslation, make_features, prepare, translate
+from hymt_web.translate import Job, StreamingTranslation, deployment_glossary, make_features, prepare, translate
 from hymt_web.upstream import Upstream, make_client
 
 T = TypeVar("T")
@@ -115,15 +115,22 @@ class TranslateRequest(BaseModel):
         json_schema_extra={"enum": list(FORMATS)},
     )
     delimiters: bool = Field(False, description=f"Keep the text's delimiters, their number and places. {_FEATURES}.")
+    glossary_id: str = Field(
+        "",
+        description="A glossary defined in the deployment (hymt_glossaries; docs/compat.md), instead of glossary: its "
+        f"terms, for its language pair, with the source given. {_FEATURES}.",
+        json_schema_extra={"maxLength": 64},
+    )
 
-    def features(self) -> Features:
-        return make_features(
-            [(term.source, term.target) for term in self.glossary],
-            self.context,
-            self.style,
-            self.format,
-            self.delimiters,
-        )
+    def features(self, settings: Settings) -> Features:
+        glossary = [(term.source, term.target) for term in self.glossary]
+        if self.glossary_id:
+            if glossary:
+                raise GatewayError(
+                    422, "invalid_features", "Give glossary or glossary_id, not both: glossary_id names a glossary."
+                )
+            glossary = list(deployment_glossary(settings, self.glossary_id, self.source, self.target).glossary)
+        return make_features(glossary, self.context, self.style, self.format, self.delimiters)
 
 
 class ClientLeft(Exception):
@@ -431,7 +438,7 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
         caller must give the place back (admission.leave) when the translation ends."""
         client = gate.client(request, client_of(request.scope))
         admission.check_rate(client)
-        job = prepare(settings, body.text, body.target, body.source, count=count, features=body.features())
+        job = prepare(settings, body.text, body.target, body.source, count=count, features=body.features(settings))
         admission.enter(client)
         return client, job
 

@@ -19,6 +19,7 @@ from hymt.core.chunking import DEFAULT_BUDGET
 from hymt.core.prompts import ModelProfile, resolve_model
 from hymt.sdk.settings import DEFAULT_MODEL, DEFAULT_URL
 from hymt_web.access import AccessKeys, AccessKeysError
+from hymt_web.glossaries import GlossariesError, Glossary, load_glossaries
 
 PROFILES = ("gpu", "rehearsal")
 COMPAT_APIS = ("deepl", "libretranslate")  # the compatible APIs the gateway can serve (hymt_web/compat)
@@ -65,6 +66,9 @@ class Settings:
     # Characters one key may translate through the compatible APIs in a calendar month (UTC); 0: no limit. Counted in
     # the web app's memory, so a restart starts the count again.
     compat_character_limit: int = 0
+    # A JSON file of glossaries by name (hymt_web/glossaries.py), which a request's glossary_id names (DeepL's API,
+    # /api/translate). Unset: none.
+    glossaries_file: str | None = None
     chunk_concurrency: int = 4  # upstream requests at once for the pieces of one long text
     chunk_tokens: int = DEFAULT_BUDGET  # input tokens per upstream request
     # The model's directory (its tokenizer.json): requests are sized by the model's own token count; unset or
@@ -83,19 +87,26 @@ class Settings:
     log_level: str = "info"  # uvicorn's log level
     # The keys of access_keys_file, read once when the settings are made (None: access control is off).
     access_keys: AccessKeys | None = field(default=None, init=False, repr=False, compare=False)
+    # The glossaries of glossaries_file by name, read once when the settings are made (empty: none).
+    glossaries: dict[str, Glossary] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems = self.problems()
         keys = None
-        if self.access_keys_file:
-            try:
-                keys = AccessKeys.load(self.access_keys_file)
-            except AccessKeysError as invalid:
-                problems.append(str(invalid))
+        glossaries: dict[str, Glossary] = {}
+        try:
+            keys = AccessKeys.load(self.access_keys_file) if self.access_keys_file else None
+        except AccessKeysError as invalid:
+            problems.append(str(invalid))
+        try:
+            glossaries = load_glossaries(self.glossaries_file) if self.glossaries_file else {}
+        except GlossariesError as invalid:
+            problems.append(str(invalid))
         if problems:
             raise SettingsError(problems)
         object.__setattr__(self, "upstream_url", self.upstream_url.rstrip("/"))
         object.__setattr__(self, "access_keys", keys)
+        object.__setattr__(self, "glossaries", glossaries)
 
     @property
     def upstream_root(self) -> str:

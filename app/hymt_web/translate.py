@@ -103,6 +103,44 @@ def make_features(
         raise GatewayError(422, "invalid_features", _sentence(str(invalid))) from None
 
 
+def deployment_glossary(settings: Settings, glossary_id: str, source: str, target: str) -> Features:
+    """The `glossary` feature of the deployment's glossary `glossary_id` (HYMT_GLOSSARIES_FILE) for a translation from
+    `source` to `target` (codes as the request gave them); GatewayError 422 when there is no such glossary, when the
+    source is not given, when the glossary is for other languages, or when the model's prompts have no glossary."""
+    glossary = settings.glossaries.get(glossary_id)
+    if glossary is None:
+        raise GatewayError(
+            422,
+            "unknown_glossary",
+            f"This deployment has no glossary {glossary_id!r}. Its glossaries are defined in its inventory "
+            "(hymt_glossaries); with DeepL's API on, GET /v2/glossaries lists them.",
+        )
+    pair = f"{glossary.source_lang} to {glossary.target_lang}"
+    try:
+        source, target = normalize_code(source, allow_auto=True), normalize_code(target)
+    except UnknownLanguageError:
+        source = target = ""  # prepare names the unknown code
+    if source == AUTO:
+        raise GatewayError(
+            422,
+            "glossary_needs_source",
+            f"Use of a glossary requires the source language to be given, not detected: {glossary_id!r} is for {pair}.",
+        )
+    if source and (glossary.source_lang, glossary.target_lang) != (source, target):
+        raise GatewayError(
+            422,
+            "glossary_language_mismatch",
+            f"The glossary {glossary_id!r} is for {pair}, but the request is {source} to {target}: translate between "
+            "the glossary's languages, or use another glossary.",
+        )
+    features = Features(glossary=glossary.entries)
+    try:
+        settings.model_profile.check(features)
+    except FeatureError as unsupported:
+        raise GatewayError(422, "unsupported_feature", _sentence(str(unsupported))) from None
+    return features
+
+
 def _sentence(message: str) -> str:
     return message[0].upper() + message[1:] + ("" if message.endswith(".") else ".")
 

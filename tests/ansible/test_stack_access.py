@@ -37,6 +37,59 @@ def test_the_keys_file_the_role_writes_is_the_one_the_web_app_reads(tmp_path):
     assert settings.access_keys.match(key).label == "alice"
 
 
+def test_a_keys_own_rate_and_burst_reach_the_web_apps_limiter(tmp_path):
+    keys = [
+        {"label": "alice", "sha256": "a" * 64, "rate": 10, "burst": 3},
+        {"label": "ci", "sha256": "b" * 64, "rate": 120},
+        {"label": "bob", "sha256": "c" * 64},
+    ]
+    files = render(tmp_path, stack_access_keys=keys, stack_basic_auth_users=[])
+    (name,) = (file for file in files if file.startswith("keys-"))
+    settings = Settings(access_keys_file=str(tmp_path / name))
+    assert [entry.label for entry in settings.access_keys.keys] == ["alice", "ci", "bob"]
+    assert settings.access_keys.own_limits == {"key:alice": (10, 3), "key:ci": (120, None)}
+
+
+def test_the_glossaries_the_role_writes_are_the_ones_the_web_app_reads(tmp_path):
+    glossaries = {
+        "product-de": {
+            "source_lang": "en",
+            "target_lang": "de",
+            "entries": [{"source": "release", "target": "Freigabe"}],
+        },
+        "zh.en": {"source_lang": "zh", "target_lang": "en", "entries": [{"source": "混元", "target": "Hunyuan"}]},
+    }
+    files = render(tmp_path, stack_access_keys=[], stack_basic_auth_users=[], stack_glossaries=glossaries)
+    env = dict(line.split("=", 1) for line in files.pop(".env").splitlines() if "=" in line and line[0] != "#")
+    (name,) = files
+    assert env["HYMT_GLOSSARIES_FILE"] == f"/etc/hymt/access/{name}" and name.startswith("glossaries-")
+    read = Settings(glossaries_file=str(tmp_path / name)).glossaries
+    assert {key: (g.source_lang, g.target_lang, g.entries) for key, g in read.items()} == {
+        "product-de": ("en", "de", (("release", "Freigabe"),)),
+        "zh.en": ("zh", "en", (("混元", "Hunyuan"),)),
+    }
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"stack_access_keys": [{"label": "alice", "sha256": "a" * 64, "rate": 0}]},
+        {"stack_access_keys": [{"label": "alice", "sha256": "a" * 64, "burst": "many"}]},
+        {"stack_access_keys": [{"label": "alice rate=5", "sha256": "a" * 64}]},
+        {"stack_glossaries": {"product de": {"source_lang": "en", "target_lang": "de", "entries": []}}},
+        {"stack_glossaries": {"g": {"source_lang": "en", "target_lang": "de", "entries": []}}},
+        {"stack_glossaries": {"g": {"source_lang": "en", "target_lang": "de", "entries": [{"source": "a"}]}}},
+    ],
+    ids=["rate-0", "burst-not-a-number", "a-label-ending-in-a-limit", "a-name-with-a-space", "no-entries", "no-target"],
+)
+def test_bad_limits_or_glossaries_stop_the_role_saying_what_to_write(tmp_path, variables):
+    variables = {"stack_access_keys": [], "stack_basic_auth_users": [], **variables}
+    run = run_playbook(PLAYBOOK, "localhost,", extra_vars={"out_dir": str(tmp_path), **variables}, timeout=900)
+    message = run.refusal("localhost")
+    assert ("rate" in message and "burst" in message) or "source_lang, target_lang, entries" in message
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_with_no_keys_and_no_users_nothing_is_written_and_the_service_is_open(tmp_path):
     files = render(tmp_path, stack_access_keys=[], stack_basic_auth_users=[])
     assert list(files) == [".env"]
@@ -44,7 +97,7 @@ def test_with_no_keys_and_no_users_nothing_is_written_and_the_service_is_open(tm
 
 
 HASH = "$2a$14$" + "a" * 53
-DEEPL_PATHS = ["/v2/translate", "/v2/languages", "/v2/usage"]
+DEEPL_PATHS = ["/v2/translate", "/v2/languages", "/v2/usage", "/v2/glossaries", "/v2/glossaries/*"]
 
 
 @pytest.mark.parametrize(

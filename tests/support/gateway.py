@@ -3,6 +3,8 @@ streaming as it arrives, client disconnects, and the browser."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -40,3 +42,18 @@ def serving(settings: Settings, host: str = "127.0.0.1") -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def refused_start(environ: dict[str, str]) -> str:
+    """What `python -m hymt_web`, started with only `environ` (and a PATH), says when its settings stop it: it must
+    exit at once with 2 (a usage error), without a traceback. Its port, 1, is never bound."""
+    started = subprocess.run(
+        [sys.executable, "-m", "hymt_web", "--port", "1"],
+        capture_output=True,
+        text=True,
+        env={**environ, "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert started.returncode == 2, started
+    assert "Traceback" not in started.stderr
+    return started.stderr

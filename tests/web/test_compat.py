@@ -2,14 +2,14 @@
 package (pointed at the gateway with its server_url option) and `libretranslatepy`, against the gateway served on a
 loopback port in front of the stand-in upstream (tests/support/fake_openai.py, whose answer names the target language
 the prompt asked for and repeats the source text). Off by default; keys from the keys file; per-key rate, quota,
-usage and metrics; languages the model does not have refused with DeepL's and LibreTranslate's own errors."""
+usage and metrics; languages the model does not have refused with DeepL's and LibreTranslate's own errors; the
+deployment's glossaries (HYMT_GLOSSARIES_FILE) through DeepL's glossary calls and glossary_id."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
+import re
 import urllib.error
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +21,7 @@ from libretranslatepy import LibreTranslateAPI
 
 from hymt.core.languages import LANGUAGES
 from hymt_web import Settings, SettingsError
+from tests.support.gateway import refused_start
 from tests.support.web_deployment import SHARED_BY_TESTS, deployment
 
 ALICE = "alice-7d2b8a4c6e9f0a1b2c3d4e5f60718293"
@@ -41,6 +42,20 @@ def no_retries(monkeypatch):
 def keys_file(tmp_path) -> str:
     path = tmp_path / "access_keys"
     path.write_text(f"{digest(ALICE)} alice\n{digest(BOB)}\n", encoding="utf-8")
+    return str(path)
+
+
+TERMS = [{"source": "Hunyuan", "target": "Hunyuan-MT"}, {"source": "release", "target": "Freigabe"}]
+
+
+@pytest.fixture
+def glossaries_file(tmp_path) -> str:
+    path = tmp_path / "glossaries.json"
+    glossaries = {
+        "product-de": {"source_lang": "en", "target_lang": "de", "entries": TERMS},
+        "zh-en": {"source_lang": "zh", "target_lang": "EN", "entries": [{"source": "混元", "target": "Hunyuan"}]},
+    }
+    path.write_text(json.dumps(glossaries, ensure_ascii=False), encoding="utf-8")
     return str(path)
 
 
@@ -158,6 +173,21 @@ def test_deepl_quota_and_rate_are_per_key(site):
         alice.translate_text("Bye", target_lang="DE")  # her rate is her own
 
 
+def test_a_keys_own_rate_holds_on_both_apis_while_another_key_is_served(site, tmp_path):
+    path = tmp_path / "keys"
+    path.write_text(f"{digest(ALICE)} alice rate=1 burst=1\n{digest(BOB)} bob\n", encoding="utf-8")
+    with site(access_keys_file=str(path), client_burst=5) as url:
+        alice = deepl.Translator(ALICE, server_url=url)
+        alice.translate_text("Hello", target_lang="DE")
+        with pytest.raises(deepl.TooManyRequestsException) as limited:
+            alice.translate_text("Hello", target_lang="DE")
+        libre = httpx.post(f"{url}/translate", json={"q": "Hi", "source": "en", "target": "de", "api_key": ALICE})
+        bob = [deepl.Translator(BOB, server_url=url).translate_text("Hi", target_lang="DE") for _ in range(4)]
+    assert limited.value.http_status_code == 429
+    assert libre.status_code == 429 and libre.headers["Retry-After"] == "60"  # one request a minute: the same key
+    assert [r.text for r in bob] == ["German translation of: Hi"] * 4
+
+
 def test_deepl_takes_form_encoded_requests_as_curl_sends_them(site):
     with site() as url:
         answer = httpx.post(
@@ -174,6 +204,134 @@ def test_deepl_takes_form_encoded_requests_as_curl_sends_them(site):
         },
         {"detected_source_language": "", "text": "German translation of: Hello", "billed_characters": 5},
     ]
+
+
+# -- DeepL: the deployment's glossaries --------------------------------------------------------------------------
+def test_deepl_lists_and_reads_the_deployments_glossaries(site, glossaries_file):
+    with site(glossaries_file=glossaries_file) as url:
+        translator = deepl.Translator(ALICE, server_url=url)
+        listed = translator.list_glossaries()
+        product = translator.get_glossary("product-de")
+        entries = translator.get_glossary_entries("product-de")
+        with pytest.raises(deepl.GlossaryNotFoundException):
+            translator.get_glossary("nonexistent")
+        with pytest.raises(deepl.GlossaryNotFoundException):
+            translator.get_glossary_entries("nonexistent")
+        with pytest.raises(deepl.AuthorizationException):
+            deepl.Translator("not-a-key", server_url=url).list_glossaries()
+    assert [(g.glossary_id, g.source_lang, g.target_lang, g.entry_count) for g in listed] == [
+        ("product-de", "EN", "DE", 2),
+        ("zh-en", "ZH", "EN", 1),
+    ]
+    assert (product.name, product.ready, product.creation_time.year) == (
+        "product-de",
+        True,
+        listed[0].creation_time.year,
+    )
+    assert entries == {"Hunyuan": "Hunyuan-MT", "release": "Freigabe"}
+
+
+def test_a_glossary_id_sends_the_glossarys_terms_in_the_familys_template(fake, site, glossaries_file):
+    fake.behaviour.model = "Hy-MT2-7B"
+    with site(glossaries_file=glossaries_file) as url:
+        translator = deepl.Translator(ALICE, server_url=url)
+        translator.translate_text("Hunyuan ships a release.", source_lang="EN", target_lang="DE", glossary="product-de")
+        info = translator.get_glossary("zh-en")  # the client checks the languages of a GlossaryInfo itself
+        translator.translate_text("混元很快。", source_lang="ZH", target_lang="EN-US", glossary=info)
+    english, chinese = (body["messages"] for body in fake.chat_requests())
+    assert english == [
+        {
+            "role": "user",
+            "content": "Reference the following translations:\nHunyuan translates to Hunyuan-MT\nrelease translates to "
+            "Freigabe\n\nTranslate the following text into German. Note that you must ONLY output the translated "
+            "result without any additional explanation:\n\nHunyuan ships a release.",
+        }
+    ]
+    assert chinese[0]["content"] == (
+        "参考下面的翻译：\n混元 翻译成 Hunyuan\n"
+        "将以下文本翻译为英语，注意只需要输出翻译后的结果，不要额外解释：\n\n混元很快。"
+    )
+
+
+def test_a_glossary_on_a_hy_mt15_model_goes_in_its_chinese_template(fake, site, glossaries_file):
+    fake.behaviour.model = "HY-MT1.5-7B"
+    with site(glossaries_file=glossaries_file) as url:
+        deepl.Translator(ALICE, server_url=url).translate_text(
+            "A release.", source_lang="EN", target_lang="DE", glossary="product-de"
+        )
+    [sent] = fake.chat_requests()
+    assert sent["messages"][0]["content"] == (
+        "参考下面的翻译：\nHunyuan 翻译成 Hunyuan-MT\nrelease 翻译成 Freigabe\n\n"
+        "将以下文本翻译为德语，注意只需要输出翻译后的结果，不要额外解释：\nA release."
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "fields", "words"),
+    [
+        ("Hy-MT2-7B", {"glossary_id": "nonexistent", "source_lang": "EN"}, "no glossary 'nonexistent'.*/v2/glossaries"),
+        ("Hy-MT2-7B", {"glossary_id": "product-de", "source_lang": "DE"}, "is for en to de, but the request is de to"),
+        ("Hy-MT2-7B", {"glossary_id": "product-de", "source_lang": "EN", "target_lang": "FR"}, "request is en to fr"),
+        ("Hy-MT2-7B", {"glossary_id": "product-de"}, "requires the source language"),
+        ("Hy-MT2-7B", {"glossary_ids": ["product-de"], "source_lang": "EN"}, "glossary_ids.*not served.*glossary_id"),
+        ("Hunyuan-MT-7B", {"glossary_id": "product-de", "source_lang": "EN"}, "no glossary template.*hy-mt2"),
+    ],
+    ids=["unknown", "other-source", "other-target", "no-source", "multilingual", "family-without-glossaries"],
+)
+def test_deepl_refuses_a_glossary_that_does_not_fit_before_asking_the_model(
+    fake, site, glossaries_file, model, fields, words
+):
+    fake.behaviour.model = model
+    body = {"text": ["Hunyuan ships."], "target_lang": "DE", **fields}
+    with site(glossaries_file=glossaries_file) as url:
+        answer = httpx.post(f"{url}/v2/translate", json=body, headers={"Authorization": f"DeepL-Auth-Key {ALICE}"})
+    assert answer.status_code == 400
+    assert re.search(words, answer.json()["message"]), answer.json()
+    assert fake.chat_requests() == []
+
+
+def test_glossaries_are_not_created_or_deleted_over_the_api(site, glossaries_file):
+    with site(glossaries_file=glossaries_file) as url:
+        translator = deepl.Translator(ALICE, server_url=url)
+        with pytest.raises(deepl.AuthorizationException, match="defined in its inventory") as created:
+            translator.create_glossary("mine", "EN", "DE", {"cat": "Katze"})
+        with pytest.raises(deepl.AuthorizationException, match="hymt_glossaries"):
+            translator.delete_glossary("product-de")
+        assert [g.glossary_id for g in translator.list_glossaries()] == ["product-de", "zh-en"]
+    assert created.value.http_status_code == 403
+
+
+def test_without_glossaries_the_list_is_empty(site):
+    with site() as url:
+        assert deepl.Translator(ALICE, server_url=url).list_glossaries() == []
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("[]", "holds no object of glossaries"),
+        ("{", "is not JSON"),
+        ('{"a b": {"source_lang": "en", "target_lang": "de", "entries": [{"source": "a", "target": "b"}]}}', "'a b'"),
+        ('{"g": {"source_lang": "en", "target_lang": "xx", "entries": [{"source": "a", "target": "b"}]}}', "'xx'"),
+        ('{"g": {"source_lang": "en", "target_lang": "EN", "entries": [{"source": "a", "target": "b"}]}}', "same"),
+        ('{"g": {"source_lang": "en", "target_lang": "de", "entries": []}}', "at least one"),
+        ('{"g": {"source_lang": "en", "target_lang": "de", "entries": [{"source": "a"}]}}', "entry 1 must be"),
+        ('{"g": {"source_lang": "en", "target_lang": "de", "entries": [{"source": "a", "target": " "}]}}', "empty"),
+        ('{"g": {"source_lang": "en", "target_lang": "de"}}', "exactly source_lang, target_lang and entries"),
+    ],
+)
+def test_a_bad_glossaries_file_is_refused_naming_the_glossary(tmp_path, content, words):
+    path = tmp_path / "glossaries.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(SettingsError, match=re.escape(words)):
+        Settings.from_env({"HYMT_GLOSSARIES_FILE": str(path)})
+
+
+def test_the_server_refuses_to_start_with_a_bad_glossaries_file_without_a_traceback(tmp_path):
+    path = tmp_path / "glossaries.json"
+    path.write_text('{"g": {"source_lang": "en", "target_lang": "de", "entries": "cat=Katze"}}', encoding="utf-8")
+    said = refused_start({"HYMT_GLOSSARIES_FILE": str(path)})
+    assert f"HYMT_GLOSSARIES_FILE: {path}, glossary 'g': entries must be a list" in said
 
 
 # -- LibreTranslate ------------------------------------------------------------------------------------------------
@@ -282,10 +440,5 @@ def test_the_settings_name_what_is_wrong_with_the_compatible_apis(keys_file, env
 
 
 def test_the_server_refuses_to_start_with_an_unknown_api_without_a_traceback(keys_file):
-    env = {"HYMT_COMPAT_APIS": "deepl,yandex", "HYMT_ACCESS_KEYS_FILE": keys_file, "PATH": "/usr/bin:/bin"}
-    started = subprocess.run(
-        [sys.executable, "-m", "hymt_web", "--port", "1"], capture_output=True, text=True, env=env, timeout=60
-    )
-    assert started.returncode == 2
-    assert "'yandex' is not a compatible API" in started.stderr and "deepl, libretranslate" in started.stderr
-    assert "Traceback" not in started.stderr
+    said = refused_start({"HYMT_COMPAT_APIS": "deepl,yandex", "HYMT_ACCESS_KEYS_FILE": keys_file})
+    assert "'yandex' is not a compatible API" in said and "deepl, libretranslate" in said

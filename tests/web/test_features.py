@@ -37,6 +37,51 @@ async def test_a_glossary_reaches_a_hy_mt2_model_in_its_template(fake):
     ]
 
 
+@pytest.fixture
+def glossaries_file(tmp_path) -> str:
+    """A deployment's glossaries (HYMT_GLOSSARIES_FILE, as the stack role writes them from hymt_glossaries)."""
+    path = tmp_path / "glossaries.json"
+    entries = [{"source": "Hunyuan", "target": "混元"}, {"source": "GPU", "target": "显卡"}]
+    path.write_text(json.dumps({"terms": {"source_lang": "de", "target_lang": "fr", "entries": entries}}), "utf-8")
+    return str(path)
+
+
+@pytest.mark.anyio
+async def test_a_deployments_glossary_named_by_glossary_id_reaches_the_model(fake, glossaries_file):
+    fake.behaviour.model = "Hy-MT2-7B"
+    body = {"text": "Hunyuan ist schnell.", "target": "FR", "source": "de", "glossary_id": "terms"}
+    response = await _post(fake, body, glossaries_file=glossaries_file)
+    assert response.status_code == 200, response.text
+    [sent] = fake.chat_requests()
+    assert sent["messages"][0]["content"] == (
+        "Reference the following translations:\nHunyuan translates to 混元\nGPU translates to 显卡\n\nTranslate the "
+        "following text into French. Note that you must ONLY output the translated result without any additional "
+        "explanation:\n\nHunyuan ist schnell."
+    )
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("model", "fields", "code", "words"),
+    [
+        ("Hy-MT2-7B", {"glossary_id": "other"}, "unknown_glossary", "has no glossary 'other'"),
+        ("Hy-MT2-7B", {"glossary_id": "terms", "source": "auto"}, "glossary_needs_source", "is for de to fr"),
+        ("Hy-MT2-7B", {"glossary_id": "terms", "target": "en"}, "glossary_language_mismatch", "request is de to en"),
+        ("Hy-MT2-7B", {"glossary_id": "terms", "glossary": GLOSSARY}, "invalid_features", "not both"),
+        ("Hy-MT2-7B", {"glossary_id": "terms", "context": "x"}, "invalid_features", "asked for together"),
+        ("Hunyuan-MT-7B", {"glossary_id": "terms"}, "unsupported_feature", "no glossary template"),
+    ],
+    ids=["unknown", "detected-source", "other-target", "with-glossary", "with-context", "family-without-glossaries"],
+)
+async def test_a_glossary_id_that_does_not_fit_is_refused(fake, glossaries_file, model, fields, code, words):
+    fake.behaviour.model = model
+    body = {"text": "Hunyuan ist schnell.", "target": "fr", "source": "de", **fields}
+    response = await _post(fake, body, glossaries_file=glossaries_file)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == code and words in response.json()["error"]["message"]
+    assert fake.chat_requests() == []
+
+
 @pytest.mark.anyio
 async def test_hy_mt2_30b_a3b_is_sent_its_own_sampling(fake):
     fake.behaviour.model = "Hy-MT2-30B-A3B"

@@ -1,4 +1,6 @@
-"""DeepL's API v2, as its clients use it: POST /v2/translate, GET /v2/languages, GET /v2/usage.
+"""DeepL's API v2, as its clients use it: POST /v2/translate, GET /v2/languages, GET /v2/usage, and the glossaries
+defined in the deployment (HYMT_GLOSSARIES_FILE): GET /v2/glossaries[/<id>[/entries]], and glossary_id on
+/v2/translate. A glossary's id is its name in the file; glossaries are not created or deleted over the API.
 
 The key comes as `Authorization: DeepL-Auth-Key <key>`. Language codes are DeepL's (case-insensitive): the model's
 codes in capitals ("DE", "ZH-HANT", "YUE"), and DeepL's regional targets EN-GB, EN-US, PT-BR, PT-PT and ZH-HANS
@@ -9,11 +11,14 @@ mapped to the one English, Portuguese and Chinese the model writes. Errors are {
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from hymt.core.features import NO_FEATURES
 from hymt.core.languages import AUTO, LANGUAGES, UnknownLanguageError, get_language
 from hymt_web.compat.service import NO_LIMIT, Compat, answer_errors, error_json, one, read_fields, refusal
 from hymt_web.errors import GatewayError
+from hymt_web.glossaries import Glossary
+from hymt_web.translate import deployment_glossary
 
 API = "deepl"
 HOW = "Send it as 'Authorization: DeepL-Auth-Key <key>'."
@@ -81,6 +86,39 @@ def languages(kind: str) -> list[dict[str, object]]:
     return found
 
 
+def glossary_info(glossary: Glossary) -> dict[str, object]:
+    """A glossary as DeepL describes one (its languages in DeepL's lower-case codes)."""
+    return {
+        "glossary_id": glossary.name,
+        "name": glossary.name,
+        "ready": True,
+        "source_lang": glossary.source_lang.lower(),
+        "target_lang": glossary.target_lang.lower(),
+        "creation_time": glossary.created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "entry_count": len(glossary.entries),
+    }
+
+
+def find_glossary(compat: Compat, request: Request) -> Glossary:
+    """The glossary the path names; DeepL's 404 when the deployment has none of that id."""
+    glossary_id = request.path_params["glossary_id"]
+    glossary = compat.settings.glossaries.get(glossary_id)
+    if glossary is None:
+        raise refusal(
+            404, "glossary_not_found", f"No glossary {glossary_id!r} here; GET /v2/glossaries lists the ones there are."
+        )
+    return glossary
+
+
+def glossaries_are_fixed() -> GatewayError:
+    return refusal(
+        403,
+        "glossaries_fixed",
+        "Glossaries cannot be created or deleted over this API: this deployment's glossaries are defined in its "
+        "inventory (hymt_glossaries) by its operator. GET /v2/glossaries lists them.",
+    )
+
+
 def register(app: FastAPI, compat: Compat) -> None:
     @app.post("/v2/translate", include_in_schema=False)
     @answer_errors(error)
@@ -93,11 +131,19 @@ def register(app: FastAPI, compat: Compat) -> None:
         target_lang = one(fields, "target_lang")
         if target_lang is None:
             raise refusal(400, "invalid_request", "Value for 'target_lang' not specified.")
-        if one(fields, "glossary_id"):
-            raise refusal(400, "unsupported_glossary", "This deployment has no glossaries: leave out glossary_id.")
         source_lang = one(fields, "source_lang")
         source = core_code(source_lang, "source_lang") if source_lang else AUTO
-        results = await compat.translate(request, API, entry, texts, core_code(target_lang, "target_lang"), source)
+        target = core_code(target_lang, "target_lang")
+        if fields.get("glossary_ids"):
+            raise refusal(
+                400,
+                "invalid_request",
+                "Multilingual glossaries (glossary_ids) are not served here; name one of GET /v2/glossaries with "
+                "glossary_id.",
+            )
+        glossary_id = one(fields, "glossary_id")
+        features = deployment_glossary(compat.settings, glossary_id, source, target) if glossary_id else NO_FEATURES
+        results = await compat.translate(request, API, entry, texts, target, source, features)
         return JSONResponse(
             {
                 "translations": [
@@ -126,3 +172,27 @@ def register(app: FastAPI, compat: Compat) -> None:
         entry = compat.authenticate(request, key_of(request), HOW)
         limit = compat.usage.limit or NO_LIMIT
         return JSONResponse({"character_count": compat.usage.used(entry), "character_limit": limit})
+
+    @app.api_route("/v2/glossaries", methods=["GET", "POST"], include_in_schema=False)
+    @answer_errors(error)
+    async def deepl_glossaries(request: Request) -> Response:
+        compat.authenticate(request, key_of(request), HOW)
+        if request.method == "POST":
+            raise glossaries_are_fixed()
+        return JSONResponse({"glossaries": [glossary_info(g) for g in compat.settings.glossaries.values()]})
+
+    @app.api_route("/v2/glossaries/{glossary_id}", methods=["GET", "DELETE"], include_in_schema=False)
+    @answer_errors(error)
+    async def deepl_glossary(request: Request) -> Response:
+        compat.authenticate(request, key_of(request), HOW)
+        glossary = find_glossary(compat, request)
+        if request.method == "DELETE":
+            raise glossaries_are_fixed()
+        return JSONResponse(glossary_info(glossary))
+
+    @app.get("/v2/glossaries/{glossary_id}/entries", include_in_schema=False)
+    @answer_errors(error)
+    async def deepl_glossary_entries(request: Request) -> Response:
+        compat.authenticate(request, key_of(request), HOW)
+        entries = "".join(f"{source}\t{target}\n" for source, target in find_glossary(compat, request).entries)
+        return PlainTextResponse(entries, media_type="text/tab-separated-values")

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
+from hymt.core.features import NO_FEATURES, Features
 from hymt_web.access import AccessKey, Gate, client_name
 from hymt_web.admission import Admission, client_of
 from hymt_web.errors import GatewayError
@@ -176,10 +177,18 @@ class Compat:
             raise refusal(401, error.code, f"{said}. {how} The operator of this service gives out the keys.") from None
 
     async def translate(
-        self, request: Request, api: str, entry: AccessKey, texts: list[str], target: str, source: str
+        self,
+        request: Request,
+        api: str,
+        entry: AccessKey,
+        texts: list[str],
+        target: str,
+        source: str,
+        features: Features = NO_FEATURES,
     ) -> list[dict[str, object]]:
-        """The translations of `texts` (core language codes), as /api/translate answers each; a blank text is its own
-        translation. One request counts once against the key's rate and takes one place, whatever its texts."""
+        """The translations of `texts` (core language codes) with `features`, as /api/translate answers each; a blank
+        text is its own translation. One request counts once against the key's rate and takes one place, whatever its
+        texts."""
         if not texts:
             raise refusal(400, "invalid_request", "There is no text to translate.")
         if len(texts) > MAX_TEXTS:
@@ -195,7 +204,10 @@ class Compat:
         self.usage.check(entry, total)
         client = client_name(entry)
         self.admission.check_rate(client)
-        jobs = [prepare(self.settings, t, target, source, count=self.count) if t.strip() else None for t in texts]
+        jobs = [
+            prepare(self.settings, t, target, source, count=self.count, features=features) if t.strip() else None
+            for t in texts
+        ]
         self.admission.enter(client)
         try:
             answers = await self.unless_client_leaves(request, self._all(request, jobs))
