@@ -60,6 +60,7 @@ def test_the_compatible_apis_reach_the_app_through_the_proxy_with_their_own_clie
     """The stack's Caddyfile forwards an allowlist of paths: DeepL's and LibreTranslate's own clients get through it
     (docs/compat.md), and a path outside the list still gets the proxy's 404."""
     import hashlib
+    import json
 
     import deepl
     from libretranslatepy import LibreTranslateAPI
@@ -67,21 +68,29 @@ def test_the_compatible_apis_reach_the_app_through_the_proxy_with_their_own_clie
     key = "compat-through-proxy-5e0c1f"
     keys = tmp_path / "access_keys"
     keys.write_text(f"{hashlib.sha256(key.encode()).hexdigest()} tester\n", encoding="utf-8")
+    glossaries = tmp_path / "glossaries.json"
+    entries = [{"source": "gateway", "target": "Gateway"}]
+    glossaries.write_text(json.dumps({"terms": {"source_lang": "en", "target_lang": "de", "entries": entries}}))
     (tmp_path / "proxy").mkdir()
     with (
         running() as fake,
         serving(
-            gateway_settings(fake, access_keys_file=str(keys), compat_apis="deepl,libretranslate"),
+            gateway_settings(
+                fake, access_keys_file=str(keys), compat_apis="deepl,libretranslate", glossaries_file=str(glossaries)
+            ),
             host=bridge_gateway(),
         ) as url,
         caddy_in_front(url, tmp_path / "proxy") as (_, front),
     ):
-        deepl_answer = deepl.Translator(key, server_url=front).translate_text("Good morning.", target_lang="DE")
+        translator = deepl.Translator(key, server_url=front)
+        deepl_answer = translator.translate_text("Good morning.", target_lang="DE")
+        listed = [glossary.name for glossary in translator.list_glossaries()]
         libre = LibreTranslateAPI(front + "/", api_key=key)
         libre_answer = libre.translate("Good morning.", "en", "fr")
         codes = {language["code"] for language in libre.languages()}
         outside = httpx.post(f"{front}/v1/chat/completions", json={}, timeout=10, trust_env=False)
     assert deepl_answer.text == "German translation of: Good morning."
+    assert listed == ["terms"]
     assert libre_answer == "French translation of: Good morning."
     assert {"en", "fr", "zh"} <= codes
     assert outside.status_code == 404 and outside.text == "Not found"
