@@ -1,4 +1,4 @@
-"""The GPU paths against stand-in repositories: one repository server and two rehearsal hosts for the session.
+"""The GPU paths against stand-in repositories: one repository server and two rehearsal hosts for the package.
 
 - The server (tools/dev/hymt_dev/apt_repo.py) serves stand-ins of Docker's, NVIDIA's, Debian's and Ubuntu's
   repositories, signed with keys made for the run, at their real paths below ``http://<server>/<real host>/``, on a
@@ -227,7 +227,7 @@ def _distribution_archive(host: GpuHost, server: RepositoryServer) -> str:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def apt_repo(docker_engine) -> RepositoryServer:
     from hymt_dev.apt_repo import build_image
 
@@ -254,7 +254,7 @@ def _in_parallel(hosts: dict[str, GpuHost], action) -> dict:
         return {tag: future.result() for tag, future in futures.items()}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gpu_hosts(apt_repo, tmp_path_factory) -> dict[str, GpuHost]:
     """The two hosts, provisioned (install the driver, reboot, provision the rest) side by side."""
     from hymt_dev.rehearsal_host import RehearsalHostError, build_image, down, up
@@ -303,18 +303,18 @@ def gpu_hosts(apt_repo, tmp_path_factory) -> dict[str, GpuHost]:
             down(host.settings)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def provisioned_again(gpu_hosts) -> dict[str, dict[str, Converge]]:
     """provision.yml once more on both hosts (side by side), after the tests that only look: a run, and a check run
     with --diff."""
     return _in_parallel(gpu_hosts, lambda host: {"run": host.converge(), "check": host.converge(check=True, diff=True)})
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def debian_host(gpu_hosts) -> GpuHost:
     return gpu_hosts["debian"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ubuntu_host(gpu_hosts) -> GpuHost:
     return gpu_hosts["ubuntu"]

@@ -30,13 +30,13 @@ def converge(host, **options) -> Converge:
     return Converge(run, time.monotonic() - started)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def rehearsal_host(docker_engine, tmp_path_factory):
     with rehearsal_host_of(tmp_path_factory.mktemp("rehearsal-host"), "hymt-test-host") as access:
         yield access
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ssh_environment():
     """Testinfra's ansible backend calls ansible-inventory (the venv's) and reads ansible.cfg's SSH options."""
     with pytest.MonkeyPatch.context() as patch:
@@ -46,12 +46,12 @@ def ssh_environment():
         yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def first_converge(rehearsal_host) -> Converge:
     return converge(rehearsal_host)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def host(rehearsal_host, first_converge, ssh_environment):
     """The provisioned host through Testinfra's ansible backend: SSH with the inventory's key and known_hosts."""
     import testinfra

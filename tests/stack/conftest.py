@@ -64,7 +64,7 @@ def project_leftovers() -> list[str]:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(docker_engine, tmp_path_factory) -> Iterator[Stack]:
 
     pins = PINS
