@@ -43,7 +43,15 @@ from hymt_web.admission import Admission, client_of
 from hymt_web.errors import GatewayError, error_response
 from hymt_web.metrics import Metrics, MetricsMiddleware
 from hymt_web.settings import Settings
-from hymt_web.translate import Job, StreamingTranslation, deployment_glossary, make_features, prepare, translate
+from hymt_web.translate import (
+    Job,
+    StreamingTranslation,
+    deployment_glossary,
+    detect,
+    make_features,
+    prepare,
+    translate,
+)
 from hymt_web.upstream import Upstream, make_client
 
 T = TypeVar("T")
@@ -131,6 +139,17 @@ class TranslateRequest(BaseModel):
                 )
             glossary = list(deployment_glossary(settings, self.glossary_id, self.source, self.target).glossary)
         return make_features(glossary, self.context, self.style, self.format, self.delimiters)
+
+
+class DetectRequest(BaseModel):
+    """The body of /api/detect: the text whose language a translation with source 'auto' would take."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(
+        description="The text to look at: UTF-8, no control characters but tabs and line breaks.",
+        json_schema_extra={"minLength": 1},
+    )
 
 
 class ClientLeft(Exception):
@@ -235,6 +254,7 @@ async def unless_client_leaves(request: Request, work: Awaitable[T]) -> T:
 
 
 EXAMPLE = '{"text": "Hello", "target": "zh"}'
+DETECT_EXAMPLE = '{"text": "Hello"}'
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
@@ -268,6 +288,14 @@ TRANSLATION_SCHEMA = {
         },
     },
 }
+DETECTION_SCHEMA = {
+    "type": "object",
+    "required": ["source", "name"],
+    "properties": {
+        "source": {"type": "string", "description": "the detected code; 'auto' when detection is unsure"},
+        "name": {"type": ["string", "null"], "description": "the language's English name; null when unsure"},
+    },
+}
 # With HYMT_ACCESS_KEYS_FILE set, the translation routes take either (hymt_web/access.py).
 SECURITY_SCHEMES = {
     "accessKey": {"type": "http", "scheme": "bearer"},
@@ -290,6 +318,17 @@ TRANSLATE_ERRORS = {
 }
 
 
+# What /api/detect answers besides 200: the text checks of a translation, access and rate (no model is involved).
+DETECT_ERRORS = {
+    **{status: TRANSLATE_ERRORS[status] for status in ("400", "401", "429")},
+    "413": {"description": "The text is longer than maxLength.", "content": _ERROR_BODY},
+    "422": {
+        "description": "The body is not a detection request, or its text is empty or not text.",
+        "content": _ERROR_BODY,
+    },
+}
+
+
 def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
@@ -304,6 +343,9 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
     count = tokens.count if tokens.source == "tokenizer" else None
     metrics = Metrics()
     admission = Admission(settings, metrics)
+    # Detection has allowances of its own at the same rate: the page asks for it before each translation from
+    # "auto", which must not halve what a client may translate; it is still bounded, as it costs CPU (milliseconds).
+    detection = Admission(settings, metrics)
     gate = Gate(settings.access_keys, admission.check_rate)
 
     @asynccontextmanager
@@ -337,6 +379,12 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
             schema["components"]["schemas"]["TranslateRequest"]["properties"]["text"]["maxLength"] = settings.max_chars
             for route in ("/api/translate", "/api/translate/stream"):
                 schema["paths"][route]["post"]["responses"].update(TRANSLATE_ERRORS)
+            schema["paths"]["/api/detect"]["post"]["responses"].update(DETECT_ERRORS)
+            schema["paths"]["/api/detect"]["post"]["responses"]["200"] = {
+                "description": "The language the text is in, as a translation with source 'auto' would take it.",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Detection"}}},
+            }
+            schema["components"]["schemas"]["DetectRequest"]["properties"]["text"]["maxLength"] = settings.max_chars
             schema["paths"]["/api/translate"]["post"]["responses"]["200"] = {
                 "description": "The translation.",
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Translation"}}},
@@ -347,10 +395,11 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
             }
             if gate.required:
                 schema["components"]["securitySchemes"] = SECURITY_SCHEMES
-                for route in ("/api/translate", "/api/translate/stream"):
+                for route in ("/api/translate", "/api/translate/stream", "/api/detect"):
                     schema["paths"][route]["post"]["security"] = [{name: []} for name in SECURITY_SCHEMES]
             schema["components"]["schemas"]["Error"] = ERROR_SCHEMA
             schema["components"]["schemas"]["Translation"] = TRANSLATION_SCHEMA
+            schema["components"]["schemas"]["Detection"] = DETECTION_SCHEMA
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -370,13 +419,15 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
         return Response(status_code=499)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "invalid_request", describe_validation_errors(exc.errors()))
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        body, example = request_body_of(request.url.path)
+        return error_response(422, "invalid_request", describe_validation_errors(exc.errors(), body, example))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        _body, example = request_body_of(request.url.path)
         codes = {
-            400: ("invalid_request", f"The body could not be read: send UTF-8 JSON like {EXAMPLE}."),
+            400: ("invalid_request", f"The body could not be read: send UTF-8 JSON like {example}."),
             404: ("not_found", "There is nothing at this address."),
             405: ("method_not_allowed", None),
             413: ("text_too_long", None),
@@ -441,6 +492,13 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
         job = prepare(settings, body.text, body.target, body.source, count=count, features=body.features(settings))
         admission.enter(client)
         return client, job
+
+    @app.post("/api/detect")
+    async def detect_language(body: DetectRequest, request: Request) -> dict[str, str | None]:
+        """The language of a text as a translation from "auto" would detect it: the page asks before translating,
+        and switches the target when it is the text's own language instead of sending a same-language request."""
+        detection.check_rate(gate.client(request, client_of(request.scope)))
+        return detect(settings, body.text)
 
     @app.post("/api/translate")
     async def translate_text(body: TranslateRequest, request: Request) -> Response:
@@ -507,14 +565,21 @@ async def _first(pieces: AsyncIterator[str]) -> str | None:
     return await anext(pieces, None)
 
 
-def describe_validation_errors(problems: Any) -> str:
+def request_body_of(path: str) -> tuple[type[BaseModel], str]:
+    """The body a route takes, and an example of a good one: for saying what a bad request should have been."""
+    if path == "/api/detect":
+        return DetectRequest, DETECT_EXAMPLE
+    return TranslateRequest, EXAMPLE
+
+
+def describe_validation_errors(problems: Any, body: type[BaseModel] = TranslateRequest, example: str = EXAMPLE) -> str:
     """FastAPI's validation errors in one plain sentence, with an example of a good request."""
     said = []
     for problem in problems:
         location = [part for part in problem.get("loc", ()) if part != "body"]
         # A glossary term's field by its place: glossary[0].target.
         field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
-        model = GlossaryTerm if len(location) > 1 else TranslateRequest
+        model = GlossaryTerm if len(location) > 1 else body
         kind = problem.get("type", "")
         if kind == "json_invalid":
             said.append("the body is not valid JSON")
@@ -531,4 +596,4 @@ def describe_validation_errors(problems: Any) -> str:
         else:
             said.append("the body must be a JSON object")
     detail = "; ".join(dict.fromkeys(said)) or "the request is not valid"
-    return f"Send JSON like {EXAMPLE}: {detail}."
+    return f"Send JSON like {example}: {detail}."

@@ -145,6 +145,30 @@ def _sentence(message: str) -> str:
     return message[0].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
+def check_text(settings: Settings, text: str) -> None:
+    """GatewayError (422, 413) when `text` is empty, longer than the limit, or not text the model may be sent."""
+    if not text.strip():
+        raise GatewayError(422, "empty_text", "There is no text to translate: type or paste some text first.")
+    length = len(text)
+    if length > settings.max_chars:
+        raise GatewayError(
+            413,
+            "text_too_long",
+            f"The text has {length} characters but the limit is {settings.max_chars}. Translate it in smaller parts.",
+        )
+    problem = text_problem(text)
+    if problem:
+        raise GatewayError(422, "invalid_text", problem)
+
+
+def detect(settings: Settings, text: str) -> dict[str, str | None]:
+    """The language `text` is in, as a translation with source "auto" would take it: its code and English name, or
+    "auto" and None when detection is unsure. GatewayError for text a translation would refuse."""
+    check_text(settings, text)
+    code = resolve_source(text, AUTO)
+    return {"source": code, "name": None if code == AUTO else get_language(code).name_en}
+
+
 def prepare(
     settings: Settings,
     text: str,
@@ -160,18 +184,7 @@ def prepare(
     Structured data (`features.whole`) goes to the model in one request, never split.
     """
     started = time.perf_counter()
-    if not text.strip():
-        raise GatewayError(422, "empty_text", "There is no text to translate: type or paste some text first.")
-    length = len(text)
-    if length > settings.max_chars:
-        raise GatewayError(
-            413,
-            "text_too_long",
-            f"The text has {length} characters but the limit is {settings.max_chars}. Translate it in smaller parts.",
-        )
-    problem = text_problem(text)
-    if problem:
-        raise GatewayError(422, "invalid_text", problem)
+    check_text(settings, text)
     if target.strip().lower() == AUTO:
         raise GatewayError(422, "unknown_language", "Choose a target language: 'auto' can only be the source.")
     try:

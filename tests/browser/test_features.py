@@ -246,6 +246,7 @@ def test_text_in_the_target_language_switches_the_target_and_says_so(translator,
     translator.open()
     if target != "zh":  # the default target of an English browser is Chinese
         translator.choose("target", "French", target)
+    sent_targets = translation_targets(translator.page)
     translator.translate(text)
     expect(translator.page.locator("#target-picker")).to_have_attribute("data-value", switched)
     expect(translator.page.locator("#notice")).to_have_text(notice)
@@ -253,11 +254,58 @@ def test_text_in_the_target_language_switches_the_target_and_says_so(translator,
     expect(translator.error).to_be_hidden()
     expect(translator.output).not_to_be_empty()
     screenshot(translator.page, f"same-language-{target}")
-    [sent] = fake.chat_requests()  # the same-language request never reached the model
+    assert sent_targets == [switched]  # the page asked for detection first: no same-language request was sent
+    [sent] = fake.chat_requests()
     assert sent["messages"][0]["content"].endswith(text)
     # The next translation, in another language, clears the notice.
     translator.translate("Guten Morgen, wie geht es dir?")
     expect(translator.page.locator("#notice")).to_be_hidden()
+
+
+def test_when_detection_fails_the_gateway_refusal_still_switches_the_target(translator, fake):
+    translator.open()
+    translator.page.route("**/api/detect", lambda route: route.fulfill(status=500, body="detector down"))
+    sent_targets = translation_targets(translator.page)
+    translator.translate("你好，世界。今天天气很好。")
+    expect(translator.page.locator("#target-picker")).to_have_attribute("data-value", "en")
+    expect(translator.page.locator("#notice")).to_be_visible()
+    expect(translator.error).to_be_hidden()
+    expect(translator.output).not_to_be_empty()
+    assert sent_targets == ["zh", "en"]  # the gateway refused the first (422 same_language); the model saw one
+    assert len(fake.chat_requests()) == 1
+
+
+def test_stop_while_the_language_is_detected_ends_the_translation(translator, fake):
+    translator.open()
+    held = []
+    translator.page.route("**/api/detect", lambda route: held.append(route))  # detection never answers
+    sent_targets = translation_targets(translator.page)
+    translator.translate("你好，世界。今天天气很好。", wait=False)
+    expect(translator.stop_button).to_be_visible()
+    expect(translator.output).to_have_attribute("aria-busy", "true")
+    translator.stop_button.click()
+    translator.wait_until_done()
+    assert len(held) == 1
+    # The page stays as it was: no switch, no translation sent, no error, and it translates again at once.
+    expect(translator.page.locator("#target-picker")).to_have_attribute("data-value", "zh")
+    expect(translator.error).to_be_hidden()
+    translator.page.unroute("**/api/detect")
+    translator.translate("Good morning")
+    expect(translator.output).not_to_be_empty()
+    assert sent_targets == ["zh"]
+    assert len(fake.chat_requests()) == 1
+
+
+def translation_targets(page) -> list[str]:
+    """The target of every translation request the page sends from now on (filled in as they are sent)."""
+    targets: list[str] = []
+
+    def record(request) -> None:
+        if request.url.endswith("/api/translate/stream"):
+            targets.append(request.post_data_json["target"])
+
+    page.on("request", record)
+    return targets
 
 
 def test_warnings_of_the_answer_are_shown_next_to_the_translation(hy_mt2, fake):

@@ -849,9 +849,10 @@
     $("warnings").hidden = warnings.length === 0;
   }
 
-  // Text in the target's language: the target becomes English for Chinese text, Chinese for any other. The
-  // gateway detects the language (the page carries no detector) and refuses such a request before the model sees
-  // it; the page then switches and translates again.
+  // Text in the target's language: the target becomes English for Chinese text, Chinese for any other. The page
+  // carries no detector: it asks the gateway's (api/detect) before translating from "auto", so that no
+  // same-language request is sent. Should detection fail, the gateway refuses such a translation with
+  // same_language before the model sees it, and the page switches then and translates again.
   function switchSameTarget() {
     const same = state.target;
     const lang = state.byCode.get(same);
@@ -862,6 +863,24 @@
     rememberPair();
     updateSwap();
     showNotice(t("same_switched", { source: languageName(same), target: languageName(target) }));
+  }
+
+  // The code of the language the gateway detects in `text`; null when it is unsure or cannot say (an error, a
+  // limit, Stop): the translation then goes ahead, and the gateway checks it all again.
+  async function detectSource(text, key, signal) {
+    try {
+      const response = await fetch("api/detect", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...(keyRequired() && key ? { "X-API-Key": key } : {}) },
+        body: JSON.stringify({ text }),
+        signal,
+      });
+      if (!response.ok) return null;
+      const body = await response.json();
+      return body && typeof body.source === "string" && body.source !== "auto" ? body.source : null;
+    } catch {
+      return null;
+    }
   }
 
   // ---- translating -------------------------------------------------------------------------------------------
@@ -910,6 +929,13 @@
     announce(t("translating"));
     let finished = false;
     try {
+      const detected = request.source === "auto" && !switched ? await detectSource(text, key, controller.signal) : null;
+      if (controller.signal.aborted) return; // Stop, or a newer translation, while detecting
+      if (detected === request.target) {
+        switchSameTarget();
+        request.target = state.target;
+        setOutput("", state.target);
+      }
       const response = await fetch("api/translate/stream", {
         method: "POST",
         headers: {
