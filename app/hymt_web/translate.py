@@ -325,14 +325,46 @@ async def translate(upstream: Upstream, job: Job) -> dict[str, object]:
     return job.result(settings.served_model, answers)
 
 
-class _End:
-    """Marks the end of one segment's answer in its queue."""
+class _Answer:
+    """One segment's answer as it arrives: its pieces, then its end or the error that ended it.
+
+    The reader takes everything that has arrived since it last looked, in one piece: the pieces that queued up while
+    it was writing to the client go out as one event (fewer, larger events under load; no delay when there is none).
+    """
+
+    def __init__(self) -> None:
+        self._pieces: list[str] = []
+        self._ended = False
+        self._error: GatewayError | None = None
+        self._arrived = asyncio.Event()
+
+    def put(self, piece: str) -> None:
+        self._pieces.append(piece)
+        self._arrived.set()
+
+    def end(self, error: GatewayError | None = None) -> None:
+        self._ended, self._error = True, error
+        self._arrived.set()
+
+    async def take(self, deadline: float) -> str | None:
+        """What has arrived (waiting until something has, or `deadline`: TimeoutError); None at the end."""
+        if not self._pieces and not self._ended:
+            self._arrived.clear()
+            async with asyncio.timeout_at(deadline):
+                await self._arrived.wait()
+        if self._pieces:
+            text = "".join(self._pieces)
+            self._pieces.clear()
+            return text
+        if self._error is not None:
+            raise self._error
+        return None
 
 
 class StreamingTranslation:
     """A translation streamed in order while later segments are already being translated.
 
-    Each segment's answer is fetched by its own task into its own queue (at most `chunk_concurrency` at once); the
+    Each segment's answer is fetched by its own task (at most `chunk_concurrency` at once); the
     reader forwards segment 0 piece by piece as it arrives, then segment 1 (often complete by then), and so on.
     Whitespace around each segment's answer is dropped exactly as TextPlan.join drops it, so the pieces add up to
     the final translation. A segment of several lines is forwarded whole, once its line count is checked (and
@@ -342,23 +374,23 @@ class StreamingTranslation:
     def __init__(self, upstream: Upstream, job: Job) -> None:
         self.upstream = upstream
         self.job = job
-        self._queues: list[asyncio.Queue[str | _End | GatewayError]] = [asyncio.Queue() for _ in job.bodies]
+        self._arriving = [_Answer() for _ in job.bodies]
         self._tasks: list[asyncio.Task[None]] = []
         self._answers = [""] * len(job.bodies)
         self._limit = asyncio.Semaphore(upstream.settings.chunk_concurrency)
         self._requests = len(job.bodies)  # upstream requests made or planned, line-by-line retries included
 
     async def _fetch(self, index: int) -> None:
-        queue = self._queues[index]
+        answer = self._arriving[index]
         try:
             async with self._limit:
                 async for piece in self.upstream.stream(self.job.bodies[index]):
-                    queue.put_nowait(piece)
-            queue.put_nowait(_End())
+                    answer.put(piece)
+            answer.end()
         except GatewayError as error:
-            queue.put_nowait(error)
+            answer.end(error)
         except Exception as exc:  # a fault of the gateway's own: the reader must hear of it, not wait for it
-            queue.put_nowait(errors.internal(exc))
+            answer.end(errors.internal(exc))
 
     def close(self) -> None:
         """Cancel whatever upstream requests are still open (the client left, or one segment failed).
@@ -403,15 +435,11 @@ class StreamingTranslation:
             self.close()
 
     async def _next(self, index: int, deadline: float) -> str | None:
-        """The next piece of segment `index`'s answer; None at its end."""
-        remaining = deadline - asyncio.get_running_loop().time()
+        """What has arrived of segment `index`'s answer since the last call; None at its end."""
         try:
-            item = await asyncio.wait_for(self._queues[index].get(), max(remaining, 0))
+            return await self._arriving[index].take(deadline)
         except TimeoutError:
             raise _timed_out(self.upstream.settings) from None
-        if isinstance(item, GatewayError):
-            raise item
-        return None if isinstance(item, _End) else item
 
     async def _whole(self, index: int, deadline: float) -> str:
         """Segment `index`'s whole answer, translated again line by line when the model changed its line count."""
