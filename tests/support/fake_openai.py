@@ -55,6 +55,9 @@ class Behaviour:
     stall_keepalive: bool = True  # while stalled, send SSE comments (False: silence, like a hung vLLM engine)
     drop_stream_after: int | None = None  # close the connection, mid-stream, after this many pieces
     finish_reason: str = "stop"  # "length": the answer pretends to have stopped at max_tokens
+    # Streams in chunked encoding on a connection kept open for the next request, as vLLM's server does; off, each
+    # stream ends by closing its connection (what the tests of dropped and stalled streams were written against).
+    keep_alive: bool = False
 
 
 @dataclass
@@ -253,9 +256,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
+        self._chunked = b.keep_alive
+        if self._chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
-        self.close_connection = True
         pieces = [answer[i : i + b.chunk_chars] for i in range(0, len(answer), b.chunk_chars)] or [""]
         try:
             self._event({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
@@ -265,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
                     while True:
                         time.sleep(0.05)
                         if b.stall_keepalive:
-                            self.wfile.write(b": \n\n")  # an SSE comment: detects a client that went away
+                            self._write(b": \n\n")  # an SSE comment: detects a client that went away
                             self.wfile.flush()
                         elif fake._server is None or b is not fake.behaviour:
                             return  # silent: stop when the server stops or the test resets it
@@ -284,14 +291,20 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._lock:
             fake.streams_completed += 1
         with contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError):
-            self.wfile.write(b"data: [DONE]\n\n")
+            self._write(b"data: [DONE]\n\n")
+            if self._chunked:
+                self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
 
     def _event(self, chunk: dict) -> None:
         payload = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": self.fake.behaviour.model}
         payload.update(chunk)
-        self.wfile.write(f"data: {json.dumps(payload, ensure_ascii=False)}\n\n".encode())
+        self._write(f"data: {json.dumps(payload, ensure_ascii=False)}\n\n".encode())
         self.wfile.flush()
+
+    def _write(self, data: bytes) -> None:
+        """Part of a streamed body: as one chunk of the chunked encoding when the connection is kept open."""
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if self._chunked else data)
 
     def _control(self, settings: dict) -> None:
         b = self.fake.behaviour

@@ -56,11 +56,17 @@ def _wait(url: str, seconds: float = 60) -> None:
     raise SystemExit(f"{url} did not answer within {seconds:.0f} s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) process `pid` has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def _process(argv: list[str], env: dict[str, str] | None = None) -> Iterator[None]:
+def _process(argv: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        yield
+        yield process
     finally:
         process.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -122,9 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     results: list[dict[str, object]] = []
     fake = [str(BIN / "python"), "-m", "tests.support.fake_openai", "--port", str(upstream_port)]
-    with _process(fake, env), _process([str(BIN / "hymt"), "web", "--port", str(gateway_port)], env):
+    with _process(fake, env), _process([str(BIN / "hymt"), "web", "--port", str(gateway_port)], env) as web:
         _wait(f"{upstream}/health")
         pace = {"delay": args.first_ms / 1000, "chunk_delay": args.piece_ms / 1000, "chunk_chars": 4}
+        pace["keep_alive"] = True
         requests.post(f"{upstream}/_control", json=pace, timeout=5).raise_for_status()
         gateway = f"http://127.0.0.1:{gateway_port}"
         _wait(f"{gateway}/healthz")
@@ -135,15 +142,23 @@ def main(argv: list[str] | None = None) -> int:
             for level in levels:
                 by_path = {}
                 for name, target in paths.items():
+                    used = cpu_seconds(web.pid)
                     done = run_level(target, workload, concurrency=level, duration=args.duration)
                     summary = summarise(done.outcomes, done.duration, max_concurrency=level, request_rate=None)
+                    # What one translation costs the gateway's process: CPU time, which other load on the machine
+                    # changes far less than it changes latencies.
+                    cpu = ""
+                    if name != "direct" and summary["completed"]:
+                        per_request = (cpu_seconds(web.pid) - used) * 1000 / summary["completed"]  # type: ignore[operator]
+                        summary["gateway_cpu_ms_per_request"] = round(per_request, 2)
+                        cpu = f"  gateway CPU {per_request:.2f} ms/req"
                     by_path[name] = summary
                     results.append({"path": name, **summary})
                     if not args.json:
                         print(
                             f"{level:>4} streams, {name:<16} {summary['request_throughput']:>8} req/s  "
                             f"ttft p50 {summary['median_ttft_ms']:>7} ms  p99 {summary['p99_ttft_ms']:>7} ms  "
-                            f"failed {summary['failed']}",
+                            f"failed {summary['failed']}{cpu}",
                             flush=True,
                         )
                 if not args.json:
