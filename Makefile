@@ -115,6 +115,10 @@ web: $(VENV_STAMP) ## Run the web app here (HOST, PORT; HYMT_UPSTREAM_URL, HYMT_
 bench-overhead: $(VENV_STAMP) ## Figures of docs/performance.md: direct, gateway and proxy + gateway side by side (stand-in upstream)
 	$(DEV_PYTHON) -m hymt_dev.overhead_bench
 
+.PHONY: bench-page
+bench-page: $(VENV_STAMP) browser ## Figures of docs/performance.md: the page's click to first characters, in Chromium (stand-in upstream)
+	$(DEV_PYTHON) -m hymt_dev.page_bench
+
 .PHONY: bench-gateway
 bench-gateway: $(VENV_STAMP) ## Figures of docs/reliability.md: clients let go, hostile requests answered (stand-in model)
 	$(DEV_PYTHON) -m hymt_dev.gateway_bench
