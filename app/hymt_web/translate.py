@@ -6,6 +6,7 @@ Everything language-specific (codes, prompts, sampling, detection, chunking) com
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import logging
 import time
@@ -328,12 +329,12 @@ async def translate(upstream: Upstream, job: Job) -> dict[str, object]:
 class _Answer:
     """One segment's answer as it arrives: its pieces, then its end or the error that ended it.
 
-    The reader takes everything that has arrived since it last looked, in one piece: the pieces that queued up while
-    it was writing to the client go out as one event (fewer, larger events under load; no delay when there is none).
+    Pieces are passed on one by one, as vLLM streams them (a token each), so that a client can count tokens by
+    pieces (hymt bench does). Waiting takes one timeout scope per wait, not a task per piece as wait_for does.
     """
 
     def __init__(self) -> None:
-        self._pieces: list[str] = []
+        self._pieces: collections.deque[str] = collections.deque()
         self._ended = False
         self._error: GatewayError | None = None
         self._arrived = asyncio.Event()
@@ -347,15 +348,13 @@ class _Answer:
         self._arrived.set()
 
     async def take(self, deadline: float) -> str | None:
-        """What has arrived (waiting until something has, or `deadline`: TimeoutError); None at the end."""
+        """The next piece (waiting until it has arrived, or `deadline`: TimeoutError); None at the end."""
         if not self._pieces and not self._ended:
             self._arrived.clear()
             async with asyncio.timeout_at(deadline):
                 await self._arrived.wait()
         if self._pieces:
-            text = "".join(self._pieces)
-            self._pieces.clear()
-            return text
+            return self._pieces.popleft()
         if self._error is not None:
             raise self._error
         return None
@@ -435,7 +434,7 @@ class StreamingTranslation:
             self.close()
 
     async def _next(self, index: int, deadline: float) -> str | None:
-        """What has arrived of segment `index`'s answer since the last call; None at its end."""
+        """The next piece of segment `index`'s answer; None at its end."""
         try:
             return await self._arriving[index].take(deadline)
         except TimeoutError:
