@@ -1,13 +1,19 @@
-"""The one connection pool to the OpenAI-compatible upstream (vLLM), with its failures turned into GatewayErrors."""
+"""The one connection pool to the OpenAI-compatible upstream (vLLM), with its failures turned into GatewayErrors.
+
+aiohttp, not httpx: reading a stream token by token, httpx's layers cost the gateway about four times the CPU
+(docs/performance.md, "What the gateway costs"), and the gateway reads every token of every translation.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
-import httpx
+import aiohttp
 
 from hymt.core import sse
 from hymt.core.prompts import build_prompt, chat_request
@@ -29,30 +35,39 @@ _READINESS_TTL = 2.0
 UPSTREAM_IDLE_SECONDS = 2.0
 
 
-def make_client(settings: Settings) -> httpx.AsyncClient:
+def make_client(settings: Settings) -> aiohttp.ClientSession:
+    """The session for the app's lifetime (create it in the running loop; use it with `async with`)."""
     headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
-    connections = settings.max_in_flight * settings.chunk_concurrency
-    return httpx.AsyncClient(
-        base_url=settings.upstream_url + "/",
+    connector = aiohttp.TCPConnector(
+        limit=settings.max_in_flight * settings.chunk_concurrency,
+        keepalive_timeout=UPSTREAM_IDLE_SECONDS,
+    )
+    return aiohttp.ClientSession(
+        base_url=settings.upstream_url.rstrip("/") + "/",
+        connector=connector,
         headers=headers,
-        timeout=httpx.Timeout(
-            connect=settings.connect_timeout,
-            read=settings.read_timeout,
-            write=settings.read_timeout,
-            pool=settings.read_timeout,
-        ),
-        limits=httpx.Limits(
-            max_connections=connections,
-            max_keepalive_connections=min(connections, 32),
-            keepalive_expiry=UPSTREAM_IDLE_SECONDS,
+        # read: the longest silence before an answer or between two pieces; no bound on the whole exchange, which
+        # the translation's own deadline (HYMT_REQUEST_TIMEOUT) sets.
+        timeout=aiohttp.ClientTimeout(
+            total=None, sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
         ),
         # The upstream is on the stack's internal network: never send it through a proxy from the environment.
         trust_env=False,
+        # SSE is never compressed by vLLM; asking for nothing else keeps the lines readable as they come.
+        auto_decompress=False,
+        skip_auto_headers=("Accept-Encoding",),
+        json_serialize=_json_body,
+        # A line of the stream may be long (an error event, a usage chunk): allow far more than one token needs.
+        read_bufsize=2**20,
     )
 
 
+def _json_body(body: Any) -> str:
+    return json.dumps(body, ensure_ascii=False)
+
+
 class Upstream:
-    def __init__(self, client: httpx.AsyncClient, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, client: aiohttp.ClientSession, settings: Settings, metrics: Metrics) -> None:
         self.client = client
         self.settings = settings
         self.metrics = metrics
@@ -71,20 +86,19 @@ class Upstream:
         log.warning("upstream request failed: %s: %s", error.code, error.detail)
         return error
 
-    def _transport_error(self, exc: httpx.TransportError) -> GatewayError:
+    def _transport_error(self, exc: aiohttp.ClientError | TimeoutError) -> GatewayError:
         where = self.settings.upstream_url
-        if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
+        if _unreachable(exc):
             return self._failed(errors.upstream_unreachable(f"no connection to {where}"))
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, TimeoutError):
             return self._failed(
                 errors.upstream_timeout(f"nothing came back for {self.settings.read_timeout:g} seconds")
             )
         return self._failed(errors.upstream_error("the connection to the model server broke off"))
 
-    async def _status_error(self, response: httpx.Response) -> GatewayError:
-        await response.aread()
-        detail = _upstream_message(response)
-        status = response.status_code
+    async def _status_error(self, response: aiohttp.ClientResponse) -> GatewayError:
+        detail = _upstream_message(await response.read())
+        status = response.status
         if status in (401, 403):
             return self._failed(
                 errors.upstream_error("the model server refused the gateway's API key; check HYMT_API_KEY")
@@ -102,13 +116,14 @@ class Upstream:
     async def complete(self, body: dict[str, object]) -> str:
         """The whole answer of one chat completion."""
         try:
-            response = await self.client.post("chat/completions", json={**body, "stream": False})
-        except httpx.TransportError as exc:
+            async with self.client.post("chat/completions", json={**body, "stream": False}) as response:
+                if response.status != 200:
+                    raise await self._status_error(response)
+                raw = await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise self._transport_error(exc) from exc
-        if response.status_code != 200:
-            raise await self._status_error(response)
         try:
-            answer = response.json()["choices"][0]["message"]["content"] or ""
+            answer = json.loads(raw)["choices"][0]["message"]["content"] or ""
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise self._failed(errors.upstream_error("an answer the gateway could not read")) from exc
         self._generated()
@@ -117,12 +132,13 @@ class Upstream:
     async def stream(self, body: dict[str, object]) -> AsyncIterator[str]:
         """The answer of one chat completion, piece by piece as the model writes it."""
         try:
-            async with self.client.stream("POST", "chat/completions", json={**body, "stream": True}) as response:
-                if response.status_code != 200:
+            async with self.client.post("chat/completions", json={**body, "stream": True}) as response:
+                if response.status != 200:
                     raise await self._status_error(response)
                 finished = False
                 reader = sse.EventReader()
-                async for line in response.aiter_lines():
+                async for raw in response.content:
+                    line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
                     for event in reader.line(line):
                         if event is None:
                             continue  # ": keep-alive" comments
@@ -138,7 +154,7 @@ class Upstream:
                     raise self._failed(
                         errors.upstream_error("the model's stream ended before the translation was complete")
                     )
-        except httpx.TransportError as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise self._transport_error(exc) from exc
 
     def _delta(self, data: str) -> sse.Delta:
@@ -165,28 +181,32 @@ class Upstream:
             return problem
 
     async def _probe(self) -> GatewayError | None:
-        timeout = httpx.Timeout(_PROBE_TIMEOUT, connect=min(self.settings.connect_timeout, _PROBE_TIMEOUT))
+        timeout = _timeout(_PROBE_TIMEOUT, self.settings.connect_timeout)
         try:
-            health = await self.client.get(self.settings.upstream_root + "/health", timeout=timeout)
-            if health.status_code == 503:
+            async with self.client.get(self.settings.upstream_root + "/health", timeout=timeout) as health:
+                status = health.status
+            if status == 503:
                 return errors.upstream_not_ready("its /health answers 503: the model is loading or its engine stopped")
-            if health.status_code != 200:
+            if status != 200:
                 return errors.upstream_not_ready(
-                    f"its /health answers {health.status_code}; is {self.settings.upstream_root} a vLLM server?"
+                    f"its /health answers {status}; is {self.settings.upstream_root} a vLLM server?"
                 )
-            models = await self.client.get("models", timeout=timeout)
-        except (httpx.ConnectTimeout, httpx.ConnectError):
-            return errors.upstream_unreachable(f"no connection to {self.settings.upstream_url}")
-        except httpx.TimeoutException:
-            return errors.upstream_unreachable(f"no answer from {self.settings.upstream_url} in {_PROBE_TIMEOUT:g} s")
-        except httpx.TransportError:
+            async with self.client.get("models", timeout=timeout) as models:
+                status, listing = models.status, await models.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            if _unreachable(exc):
+                return errors.upstream_unreachable(f"no connection to {self.settings.upstream_url}")
+            if isinstance(exc, TimeoutError):
+                return errors.upstream_unreachable(
+                    f"no answer from {self.settings.upstream_url} in {_PROBE_TIMEOUT:g} s"
+                )
             return errors.upstream_unreachable(f"the connection to {self.settings.upstream_url} broke off")
-        if models.status_code in (401, 403):
+        if status in (401, 403):
             return errors.upstream_error("the model server refused the gateway's API key; check HYMT_API_KEY")
         try:
-            served = [entry["id"] for entry in models.json()["data"]]
+            served = [entry["id"] for entry in json.loads(listing)["data"]]
         except (ValueError, KeyError, TypeError) as exc:
-            return errors.upstream_not_ready(f"/v1/models answered {models.status_code} without a model list ({exc})")
+            return errors.upstream_not_ready(f"/v1/models answered {status} without a model list ({exc})")
         if self.settings.served_model not in served:
             listed = ", ".join(served) or "none"
             return errors.upstream_not_ready(
@@ -220,32 +240,43 @@ class Upstream:
         body = chat_request(prompt, self.settings.served_model, source_text="你好", sampling=profile.sampling)
         body["max_tokens"] = 1
         try:
-            async with asyncio.timeout(limit):  # the whole exchange, however the server trickles its answer
-                response = await self.client.post(
-                    "chat/completions",
-                    json=body,
-                    timeout=httpx.Timeout(limit, connect=min(self.settings.connect_timeout, limit)),
-                )
-        except (TimeoutError, httpx.TimeoutException):
+            async with (
+                asyncio.timeout(limit),  # the whole exchange, however the server trickles its answer
+                self.client.post(
+                    "chat/completions", json=body, timeout=_timeout(limit, self.settings.connect_timeout)
+                ) as response,
+            ):
+                status, answer = response.status, await response.read()
+        except TimeoutError:
             return errors.upstream_not_ready(
                 f"it answers /health but generated no token in {limit:g} s (HYMT_READY_PROBE_TIMEOUT): its engine "
                 "seems wedged"
             )
-        except httpx.TransportError:
+        except aiohttp.ClientError:
             return errors.upstream_unreachable(f"the connection to {self.settings.upstream_url} broke off")
-        if response.status_code != 200:
+        if status != 200:
             return errors.upstream_not_ready(
-                f"a one-token generation answered HTTP {response.status_code}: {_upstream_message(response)}"
+                f"a one-token generation answered HTTP {status}: {_upstream_message(answer)}"
             )
         try:
-            response.json()["choices"][0]
+            json.loads(answer)["choices"][0]
         except (ValueError, KeyError, IndexError, TypeError):
             return errors.upstream_not_ready("a one-token generation answered without a choice")
         return None
 
 
-def _upstream_message(response: httpx.Response) -> str:
+def _upstream_message(body: bytes) -> str:
     try:
-        return sse.error_message(response.json())
+        return sse.error_message(json.loads(body))
     except ValueError:
-        return response.text[:200] or "no details"
+        return body[:200].decode("utf-8", errors="replace") or "no details"
+
+
+def _timeout(total: float, connect: float) -> aiohttp.ClientTimeout:
+    """A bound on a whole short exchange (a probe), connecting included."""
+    return aiohttp.ClientTimeout(total=total, sock_connect=min(connect, total))
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether `exc` means no connection could be made (refused, no route, or connecting took too long)."""
+    return isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
