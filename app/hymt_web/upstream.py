@@ -1,7 +1,7 @@
 """The one connection pool to the OpenAI-compatible upstream (vLLM), with its failures turned into GatewayErrors.
 
-aiohttp, not httpx: reading a stream token by token, httpx's layers cost the gateway about four times the CPU
-(docs/performance.md, "What the gateway costs"), and the gateway reads every token of every translation.
+aiohttp, not httpx: reading a stream token by token, httpx's layers cost about four times the CPU (docs/performance.md,
+"What the gateway costs, and what was removed"), and the gateway reads every token of every translation.
 """
 
 from __future__ import annotations
