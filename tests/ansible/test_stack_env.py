@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from hymt.provision import stack
 from tests.gpu.machines import MACHINES
 from tests.support.playbook import run_playbook, write_inventory
 from tests.support.repo import ROOT
@@ -78,17 +79,14 @@ def reason_above(text: str, name: str) -> str:
 def test_an_h100_board_serving_the_fp8_model_gets_an_fp8_kv_cache_on_one_gpu(rendered):
     env, text = env_of(rendered, "h100-fp8")
     vllm = {name: value for name, value in env.items() if name.startswith("HYMT_VLLM_") and "IMAGE" not in name}
-    assert vllm == {
-        "HYMT_VLLM_MEM_LIMIT": "258048m",
-        "HYMT_VLLM_MAX_MODEL_LEN": "4096",
-        "HYMT_VLLM_MAX_NUM_SEQS": "256",
-        "HYMT_VLLM_MAX_NUM_BATCHED_TOKENS": "8192",
-        "HYMT_VLLM_PREFIX_CACHING": "--enable-prefix-caching",
-        "HYMT_VLLM_GPU_MEMORY_UTILIZATION": "0.90",
-        "HYMT_VLLM_DTYPE": "auto",
-        "HYMT_VLLM_KV_CACHE_DTYPE": "fp8",
-        "HYMT_VLLM_TENSOR_PARALLEL_SIZE": "1",
-    }
+    # What hymt.provision.stack chooses for these facts (its values are written out in tests/unit/test_vllm_profile.py),
+    # every one of them, and the memory limit the role derives from the host's RAM.
+    facts = HOSTS["h100-fp8"]
+    chosen = stack.settings_for_host(
+        facts["preflight_nvidia_gpus"], facts["preflight_nvidia_pci_gpus"], "tencent/Hunyuan-MT-7B-fp8"
+    )
+    assert vllm == chosen["env"] | {"HYMT_VLLM_MEM_LIMIT": "258048m"}
+    assert (vllm["HYMT_VLLM_KV_CACHE_DTYPE"], vllm["HYMT_VLLM_TENSOR_PARALLEL_SIZE"]) == ("fp8", "1")
     assert "compute capability >= 8.9" in reason_above(text, "HYMT_VLLM_KV_CACHE_DTYPE")
     assert "one GPU holds the model" in reason_above(text, "HYMT_VLLM_TENSOR_PARALLEL_SIZE")
     assert "other 7 GPU(s) stay idle" in reason_above(text, "HYMT_VLLM_TENSOR_PARALLEL_SIZE")

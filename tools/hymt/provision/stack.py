@@ -392,14 +392,14 @@ def _gpu_profile(gpus: tuple[Gpu, ...], model: CatalogueModel, user: dict[str, C
             f"one GPU ({smallest} MiB) cannot hold the model ({need} MiB): its weights and KV cache are split over "
             f"{pooled} GPUs"
         )
-    tensor_parallel = int(choose("tensor_parallel_size", pooled, reason))  # type: ignore[call-overload]
+    tensor_parallel = int(choose("tensor_parallel_size", pooled, reason))
     if tensor_parallel > count:
         raise ProfileError(
             f"stack_vllm_tensor_parallel_size is {tensor_parallel}, but the host has {count} GPU(s): vLLM would wait "
             f"for GPUs that are not there. Write at most {usable[-1]}."
         )
     share = float(
-        choose(  # type: ignore[arg-type]
+        choose(
             "gpu_memory_utilization",
             GPU_MEMORY_UTILIZATION,
             "vLLM's share of each GPU for weights, activations and KV cache; the rest is the CUDA context's",
@@ -419,7 +419,7 @@ def _gpu_profile(gpus: tuple[Gpu, ...], model: CatalogueModel, user: dict[str, C
     else:
         weights = f"{model.precision.upper()}, as the checkpoint stores them"
         if fp8_native and _fp8_sibling(model):
-            weights += f" (these GPUs run FP8 natively: {_fp8_sibling(model).model_id} halves the weights)"  # type: ignore[union-attr]
+            weights += f" (these GPUs run FP8 natively: {_fp8_sibling(model).model_id} halves the weights)"
     if known_below_bf16:
         dtype_reason = "a GPU older than Ampere (compute capability < 8.0) has no bfloat16: float16 instead"
         choose("dtype", "float16", dtype_reason)
@@ -444,19 +444,19 @@ def _gpu_profile(gpus: tuple[Gpu, ...], model: CatalogueModel, user: dict[str, C
         f"up to {MAX_TOKENS_CAP} of answer); the model's {MODEL_CONTEXT} would only let one request take more of the "
         "KV cache the others share",
     )
-    seqs = _tier(SEQS_BY_KV_ROOM_GIB, room_gib)  # type: ignore[arg-type]
+    seqs = _tier(SEQS_BY_KV_ROOM_GIB, room_gib)
     cache_words = " (FP8, counting double)" if fp8_cache else ""
     max_num_seqs = int(
-        choose(  # type: ignore[call-overload]
+        choose(
             "max_num_seqs",
             seqs,
             f"about {room_gib:.0f} GiB of KV cache room{cache_words} after the weights (an estimate; vLLM measures "
             "it at start): translations are short, so this many fit at once",
         )
     )
-    tokens = max(_tier(BATCHED_TOKENS_BY_GPU_MB, smallest), max_num_seqs)  # type: ignore[arg-type]
+    tokens = max(_tier(BATCHED_TOKENS_BY_GPU_MB, smallest), max_num_seqs)
     batched = int(
-        choose(  # type: ignore[call-overload]
+        choose(
             "max_num_batched_tokens",
             tokens,
             f"{tokens} tokens a step on {smallest} MiB GPUs: several translation prompts prefill together "
