@@ -193,8 +193,10 @@ def test_a_bad_inventory_value_is_refused_in_words(case):
 def test_the_same_setting_twice_with_different_values_is_refused():
     with pytest.raises(ProfileError, match="set only one of them"):
         vllm_profile([A10], BF16, overrides={"max_num_seqs": 32}, env={"HYMT_VLLM_MAX_NUM_SEQS": "8"})
-    # The same value twice is no conflict.
+    # The same value twice, each in its own terms, is no conflict.
     assert vllm_profile([A10], BF16, overrides={"max_num_seqs": 8}, env={"HYMT_VLLM_MAX_NUM_SEQS": "8"}).fits
+    same = {"HYMT_VLLM_PREFIX_CACHING": "--no-enable-prefix-caching"}
+    assert vllm_profile([A10], BF16, overrides={"enable_prefix_caching": False}, env=same).fits
 
 
 @pytest.mark.parametrize(

@@ -296,20 +296,20 @@ def user_settings(overrides: Mapping[str, object] | None, env: Mapping[str, obje
         in_env = (env or {}).get(setting.env)
         variable = f"stack_vllm_{setting.name}"
         from_env = f"stack_env's {setting.env}"
-        if direct not in (None, "") and in_env not in (None, "") and str(direct) != str(in_env):
-            raise ProfileError(f"{variable} is {direct!r} but {from_env} is {in_env!r}: set only one of them.")
-        if direct not in (None, ""):
-            chosen[setting.name] = Choice(
-                _check(setting.name, direct, variable), f"set in the inventory ({variable})", variable
-            )
-        elif in_env not in (None, ""):
+        given = None
+        if in_env not in (None, ""):
             try:
-                chosen[setting.name] = Choice(
-                    _check(setting.name, in_env, from_env), f"set in the inventory ({from_env})", from_env
-                )
+                given = Choice(_check(setting.name, in_env, from_env), f"set in the inventory ({from_env})", from_env)
             except ProfileError:
                 reason = f"set in the inventory ({from_env}), a value not known here: as written, for vLLM to judge"
-                chosen[setting.name] = Choice(str(in_env), reason, from_env, verbatim=True)
+                given = Choice(str(in_env), reason, from_env, verbatim=True)
+        if direct not in (None, ""):
+            checked = _check(setting.name, direct, variable)
+            if given is not None and given.value != checked:
+                raise ProfileError(f"{variable} is {direct!r} but {from_env} is {in_env!r}: set only one of them.")
+            given = Choice(checked, f"set in the inventory ({variable})", variable)
+        if given is not None:
+            chosen[setting.name] = given
     return chosen
 
 
