@@ -11,6 +11,8 @@ import pytest
 from tests.ansible.conftest import A10, GPU_SERVER_GROUPS, T4, Case
 from tests.gpu.machines import MACHINES
 
+T4_SECOND = T4 | {"slot": "00000000:00:05.0"}
+
 
 def gpu_facts(machine: str) -> dict:
     """The GPUs preflight records for a recorded machine (its PCI bus and nvidia-smi)."""
@@ -51,6 +53,18 @@ CASES = {
         groups=GPU_SERVER_GROUPS, facts=gpu_facts("t4-535") | {"preflight_nvidia_gpus": [T4]}, alone=True
     ),
     "wrong-type-in-inventory": Case(host_vars={"preflight_docker_min_free_gb": "plenty"}),
+    # One T4 cannot hold the 7B model, two pooled by tensor parallelism can (hymt.provision.stack chooses 2) ...
+    "two-t4s-pooled": Case(groups=GPU_SERVER_GROUPS, facts={"preflight_nvidia_gpus": [T4, T4_SECOND]}),
+    # ... unless the inventory keeps the model on one of them.
+    "two-t4s-not-pooled": Case(
+        groups=GPU_SERVER_GROUPS,
+        host_vars={"stack_vllm_tensor_parallel_size": 1},
+        facts={"preflight_nvidia_gpus": [T4, T4_SECOND]},
+    ),
+    # A vLLM setting vLLM would refuse at start is refused here, before anything is installed.
+    "bad-vllm-setting": Case(
+        groups=GPU_SERVER_GROUPS, host_vars={"stack_vllm_max_model_len": 1024}, facts={"preflight_nvidia_gpus": [A10]}
+    ),
 }
 
 # Each failing case and the words its message must contain: the problem, in the inventory's terms, and the remedy.
@@ -82,10 +96,15 @@ EXPECTED_FAILURES = {
     # A T4 (Turing, 7.5) is new enough; with its 16 GB it is refused for the 7B model's memory, not for its kind.
     "turing-gpu": ["15360 MiB", "tencent/Hunyuan-MT-7B needs 20000 MiB"],
     "wrong-type-in-inventory": ["preflight_docker_min_free_gb", "int"],
+    "two-t4s-not-pooled": [
+        "two-t4s-not-pooled: the GPUs (2x Tesla T4 (15360 MiB)) give vLLM 15360 MiB with tensor parallelism 1",
+        "pool more of the 2 GPUs (stack_vllm_tensor_parallel_size)",
+    ],
+    "bad-vllm-setting": ["stack_vllm_max_model_len is 1024", "from 3176 to 32768"],
 }
 
 
-GOOD = ["good-rehearsal-host", "good-gpu-server", "good-host-real-disks"]
+GOOD = ["good-rehearsal-host", "good-gpu-server", "good-host-real-disks", "two-t4s-pooled"]
 
 
 @pytest.mark.parametrize("name", GOOD)

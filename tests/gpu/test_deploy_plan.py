@@ -61,6 +61,17 @@ def test_the_plan_pulls_the_official_vllm_image_of_the_drivers_cuda(plan, debian
     }
 
 
+def test_the_plan_chooses_vllms_settings_for_the_gpu_nvidia_smi_reports(plan, debian_host):
+    # The stand-in driver's A100 80GB (81920 MiB; Ampere on the faked PCI bus) serving the host's model (the rehearsal
+    # group's, a 16-bit one needing no GPU memory of note): one GPU holds it, the KV cache stays 16-bit, and about
+    # 70 GiB of KV cache room give 256 sequences (hymt.provision.stack's rules).
+    said = of(plan, debian_host, "stack : Show vLLM's settings and why").message
+    assert "vLLM for hymt-rehearsal on 1x NVIDIA A100 80GB PCIe (81920 MiB, compute capability 8.0)" in said, said
+    for part in ("max-num-seqs 256", "max-num-batched-tokens 8192", "kv-cache-dtype auto", "tensor-parallel-size 1"):
+        assert part in said, said
+    assert "HYMT_VLLM_TENSOR_PARALLEL_SIZE=1: one GPU holds the model (81920 MiB, it needs 0 MiB)" in said, said
+
+
 def test_the_plan_installs_the_gpu_override_with_its_reservation(plan, debian_host):
     files = of(plan, debian_host, "stack : Install the compose files").result["results"]
     gpu = next(item for item in files if item["item"] == "compose.gpu.yaml")

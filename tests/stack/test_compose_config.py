@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+from hymt.core import catalogue
+from hymt.provision.stack import Gpu, vllm_profile
 from hymt_web import Settings
 from tests.conftest import require
 from tests.support.repo import PINS, ROOT
@@ -182,3 +184,39 @@ def test_every_setting_of_the_compose_files_is_documented_in_the_env_example():
     used = set(re.findall(r"\$\{(\w+)", text))
     documented = set(re.findall(r"^#? ?(\w+)=", (COMPOSE / ".env.example").read_text(), flags=re.M))
     assert used - documented == set()
+
+
+def flags(command: list[str]) -> str:
+    return " " + " ".join(command) + " "
+
+
+def test_the_vllm_settings_the_stack_role_writes_reach_vllms_command_line():
+    # What the stack role writes into .env for two L40S serving the FP8 model, asked to pool them and to turn prefix
+    # caching off.
+    chosen = vllm_profile(
+        [Gpu("NVIDIA L40S", 46068, "8.9")] * 2,
+        catalogue.find("tencent/Hunyuan-MT-7B-fp8"),
+        overrides={"tensor_parallel_size": 2, "enable_prefix_caching": False},
+    )
+    command = flags(config(".env.example", **chosen.env(), **REQUIRED)["services"]["vllm"]["command"])
+    for flag, value in (
+        ("--max-model-len", "4096"),
+        ("--max-num-seqs", "256"),
+        ("--max-num-batched-tokens", "8192"),
+        ("--kv-cache-dtype", "fp8"),
+        ("--tensor-parallel-size", "2"),
+        ("--gpu-memory-utilization", "0.90"),
+    ):
+        assert f" {flag} {value} " in command, command
+    assert " --no-enable-prefix-caching " in command and " --enable-prefix-caching " not in command
+
+
+def test_the_rehearsal_runs_vllm_with_the_values_it_always_had():
+    command = flags(config(".env.example", "rehearsal.env", **REHEARSAL, **REQUIRED)["services"]["vllm"]["command"])
+    for part in (
+        "--max-num-seqs 16",
+        "--max-num-batched-tokens 2048",
+        "--enable-prefix-caching",
+        "--tensor-parallel-size 1",
+    ):
+        assert f" {part} " in command, command

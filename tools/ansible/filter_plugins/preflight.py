@@ -1,10 +1,11 @@
-"""The preflight role's filters: thin names over hymt.hostfacts and hymt.provision.preflight (the controller's
-Python, the venv where hymt is installed, imports them)."""
+"""The preflight role's filters: thin names over hymt.hostfacts, hymt.provision.preflight and, for the GPU memory
+check, the stack role's choice of vLLM's settings (hymt.provision.stack). The controller's Python, the venv where hymt
+is installed, imports them."""
 
 from __future__ import annotations
 
 from hymt import hostfacts
-from hymt.provision import preflight
+from hymt.provision import preflight, stack
 
 
 class FilterModule:
@@ -23,4 +24,5 @@ class FilterModule:
             "preflight_mounts_from_df": preflight.mounts_from_df,
             "preflight_disk_report": preflight.disk_report,
             "preflight_unsupported_gpus_message": preflight.unsupported_gpus_message,
+            "preflight_vllm_fit_problem": stack.fit_problem_for_host,
         }
