@@ -56,6 +56,7 @@ PACKAGES_LONGEST_FIRST = (
     "verify",
     "stack",
     "ansible",
+    "monitoring",
     "vllm",
     "docker",
     "browser",

@@ -48,6 +48,8 @@ def test_env_example_carries_the_pins_of_versions_yml():
     assert ENV_EXAMPLE["HYMT_VLLM_CPU_IMAGE"] == PINS["hymt_vllm_cpu_image"]
     assert ENV_EXAMPLE["HYMT_WEB_IMAGE"] == PINS["hymt_web_image"]
     assert ENV_EXAMPLE["HYMT_CADDY_IMAGE"] == PINS["hymt_caddy_image"]
+    for name in ("prometheus", "node_exporter", "grafana", "dcgm_exporter"):
+        assert ENV_EXAMPLE[f"HYMT_{name.upper()}_IMAGE"] == PINS[f"hymt_{name}_image"]
 
 
 def test_the_gpu_variant_reserves_nvidia_gpus_for_the_official_image():

@@ -37,6 +37,17 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("5.14", ALL_SERVICES): "restart: unless-stopped instead of on-failure:5, so that the stack comes back after a "
     "crash, an engine restart or a reboot without a deploy; a service that keeps dying is caught by hymt verify's "
     "restart counts",
+    # The monitoring profile (compose.monitoring.yaml, docs/monitoring.md).
+    ("5.5", "node-exporter"): "the node exporter reads the host's file systems through its root, mounted read-only, "
+    "for the disk alerts",
+    ("5.8", "prometheus"): "Prometheus publishes its port on 127.0.0.1 only, for an SSH tunnel",
+    ("5.8", "grafana"): "Grafana publishes its port on 127.0.0.1 only, for an SSH tunnel",
+    ("4.1", "dcgm-exporter"): "NVIDIA's DCGM exporter image runs as root to reach the GPUs' driver; it runs with no "
+    "capability",
+    ("5.12", "dcgm-exporter"): "the DCGM exporter's embedded host engine writes a log and state files; without a GPU "
+    "here a read-only root could not be tried",
+    ("5.26", "dcgm-exporter"): "no health check: which HTTP client the DCGM exporter's image carries could not be "
+    "looked at without the image; Prometheus's ExporterDown alert watches it instead",
     ("2.7", "daemon"): "no daemon-wide default ulimits: the stack's PID limits bound each container instead",
     ("2.8", "daemon"): "no user namespace remapping: it changes the owners every bind mount (the model, the "
     "Caddyfile) and every image layer need, and the containers already run without capabilities",
