@@ -38,9 +38,11 @@ def make_certificate(certificates: Path, issuer: str, directory: str, days: int)
     folder.mkdir(parents=True)
     before = int(time.time())
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        + ["-subj", f"/CN={directory}", "-days", str(days)]
-        + ["-keyout", str(folder / f"{directory}.key"), "-out", str(folder / f"{directory}.crt")],
+        [
+            *("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"),
+            *("-subj", f"/CN={directory}", "-days", str(days)),
+            *("-keyout", str(folder / f"{directory}.key"), "-out", str(folder / f"{directory}.crt")),
+        ],
         check=True,
         capture_output=True,
     )
@@ -105,7 +107,7 @@ def test_a_damaged_certificate_is_skipped_and_named_and_the_others_are_written(d
     damaged = certificates / LETSENCRYPT / "broken.example"
     damaged.mkdir(parents=True)
     (damaged / "broken.example.crt").write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n")
-    code, out, err = run(certificates, textfile)
+    code, _, err = run(certificates, textfile)
     assert code == 1
     assert "skipped" in err and str(damaged / "broken.example.crt") in err and "not a readable PEM" in err
     assert "Traceback" not in err
