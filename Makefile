@@ -157,7 +157,7 @@ verify: inventory-exists $(VENV_STAMP) ## Verify the service of INVENTORY from h
 	$(call playbook,playbooks/verify.yml)
 
 .PHONY: teardown
-teardown: inventory-exists $(VENV_STAMP) ## Remove the stack from INVENTORY's servers; TEARDOWN_MODEL=1 removes the model, TEARDOWN_VOLUMES=1 Caddy's certificates (playbooks/teardown.yml)
+teardown: inventory-exists $(VENV_STAMP) ## Remove the stack from INVENTORY's servers; TEARDOWN_MODEL=1 removes the model, TEARDOWN_VOLUMES=1 the volumes (Caddy's certificates, vLLM's cache) (playbooks/teardown.yml)
 	$(call playbook,playbooks/teardown.yml $(if $(filter 1,$(TEARDOWN_MODEL)),-e teardown_model=true) $(if $(filter 1,$(TEARDOWN_VOLUMES)),-e stack_teardown_volumes=true))
 
 .PHONY: backup
@@ -223,6 +223,10 @@ stack-up: $(VENV_STAMP) docker standins web-image vllm-cpu-image rehearsal-model
 .PHONY: stack-down
 stack-down: ## Remove the local stack (containers, networks, volumes)
 	tools/scripts/stack down
+
+.PHONY: bench-startup
+bench-startup: $(VENV_STAMP) docker standins web-image vllm-cpu-image rehearsal-model ## Figures of docs/performance.md: the rehearsal stack from compose up to /readyz 200, cold, recreated, restarted
+	HYMT_REHEARSAL_MODEL_DIR=$(abspath $(REHEARSAL_MODEL_DIR)) $(DEV_PYTHON) -m hymt_dev.startup_bench
 
 ##@ Offline bundle
 # One archive with the stack's images (MODEL=1: and the model with its manifest) and a checksum list, for servers

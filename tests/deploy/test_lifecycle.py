@@ -106,6 +106,19 @@ def test_one_changed_setting_recreates_only_the_service_it_touches(rehearsal, ho
     translates(rehearsal.url)
 
 
+def test_vllm_keeps_its_cache_on_its_volume_across_a_recreate(rehearsal, host):
+    # The test before recreated vLLM: the new container mounts the same named volume as its cache root, and the cache
+    # vLLM wrote there (the model's inspection results, on the CPU image) is in it, written by vLLM's own user.
+    mounts = host.check_output(
+        "docker inspect --format '{{range .Mounts}}{{.Name}}={{.Destination}} {{end}}' hymt-vllm-1"
+    )
+    assert "hymt_vllm_cache=/var/cache/vllm" in mounts.split()
+    env = host.check_output("docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' hymt-vllm-1")
+    assert "VLLM_CACHE_ROOT=/var/cache/vllm" in env.splitlines()
+    files = host.check_output("docker exec hymt-vllm-1 find /var/cache/vllm -type f -user vllm").split()
+    assert any("/modelinfos/" in name for name in files), files
+
+
 def test_a_release_that_does_not_become_ready_is_rolled_back(rehearsal, host):
     good = release(host)
     broken = {"stack_env": {"HYMT_VLLM_MAX_NUM_SEQS": 8, "HYMT_VLLM_DTYPE": "no-such-dtype"}}
@@ -133,7 +146,7 @@ def test_teardown_removes_the_stack_and_keeps_the_model_and_the_host(rehearsal, 
         assert host.check_output(f"docker {kind} -q --filter {label}") == "", f"docker {kind} still lists some"
     # Caddy's certificates and keys stay for the next deploy unless asked.
     volumes = host.check_output(f"docker volume ls -q --filter {label}").split()
-    assert sorted(volumes) == ["hymt_caddy_config", "hymt_caddy_data"]
+    assert sorted(volumes) == ["hymt_caddy_config", "hymt_caddy_data", "hymt_vllm_cache"]
     assert not host.file(STACK).exists
     assert host.file("/srv/hymt/models/hymt-rehearsal/hymt-model.json").exists, "the model went too"
     assert not host.file("/etc/systemd/system/hymt-watchdog.timer").exists

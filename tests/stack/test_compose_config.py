@@ -222,3 +222,17 @@ def test_the_rehearsal_runs_vllm_with_the_values_it_always_had():
         "--tensor-parallel-size 1",
     ):
         assert f" {part} " in command, command
+
+
+@pytest.mark.parametrize("env_files", [(".env.example",), (".env.example", "rehearsal.env")], ids=["gpu", "rehearsal"])
+def test_vllm_s_cache_root_is_a_named_volume_of_its_own(env_files):
+    compose = config(*env_files, **(REHEARSAL if "rehearsal.env" in env_files else {}), **REQUIRED)
+    vllm = compose["services"]["vllm"]
+    cache = vllm["environment"]["VLLM_CACHE_ROOT"]
+    mounted = [v for v in vllm["volumes"] if v["target"] == cache]
+    # A named volume (kept across a recreate, never a host directory), writable: vLLM writes its cache there.
+    assert [(v["type"], v["source"], v.get("read_only", False)) for v in mounted] == [("volume", "vllm_cache", False)]
+    assert "vllm_cache" in compose["volumes"]
+    # Only vLLM mounts it.
+    assert not [v for name in ("web", "proxy") for v in compose["services"][name].get("volumes", [])
+                if v.get("source") == "vllm_cache"]  # fmt: skip

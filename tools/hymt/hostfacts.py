@@ -7,6 +7,8 @@
   version, its failures), `dockerd --version`.
 - Comparisons: driver versions against a floor (hymt_vllm_cuda_driver_min ...), compute capabilities.
 - Debian's names for the processor architectures.
+- Which apt package requests the installed packages already satisfy (package_facts' view), so that a re-run skips
+  the apt module, which reads apt's whole cache every time, when there is nothing to install.
 
 Plain Python, tested on recorded outputs of real machines (tests/ansible/data, tests/gpu/data).
 """
@@ -14,7 +16,9 @@ Plain Python, tested on recorded outputs of real machines (tests/ansible/data, t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 NVIDIA_VENDOR_ID = "10de"
 # PCI display controllers: 0300 VGA compatible, 0302 3D controller (datacenter GPUs). NVIDIA's audio functions,
@@ -265,3 +269,21 @@ def engine_major_version(output: str) -> int:
         if "." in word and head.isdigit():
             return int(head)
     return 0
+
+
+def apt_missing(requests: Iterable[str], installed: Mapping | None) -> list[str]:
+    """The apt package requests (NAME, NAME=VERSION or NAME=VERSION* as the apt module takes them) that the installed
+    packages do not satisfy. `installed` is package_facts' `packages` (name -> [{version, ...}]); when it is empty or
+    unknown every request is missing, so the apt task runs as it would without it. A request this cannot judge
+    (an architecture qualifier, a version relation) counts as missing too: the apt module decides those."""
+    requests = [str(request) for request in requests]
+    if not isinstance(installed, Mapping) or not installed:
+        return requests
+    missing = []
+    for request in requests:
+        name, has_version, version = request.partition("=")
+        versions = [str(entry.get("version", "")) for entry in installed.get(name) or [] if isinstance(entry, Mapping)]
+        judgeable = name and ":" not in name and not re.search(r"[<>]", request)
+        if not judgeable or not versions or (has_version and not any(fnmatchcase(v, version) for v in versions)):
+            missing.append(request)
+    return missing

@@ -11,4 +11,5 @@ class FilterModule:
             "hymt_engine_major_version": hostfacts.engine_major_version,
             "hymt_version_at_least": hostfacts.version_at_least,
             "hymt_apt_architecture": hostfacts.apt_architecture,
+            "hymt_apt_missing": hostfacts.apt_missing,
         }

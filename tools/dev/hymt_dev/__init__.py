@@ -5,6 +5,7 @@
   (make gpu-repo-image, tests/gpu).
 - gateway_bench: the gateway's figures in docs/reliability.md (make bench-gateway).
 - overhead_bench: direct, gateway and proxy + gateway side by side (make bench-overhead, docs/performance.md).
+- startup_bench: the rehearsal stack from compose up to /readyz 200, cold, recreated, restarted (make bench-startup).
 
 They work on the checkout they live in: REPO_ROOT, stated here once. The Makefile runs them with PYTHONPATH=tools/dev;
 pytest finds them through pyproject.toml's pythonpath.
