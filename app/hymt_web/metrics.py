@@ -8,6 +8,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Translations take from a few hundred milliseconds to minutes (long texts on a busy GPU).
+# The label values of hymt_web_refused_total (admission.py's limits) and hymt_web_upstream_errors_total (errors.py's
+# upstream_* codes).
+REFUSAL_REASONS = ("client_rate", "client_in_flight", "in_flight")
+UPSTREAM_ERROR_CODES = ("upstream_unreachable", "upstream_not_ready", "upstream_timeout", "upstream_error")
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 
@@ -56,6 +60,12 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        # Every reason and code is exported from the start, at 0: a series that appears only at its first increment
+        # is invisible to rate() and increase() (the monitoring profile's alerts) until its second.
+        for reason in REFUSAL_REASONS:
+            self.refused.labels(reason)
+        for code in UPSTREAM_ERROR_CODES:
+            self.upstream_errors.labels(code)
 
 
 class MetricsMiddleware:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import urllib.parse
 import urllib.request
 
@@ -24,7 +25,15 @@ SCRAPED_JOBS = {"prometheus", "vllm", "web", "node"}
 # Metrics the rules and dashboards read that no target here can export: the GPUs' (NVIDIA's DCGM exporter, GPU hosts
 # only; names transcribed from NVIDIA's list of the exporter's default counters) and the certificates' expiry (written
 # for the textfile collector on hosts with a domain).
-NOT_HERE = {"DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_GPU_UTIL", "hymt_tls_certificate_expiry_seconds"}
+NOT_HERE = {"DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_GPU_UTIL"}
+# What hymt-cert-expiry writes on a host with a domain (roles/stack/files/hymt_cert_expiry.py), for a certificate that
+# ends in 60 days: the rehearsal stack serves plain HTTP, so the test writes it in the node exporter's directory.
+EXPIRES = int(time.time()) + 60 * 86400
+CERTIFICATE_METRIC = (
+    "# HELP hymt_tls_certificate_expiry_seconds When the certificate Caddy serves for a domain ends.\n"
+    "# TYPE hymt_tls_certificate_expiry_seconds gauge\n"
+    f'hymt_tls_certificate_expiry_seconds{{domain="rehearsal.example"}} {EXPIRES}\n'
+)
 
 
 def api(port: int, path: str, **params: str) -> dict:
@@ -51,7 +60,9 @@ def value(port: int, query: str) -> float:
 @pytest.fixture(scope="module")
 def prometheus(monitored_stack) -> int:
     """Prometheus's port, once every target has been scraped successfully (the first scrape comes within 15 s)."""
-    _, port = monitored_stack
+    stack, port = monitored_stack
+    (stack.textfile_dir / "hymt_tls.prom").write_text(CERTIFICATE_METRIC, encoding="utf-8")
+    (stack.textfile_dir / "hymt_tls.prom").chmod(0o644)
     wait_until(
         lambda: all(targets(port).get(job) == ["up"] for job in SCRAPED_JOBS),
         f"every target up: {SCRAPED_JOBS}",
@@ -104,6 +115,12 @@ def test_every_metric_the_rules_and_dashboards_read_is_scraped_here_or_known(pro
 
 def test_the_node_exporter_reads_the_hosts_root_file_system(prometheus):
     assert value(prometheus, 'node_filesystem_size_bytes{mountpoint="/"}') > 0
+
+
+def test_the_certificates_expiry_reaches_prometheus_through_the_textfile_collector(prometheus):
+    query = 'hymt_tls_certificate_expiry_seconds{domain="rehearsal.example"}'
+    wait_until(lambda: value(prometheus, query) == EXPIRES, f"{query} = {EXPIRES}", timeout=60, interval=2)
+    assert value(prometheus, 'node_textfile_mtime_seconds{file=~".*hymt_tls.prom"}') > 0
 
 
 def test_prometheus_answers_on_127_0_0_1_only(prometheus, monitored_stack):

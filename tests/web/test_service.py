@@ -232,6 +232,16 @@ async def test_metrics_count_requests_latency_in_flight_and_upstream_errors(fake
     assert sample(other_metrics, "hymt_web_requests_total", route=route, method="POST", status="200") == 0
 
 
+async def test_every_refusal_reason_and_upstream_error_is_exported_at_zero_before_it_happens(fake):
+    async with gateway(settings_for(fake)) as client:
+        metrics = (await client.get("/metrics")).text
+    # Written out here, not taken from the code: the alerts of the monitoring profile read these series.
+    for reason in ("client_rate", "client_in_flight", "in_flight"):
+        assert f'hymt_web_refused_total{{reason="{reason}"}} 0.0' in metrics
+    for code in ("upstream_unreachable", "upstream_not_ready", "upstream_timeout", "upstream_error"):
+        assert f'hymt_web_upstream_errors_total{{code="{code}"}} 0.0' in metrics
+
+
 def test_settings_come_from_the_environment():
     settings = Settings.from_env(
         {
