@@ -115,6 +115,10 @@ web: $(VENV_STAMP) ## Run the web app here (HOST, PORT; HYMT_UPSTREAM_URL, HYMT_
 bench-overhead: $(VENV_STAMP) ## Figures of docs/performance.md: direct, gateway and proxy + gateway side by side (stand-in upstream)
 	$(DEV_PYTHON) -m hymt_dev.overhead_bench
 
+.PHONY: bench-vllm
+bench-vllm: $(VENV_STAMP) ## Figures of docs/performance.md: hymt bench beside vllm bench serve, and the three paths, on the rehearsal stack's vLLM (BENCH_VLLM_ARGS=...)
+	$(DEV_PYTHON) -m hymt_dev.vllm_bench_compare $(BENCH_VLLM_ARGS)
+
 .PHONY: bench-gateway
 bench-gateway: $(VENV_STAMP) ## Figures of docs/reliability.md: clients let go, hostile requests answered (stand-in model)
 	$(DEV_PYTHON) -m hymt_dev.gateway_bench
