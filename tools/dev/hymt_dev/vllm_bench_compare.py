@@ -84,9 +84,7 @@ class Stack:
 
 def _docker(args: Sequence[str], *, timeout: float = 60, env: dict[str, str] | None = None) -> str:
     try:
-        done = subprocess.run(
-            ["docker", *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
-        )
+        done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, env=env, check=False)
     except FileNotFoundError:
         raise Missing("the docker command is not installed; install Docker (or run `make docker`)") from None
     except subprocess.TimeoutExpired:
@@ -334,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, default=REPO_ROOT / ".hymt/models/hymt-rehearsal",
                         help="the rehearsal model, for the stack this script starts")  # fmt: skip
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "vllm-bench",
-                        help="where the prompts, both tools' results and logs are kept (default build/vllm-bench)")  # fmt: skip
+                        help="the prompts, both tools' results and logs (default build/vllm-bench)")  # fmt: skip
     args = parser.parse_args(argv)
     try:
         levels = _levels(args.levels)
@@ -347,14 +345,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(work)
         work.mkdir(parents=True)
         work.chmod(0o777)  # the vLLM image's user writes its results here
-        with tempfile.TemporaryDirectory(prefix="hymt-vllmbench-") as tmp:
-            with contextlib.ExitStack() as stack_cm:
-                project = args.project or stack_cm.enter_context(own_stack(args.model_dir, Path(tmp) / "state"))
-                stack = find_stack(project)
-                print(f"stack {stack.project}: vLLM {stack.vllm_image} serving {stack.served_model}; "
-                      f"web {stack.web_image}; {os.cpu_count()} cores, load average {load_before[0]:.1f} before",
-                      flush=True)  # fmt: skip
-                rows, failed = compare(stack, work, args, levels)
+        with tempfile.TemporaryDirectory(prefix="hymt-vllmbench-") as tmp, contextlib.ExitStack() as stack_cm:
+            project = args.project or stack_cm.enter_context(own_stack(args.model_dir, Path(tmp) / "state"))
+            stack = find_stack(project)
+            print(f"stack {stack.project}: vLLM {stack.vllm_image} serving {stack.served_model}; "
+                  f"web {stack.web_image}; {os.cpu_count()} cores, load average {load_before[0]:.1f} before",
+                  flush=True)  # fmt: skip
+            rows, failed = compare(stack, work, args, levels)
         print(f"\nload average {os.getloadavg()[0]:.1f} after ({os.cpu_count()} cores)", flush=True)
     except Missing as exc:
         print(f"vllm_bench_compare: error: {exc}", file=sys.stderr)
