@@ -11,7 +11,8 @@ Part one sends the same load both ways and prints both tools' figures side by si
   request queued at once: the same thing) and the same number of requests per level;
 - the same place: each tool in its own container on the stack's backend network, talking to `vllm:8000` as the web app
   does (vllm bench from the vLLM image itself, the model directory mounted for its tokenizer; hymt bench from the web
-  image, this checkout's tools/ mounted over its copy). At each level vllm bench runs first, then hymt bench.
+  image, this checkout's tools/ mounted over its copy). At each level vllm bench runs first, then hymt bench
+  (--hymt-first swaps them).
 
 Part two loads the three paths with hymt bench alone: straight to vLLM (`--api openai`), through the web app
 (`http://web:8000`) and through Caddy and the web app (`http://proxy:80`), with single-paragraph texts so that each is
@@ -19,6 +20,7 @@ one upstream request on every path and the answer's length is the gateway's on e
 
     make bench-vllm     # or: PYTHONPATH=tools/dev .venv/bin/python -m hymt_dev.vllm_bench_compare \\
                         #        [--project hymt-local] [--levels 1,4,16] [--requests 96] [--max-tokens 64]
+                        #        [--hymt-first] [--no-paths] [--out build/vllm-bench]
 
 Without --project it starts its own copy of the local stack (tools/scripts/stack; the gateway's per-client limits
 lifted, as they are not what is measured) and removes it at the end; with --project it uses a running one (e.g.
