@@ -119,6 +119,10 @@ bench-overhead: $(VENV_STAMP) ## Figures of docs/performance.md: direct, gateway
 bench-page: $(VENV_STAMP) browser ## Figures of docs/performance.md: the page's click to first characters, in Chromium (stand-in upstream)
 	$(DEV_PYTHON) -m hymt_dev.page_bench
 
+.PHONY: bench-vllm
+bench-vllm: $(VENV_STAMP) ## Figures of docs/performance.md: hymt bench beside vllm bench serve, and the three paths, on the rehearsal stack's vLLM (BENCH_VLLM_ARGS=...)
+	$(DEV_PYTHON) -m hymt_dev.vllm_bench_compare $(BENCH_VLLM_ARGS)
+
 .PHONY: bench-gateway
 bench-gateway: $(VENV_STAMP) ## Figures of docs/reliability.md: clients let go, hostile requests answered (stand-in model)
 	$(DEV_PYTHON) -m hymt_dev.gateway_bench

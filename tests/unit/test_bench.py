@@ -13,7 +13,7 @@ from hymt.bench.runner import Target, run_level
 from hymt.bench.stats import Outcome, percentile, summarise
 from hymt.bench.workload import Request, built_in
 from hymt.cli.main import main
-from hymt.core.prompts import build_prompt
+from hymt.core.prompts import build_prompt, chat_request
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.web_deployment import SHARED_BY_TESTS, deployment
 
@@ -114,6 +114,24 @@ def test_input_lines_are_the_workload(capsys, fake, tmp_path):
     assert any(c.endswith("Good morning.") for c in contents) and any(c.endswith("See you tomorrow.") for c in contents)
 
 
+def test_a_fixed_answer_length_is_sent_as_vllm_bench_sends_it(capsys, fake):
+    code = main(["bench", "--url", fake.url, "--api", "openai", "--requests", "2", "--max-tokens", "7",
+                 "--ignore-eos"])  # fmt: skip
+    capsys.readouterr()
+    sent = fake.chat_requests()
+    assert code == 0 and len(sent) == 2
+    assert all(body["max_tokens"] == 7 and body["ignore_eos"] is True for body in sent)
+
+
+def test_without_a_fixed_length_the_answer_length_is_the_gateways(capsys, fake):
+    code = main(["bench", "--url", fake.url, "--api", "openai", "--requests", "1"])
+    capsys.readouterr()
+    [body] = fake.chat_requests()
+    request = built_in()[0]
+    expected = chat_request(build_prompt(request.text, request.target, request.source), "m", source_text=request.text)
+    assert code == 0 and "ignore_eos" not in body and body["max_tokens"] == expected["max_tokens"]
+
+
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
@@ -122,6 +140,9 @@ def test_input_lines_are_the_workload(capsys, fake, tmp_path):
         (["--rate", "0"], "--rate must be above 0"),
         (["--goodput", "latency:5"], "--goodput takes ttft:MS"),
         (["--input", "/nonexistent/texts.txt"], "does not exist"),
+        (["--max-tokens", "64"], "need --api openai"),
+        (["--api", "openai", "--max-tokens", "0"], "--max-tokens must be 1 or more"),
+        (["--api", "openai", "--ignore-eos"], "--ignore-eos needs --max-tokens"),
     ],
 )
 def test_bad_options_are_usage_errors_in_words(capsys, argv, words):

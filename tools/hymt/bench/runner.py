@@ -35,6 +35,10 @@ class Target:
     model: str = "Hunyuan-MT-7B"  # openai: the served model name
     api_key: str | None = None  # openai: vLLM's key; web: a private deployment's access key
     timeout: float = 300.0
+    # openai only, to send the same work as another benchmark: a fixed answer length (instead of the translation
+    # core's, which follows the text's length) and vLLM's ignore_eos, so that every answer is exactly that long.
+    max_tokens: int | None = None
+    ignore_eos: bool = False
 
     def post(self, session: requests.Session, request: Request) -> requests.Response:
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
@@ -46,6 +50,10 @@ class Target:
             prompt = build_prompt(request.text, request.target, request.source, profile.family)
             body = chat_request(prompt, self.model, source_text=request.text, stream=True, sampling=profile.sampling)
             body["stream_options"] = {"include_usage": True}
+            if self.max_tokens is not None:
+                body["max_tokens"] = self.max_tokens
+            if self.ignore_eos:
+                body["ignore_eos"] = True
             url = self.url.rstrip("/") + "/chat/completions"
         return session.post(url, json=body, headers=headers, stream=True, timeout=(10, self.timeout))
 

@@ -54,6 +54,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--input", type=Path, default=None, help="a UTF-8 file of texts, one per line")
     parser.add_argument("--to", default="zh", help="target language of --input's texts (default zh)")
     parser.add_argument("--from", dest="source", default="auto", help="source language of --input's texts")
+    parser.add_argument(
+        "--max-tokens", type=int, default=None, help="--api openai: every answer's length limit in tokens (default: as "
+        "the gateway sets it, from the text's length)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ignore-eos", action="store_true", help="--api openai: ask vLLM to write on to the limit (its ignore_eos), "
+        "so that every answer is --max-tokens long, as `vllm bench serve --ignore-eos` does",
+    )  # fmt: skip
     parser.add_argument("--goodput", default=None, help="targets in ms, e.g. ttft:500,e2el:4000 (also tpot)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds one request may take (default 300)")
     parser.add_argument("--json", action="store_true", help="print a JSON list, one object per level")
@@ -90,6 +98,15 @@ def _goodput(text: str | None) -> dict[str, float] | None:
     return targets
 
 
+def _check_length(args: argparse.Namespace) -> None:
+    if args.api != "openai" and (args.max_tokens is not None or args.ignore_eos):
+        raise _Usage("--max-tokens and --ignore-eos need --api openai (the gateway decides the answer's length)")
+    if args.max_tokens is not None and args.max_tokens < 1:
+        raise _Usage("--max-tokens must be 1 or more")
+    if args.ignore_eos and args.max_tokens is None:
+        raise _Usage("--ignore-eos needs --max-tokens (without a limit the answer would run to the model's length)")
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         levels = [None] if args.rate is not None else _levels(args.concurrency)
@@ -100,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         if args.duration is not None and args.duration <= 0:
             raise _Usage("--duration must be above 0 seconds")
         goodput = _goodput(args.goodput)
+        _check_length(args)
         workload = from_file(args.input, args.to, args.source) if args.input else built_in()
     except (_Usage, WorkloadError) as exc:
         print(f"hymt bench: error: {exc}", file=sys.stderr)
@@ -110,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
         model=args.model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL,
         api_key=(args.api_key or os.environ.get(ENV_API_KEY)) if args.api == "openai" else None,
         timeout=args.timeout,
+        max_tokens=args.max_tokens,
+        ignore_eos=args.ignore_eos,
     )
     count = args.requests if args.requests is not None or args.duration is not None else 20
     results = []
