@@ -96,8 +96,11 @@ def test_the_alert_rules_are_loaded(prometheus):
     loaded = {rule["name"] for group in api(prometheus, "rules")["groups"] for rule in group["rules"]}
     written = {rule["alert"] for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"]}
     assert loaded == written
-    # Nothing is wrong with a healthy stack, so nothing fires (pending or firing).
-    assert api(prometheus, "alerts")["alerts"] == []
+    # Nothing is wrong with a healthy stack, so none of its alerts is pending or firing. The host's own (the node
+    # exporter's: disk and memory) follow the machine the tests run on: one writing gigabytes of images in minutes is
+    # "filling up" by the rule's extrapolation. Their firing and quiet cases are promtool's (rules.test.yml).
+    alerts = api(prometheus, "alerts")["alerts"]
+    assert [alert for alert in alerts if alert["labels"].get("job") != "node"] == []
 
 
 def test_every_metric_the_rules_and_dashboards_read_is_scraped_here_or_known(prometheus):

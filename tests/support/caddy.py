@@ -3,6 +3,8 @@ gateway.serving(..., host=bridge_gateway())), as the stack's proxy is in front o
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import subprocess
 import time
 import uuid
@@ -26,7 +28,11 @@ def bridge_gateway() -> str:
     """Where containers on Docker's default bridge reach the host."""
     require(subprocess.run(["docker", "image", "inspect", CADDY], capture_output=True).returncode == 0,
             f"{CADDY} is missing: run 'make standins'")  # fmt: skip
-    return docker("network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}").strip()
+    config = json.loads(docker("network", "inspect", "bridge", "--format", "{{json (index .IPAM.Config 0)}}"))
+    if config.get("Gateway"):
+        return config["Gateway"]
+    # Some engines leave out a gateway they chose themselves: it is the subnet's first address (docker0's).
+    return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
 
 
 @contextmanager

@@ -12,7 +12,7 @@ Roles:
   crowd    --clients ordinary users behind one address (an office's NAT): a short translation, a pause, again
 
 Prints one JSON object: statuses of translations by kind, answers without a Retry-After among the 429s and 503s,
-transport errors, the polite client's latencies. Standard library and httpx only (both in the web image).
+transport errors, the polite client's latencies. Standard library and aiohttp only (both in the web image).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import sys
 import time
 from collections import Counter
 
-import httpx
+import aiohttp
 
 HOSTILE = [
     ("surrogate", rb'{"text": "hi \ud800", "target": "en"}'),
@@ -44,9 +44,9 @@ class Tally:
         self.errors: Counter[str] = Counter()
         self.latencies: list[float] = []
 
-    def count(self, kind: str, response: httpx.Response) -> None:
-        self.statuses[f"{kind} {response.status_code}"] += 1
-        if response.status_code in (429, 503) and not response.headers.get("Retry-After"):
+    def count(self, kind: str, response: aiohttp.ClientResponse) -> None:
+        self.statuses[f"{kind} {response.status}"] += 1
+        if response.status in (429, 503) and not response.headers.get("Retry-After"):
             self.no_retry_after += 1
 
     def as_dict(self) -> dict:
@@ -67,53 +67,63 @@ def sentence() -> str:
     return " ".join(random.choice(WORDS) for _ in range(random.randint(4, 12))).capitalize() + "."
 
 
-async def polite(client: httpx.AsyncClient, tally: Tally, until: float) -> None:
+# Transport failures and timeouts, counted by kind.
+FAILURES = (aiohttp.ClientError, asyncio.TimeoutError)
+
+
+async def post(client: aiohttp.ClientSession, path: str, **kwargs: object) -> aiohttp.ClientResponse:
+    """A whole answer (its body read, the connection free again)."""
+    async with client.post(path, **kwargs) as response:  # type: ignore[arg-type]
+        await response.read()
+        return response
+
+
+async def polite(client: aiohttp.ClientSession, tally: Tally, until: float) -> None:
     while time.monotonic() < until:
         started = time.monotonic()
         try:
-            response = await client.post("/api/translate", json={"text": sentence(), "target": "zh"})
-        except httpx.HTTPError as error:
+            response = await post(client, "/api/translate", json={"text": sentence(), "target": "zh"})
+        except FAILURES as error:
             tally.errors[type(error).__name__] += 1
             await asyncio.sleep(1.5)
             continue
         tally.count("translate", response)
-        if response.status_code == 200:
+        if response.status == 200:
             tally.latencies.append(time.monotonic() - started)
-        if response.status_code != 200 and response.headers.get("Retry-After"):
+        if response.status != 200 and response.headers.get("Retry-After"):
             await asyncio.sleep(float(response.headers["Retry-After"]))
         else:
             await asyncio.sleep(max(0.0, 1.5 - (time.monotonic() - started)))
 
 
-async def abusive(client: httpx.AsyncClient, tally: Tally, until: float) -> None:
+async def abusive(client: aiohttp.ClientSession, tally: Tally, until: float) -> None:
     while time.monotonic() < until:
         pick = random.random()
         try:
             if pick < 0.4:
-                response = await client.post("/api/translate", json={"text": sentence(), "target": "de"})
+                response = await post(client, "/api/translate", json={"text": sentence(), "target": "de"})
                 tally.count("translate", response)
             elif pick < 0.8:
                 kind, body = random.choice(HOSTILE)
-                response = await client.post(
-                    "/api/translate", content=body, headers={"Content-Type": "application/json"}
-                )
+                response = await post(client, "/api/translate", data=body, headers={"Content-Type": "application/json"})
                 tally.count(kind, response)
             else:
-                async with client.stream(
-                    "POST", "/api/translate/stream", json={"text": sentence() * 5, "target": "fr"}
+                async with client.post(
+                    "/api/translate/stream", json={"text": sentence() * 5, "target": "fr"}
                 ) as response:
                     tally.count("stream_abandoned", response)
-                    # leave at once, before or after the first piece
-        except httpx.HTTPError as error:
+                    # leave at once, before or after the first piece: the connection is closed, not reused
+                    response.close()
+        except FAILURES as error:
             tally.errors[type(error).__name__] += 1
 
 
-async def crowd(client: httpx.AsyncClient, tally: Tally, until: float) -> None:
+async def crowd(client: aiohttp.ClientSession, tally: Tally, until: float) -> None:
     while time.monotonic() < until:
         try:
-            response = await client.post("/api/translate", json={"text": sentence(), "target": "ja"})
+            response = await post(client, "/api/translate", json={"text": sentence(), "target": "ja"})
             tally.count("translate", response)
-        except httpx.HTTPError as error:
+        except FAILURES as error:
             tally.errors[type(error).__name__] += 1
         await asyncio.sleep(random.uniform(0.5, 2.0))
 
@@ -123,8 +133,9 @@ async def run(args: argparse.Namespace) -> dict:
     until = time.monotonic() + args.seconds
     loop = {"polite": polite, "abusive": abusive, "crowd": crowd}[args.role]
     clients = 1 if args.role == "polite" else args.clients
-    limits = httpx.Limits(max_connections=clients + 4)
-    async with httpx.AsyncClient(base_url=args.url, timeout=args.timeout, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=clients + 4)
+    timeout = aiohttp.ClientTimeout(total=args.timeout)
+    async with aiohttp.ClientSession(base_url=args.url, connector=connector, timeout=timeout) as client:
         await asyncio.gather(*(loop(client, tally, until) for _ in range(clients)))
     return {"role": args.role, "clients": clients, "seconds": args.seconds, **tally.as_dict()}
 
