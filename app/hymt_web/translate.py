@@ -6,7 +6,6 @@ Everything language-specific (codes, prompts, sampling, detection, chunking) com
 from __future__ import annotations
 
 import asyncio
-import collections
 import functools
 import logging
 import time
@@ -326,44 +325,14 @@ async def translate(upstream: Upstream, job: Job) -> dict[str, object]:
     return job.result(settings.served_model, answers)
 
 
-class _Answer:
-    """One segment's answer as it arrives: its pieces, then its end or the error that ended it.
-
-    Pieces are passed on one by one, as vLLM streams them (a token each), so that a client can count tokens by
-    pieces (hymt bench does). Waiting takes one timeout scope per wait, not a task per piece as wait_for does.
-    """
-
-    def __init__(self) -> None:
-        self._pieces: collections.deque[str] = collections.deque()
-        self._ended = False
-        self._error: GatewayError | None = None
-        self._arrived = asyncio.Event()
-
-    def put(self, piece: str) -> None:
-        self._pieces.append(piece)
-        self._arrived.set()
-
-    def end(self, error: GatewayError | None = None) -> None:
-        self._ended, self._error = True, error
-        self._arrived.set()
-
-    async def take(self, deadline: float) -> str | None:
-        """The next piece (waiting until it has arrived, or `deadline`: TimeoutError); None at the end."""
-        if not self._pieces and not self._ended:
-            self._arrived.clear()
-            async with asyncio.timeout_at(deadline):
-                await self._arrived.wait()
-        if self._pieces:
-            return self._pieces.popleft()
-        if self._error is not None:
-            raise self._error
-        return None
+class _End:
+    """Marks the end of one segment's answer in its queue."""
 
 
 class StreamingTranslation:
     """A translation streamed in order while later segments are already being translated.
 
-    Each segment's answer is fetched by its own task (at most `chunk_concurrency` at once); the
+    Each segment's answer is fetched by its own task into its own queue (at most `chunk_concurrency` at once); the
     reader forwards segment 0 piece by piece as it arrives, then segment 1 (often complete by then), and so on.
     Whitespace around each segment's answer is dropped exactly as TextPlan.join drops it, so the pieces add up to
     the final translation. A segment of several lines is forwarded whole, once its line count is checked (and
@@ -373,23 +342,23 @@ class StreamingTranslation:
     def __init__(self, upstream: Upstream, job: Job) -> None:
         self.upstream = upstream
         self.job = job
-        self._arriving = [_Answer() for _ in job.bodies]
+        self._queues: list[asyncio.Queue[str | _End | GatewayError]] = [asyncio.Queue() for _ in job.bodies]
         self._tasks: list[asyncio.Task[None]] = []
         self._answers = [""] * len(job.bodies)
         self._limit = asyncio.Semaphore(upstream.settings.chunk_concurrency)
         self._requests = len(job.bodies)  # upstream requests made or planned, line-by-line retries included
 
     async def _fetch(self, index: int) -> None:
-        answer = self._arriving[index]
+        queue = self._queues[index]
         try:
             async with self._limit:
                 async for piece in self.upstream.stream(self.job.bodies[index]):
-                    answer.put(piece)
-            answer.end()
+                    queue.put_nowait(piece)
+            queue.put_nowait(_End())
         except GatewayError as error:
-            answer.end(error)
+            queue.put_nowait(error)
         except Exception as exc:  # a fault of the gateway's own: the reader must hear of it, not wait for it
-            answer.end(errors.internal(exc))
+            queue.put_nowait(errors.internal(exc))
 
     def close(self) -> None:
         """Cancel whatever upstream requests are still open (the client left, or one segment failed).
@@ -436,9 +405,14 @@ class StreamingTranslation:
     async def _next(self, index: int, deadline: float) -> str | None:
         """The next piece of segment `index`'s answer; None at its end."""
         try:
-            return await self._arriving[index].take(deadline)
+            # One timeout scope per wait, not a task per piece as wait_for makes.
+            async with asyncio.timeout_at(deadline):
+                item = await self._queues[index].get()
         except TimeoutError:
             raise _timed_out(self.upstream.settings) from None
+        if isinstance(item, GatewayError):
+            raise item
+        return None if isinstance(item, _End) else item
 
     async def _whole(self, index: int, deadline: float) -> str:
         """Segment `index`'s whole answer, translated again line by line when the model changed its line count."""
