@@ -1,5 +1,6 @@
 """Fake hosts for the host half: a FakeHost runner answering like a GPU server, the rehearsal host, a host without a
-GPU, a driver too old for the image, a stack whose containers are unhealthy or restarting."""
+GPU, a driver too old for the image, a stack whose containers are unhealthy or restarting; and the scale-out shapes: a
+GPU server behind an edge, an edge host, a fleet of both."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import yaml
 
 from hymt.provision import docker_daemon
-from hymt.verify import cis
+from hymt.verify import cis, edge
 from hymt.verify.gpu_probe import MARK
 from hymt.verify.host import INSPECT_FORMAT
 from hymt.verify.pins import ImagePins
@@ -179,14 +180,110 @@ def rehearsal_host() -> FakeHost:
     return stack_answers(host)
 
 
-def plan_for(profile: str = "gpu", groups: tuple[str, ...] = ("gpu_hosts",), **settings: object) -> tuple[Target, Plan]:
+SINGLE = ("gpu_hosts", "edge")
+
+
+def plan_for(profile: str = "gpu", groups: tuple[str, ...] = SINGLE, **settings: object) -> tuple[Target, Plan]:
+    """A plan of one host, by default the single server (in both groups)."""
     target = Target(name="gpu-1", address="203.0.113.7", groups=groups)
     verify_settings = VerifySettings(profile=profile, testinfra=False, http=False, **settings)  # type: ignore[arg-type]
     return target, Plan(verify_settings, profile, None, [target], PINS, None)
 
 
+def public_web(address: str, port: int, timeout: float) -> bool:
+    """From outside, a server's public ports as they should be: SSH and HTTP accept, nothing else."""
+    return port in (22, 80)
+
+
 def check_host(host: FakeHost, profile: str = "gpu") -> tuple[list[CheckResult], dict[str, CheckResult]]:
-    """The host half's results on `host` (a gpu_hosts member of a plan of `profile`): in order, and by check name."""
+    """The host half's results on `host` (the single server of a plan of `profile`): in order, and by check name."""
     target, plan = plan_for(profile)
-    results = verify_host(target, plan, host)
+    results = verify_host(target, plan, host, public_web)
     return results, {r.name: r for r in results}
+
+
+# -- the scale-out shapes (hymt.verify.shape) ----------------------------------------------------------------------
+def published_web(address: str = "10.0.0.11", port: str = "8000") -> dict:
+    """The web container of a GPU host behind an edge: compose.backend.yaml publishes it on the private address."""
+    web = hardened("web")
+    web["host"]["PortBindings"] = {"8000/tcp": [{"HostIp": address, "HostPort": port}]}
+    return web
+
+
+def gpu_behind_edge(web: dict | None = None) -> FakeHost:
+    """A GPU server behind an edge: vllm and web up and healthy, no proxy, the web app published on 10.0.0.11:8000."""
+    host = gpu_server()
+    stack_host(host, [container_line("vllm"), container_line("web")])
+    cis_answers(host, [hardened("vllm"), web or published_web()], role_daemon_json())
+    return host
+
+
+EDGE_LISTING = "compose.edge.yaml\nCaddyfile\n.env\nbalance\naccess\n"
+
+
+def caddy_upstreams(*addresses: str) -> str:
+    """What the edge's Caddy admin API lists (its documented shape: address, num_requests, fails)."""
+    return json.dumps([{"address": address, "num_requests": 0, "fails": 0} for address in addresses])
+
+
+def ready_answer(statuses: dict[str, tuple[int, str]]):
+    """The edge host's python3 asking /readyz of each host:port it is given: `statuses` by host:port, else 200."""
+
+    def answer(argv: list[str]):
+        return ok(json.dumps({hostport: list(statuses.get(hostport, (200, ""))) for hostport in argv[3:]}) + "\n")
+
+    return answer
+
+
+def edge_host(upstreams: str | None = None, ready: dict[str, tuple[int, str]] | None = None) -> FakeHost:
+    """An edge host: the proxy alone in /opt/hymt/edge, Caddy balancing across 10.0.0.11:8000 and 10.0.0.12:8000,
+    both ready."""
+    host = FakeHost(description="edge-1 (fake)")
+    host.on("true", answer=ok())
+    stack_host(host, [container_line("proxy")])
+    cis_answers(host, [hardened("proxy")], role_daemon_json())
+    host.on("ls", "-1A", "/opt/hymt/edge/", answer=ok(EDGE_LISTING))
+    host.on("ls", "-1A", "/opt/hymt/edge/balance/", answer=ok("upstreams.caddy\n"))
+    host.on(
+        "docker",
+        "exec",
+        "hymt-proxy-1",
+        "wget",
+        answer=ok(upstreams or caddy_upstreams("10.0.0.11:8000", "10.0.0.12:8000")),
+    )
+    host.on("python3", "-c", edge.READY_SCRIPT, answer=ready_answer(ready or {}))
+    host.on("docker", "info", answer=ok("/var/lib/docker\n"))
+    host.on("df", answer=ok(DF))
+    return host
+
+
+def fleet(*, gpu_2_address: str = "10.0.0.12") -> list[Target]:
+    """Two GPU hosts behind one edge host, as an inventory of that shape gives them."""
+    return [
+        Target("edge-1", "203.0.113.5", groups=("edge",), variables={"hymt_private_address": "10.0.0.21"}),
+        Target("gpu-1", "203.0.113.7", groups=("gpu_hosts",),
+               variables={"hymt_private_address": "10.0.0.11", "hymt_web_private_port": 8000}),
+        Target("gpu-2", "203.0.113.8", groups=("gpu_hosts",),
+               variables={"hymt_private_address": gpu_2_address, "hymt_web_private_port": 8000}),
+    ]  # fmt: skip
+
+
+def fleet_plan(targets: list[Target], profile: str = "gpu") -> Plan:
+    settings = VerifySettings(profile=profile, testinfra=False, http=False)
+    return Plan(settings, profile, None, targets, PINS, None)
+
+
+def ssh_only(address: str, port: int, timeout: float) -> bool:
+    """From outside, a GPU host behind an edge as it should be: SSH accepts, nothing else."""
+    return port == 22
+
+
+def check_in_fleet(
+    name: str, host: FakeHost, targets: list[Target] | None = None, connector=None
+) -> dict[str, CheckResult]:
+    """The host half's results on the fleet's host `name`, by check name; from outside its ports are as they should be
+    unless `connector` says otherwise."""
+    targets = targets or fleet()
+    target = next(t for t in targets if t.name == name)
+    connector = connector or (public_web if "edge" in target.groups else ssh_only)
+    return {r.name: r for r in verify_host(target, fleet_plan(targets), host, connector)}

@@ -1,11 +1,21 @@
 """The Testinfra suite's results folded into the report: pytest's junit XML turned into checks per host, with the
-rehearsal profile's "no GPU: " skips expected and nothing else; the suite's command line and host addresses."""
+rehearsal profile's "no GPU: " skips expected and nothing else; the suite's command line and host addresses; which of
+its tests each host gets, by its part in the deployment (collected through ansible-inventory, no host connected to)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from hymt.verify import testinfra as suite
+from hymt.verify.host_suite.conftest import let_in_before_drop
 from hymt.verify.result import SkipKind, Status
 from hymt.verify.ssh import Target
+from tests.support.playbook import ansible_env
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" errors="0" failures="1" skipped="2" tests="4">
@@ -48,3 +58,81 @@ def test_the_suite_ships_in_the_package_and_covers_what_the_issue_lists():
     source = (suite.suite_dir() / "test_host.py").read_text()
     for subject in ("docker", "daemon.json", "compose", "ufw", "sshd -T", "model"):
         assert subject in source
+
+
+FLEET_INVENTORY = """
+all:
+  children:
+    gpu_hosts:
+      hosts:
+        gpu-1: {ansible_host: 203.0.113.7, hymt_private_address: 10.0.0.11, hymt_web_private_port: 8000}
+        one-server: {ansible_host: 203.0.113.9}
+    edge:
+      hosts:
+        edge-1: {ansible_host: 203.0.113.5, hymt_private_address: 10.0.0.21}
+        one-server: {}
+"""
+
+
+def collected(inventory: Path, names: list[str]) -> dict[str, set[str]]:
+    """The suite's tests per host as pytest collects them for these hosts of `inventory` (nothing is connected to)."""
+    hosts = [suite.testinfra_host(Target(name, "192.0.2.1"), inventory) for name in names]
+    directory = str(suite.suite_dir())
+    command = [sys.executable, "-m", "pytest", directory, "-c", os.devnull, "--rootdir", directory,
+               "-p", "no:cacheprovider", "--collect-only", "-q", "--hosts=" + ",".join(hosts)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env=ansible_env(), timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    found: dict[str, set[str]] = {name: set() for name in names}
+    for line in done.stdout.splitlines():
+        if "::test_" in line and "[ansible://" in line:
+            test, _, host = line.split("::", 1)[1].partition("[ansible://")
+            found[host.split("?")[0].rstrip("]")].add(test.removeprefix("test_"))
+    return found
+
+
+def test_each_host_gets_the_suite_of_its_part_in_the_deployment(tmp_path):
+    inventory = tmp_path / "fleet.yml"
+    inventory.write_text(FLEET_INVENTORY)
+    found = collected(inventory, ["one-server", "gpu-1", "edge-1"])
+    single, behind, edge = found["one-server"], found["gpu-1"], found["edge-1"]
+    everywhere = {"every_compose_service_runs", "the_docker_engine_runs_and_starts_at_boot",
+                  "published_ports_cannot_bypass_the_firewall", "sshd_allows_key_logins_only"}  # fmt: skip
+    assert everywhere <= single & behind & edge
+    vllm_side = {"the_model_files_are_there", "daemon_json_has_the_nvidia_runtime",
+                 "the_stack_directory_holds_the_compose_files"}  # fmt: skip
+    assert vllm_side <= single & behind and not vllm_side & edge
+    assert "the_edge_directory_holds_its_files" in edge - single - behind
+    assert "the_web_app_is_open_to_the_edge_hosts_only" in behind - single - edge
+
+
+# DOCKER-USER on a GPU host behind one edge host (10.0.0.21), as the firewall role's rules read back through
+# `iptables -S` (which writes a single address with /32). Written for this test, a stand-in for a real host's; the
+# suite judges a host's rules with the same function (its test "the web app is open to the edge hosts only").
+DOCKER_USER = """-N DOCKER-USER
+-A DOCKER-USER -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
+-A DOCKER-USER -s 10.0.0.21/32 -p tcp -m conntrack --ctorigdst 10.0.0.11/32 --ctorigdstport 8000 -j RETURN
+-A DOCKER-USER -p tcp -m conntrack --ctorigdst 10.0.0.11/32 --ctorigdstport 8000 -j DROP
+-A DOCKER-USER ! -i eth0 -j RETURN
+-A DOCKER-USER -i eth0 -j DROP
+"""
+LET_IN = "-A DOCKER-USER -s 10.0.0.21/32 -p tcp -m conntrack --ctorigdst 10.0.0.11/32 --ctorigdstport 8000 -j RETURN\n"
+
+
+NO_DROP = DOCKER_USER.replace("8000 -j DROP", "8000 -j RETURN")
+TWO_IN = DOCKER_USER.replace(LET_IN, LET_IN + LET_IN.replace("10.0.0.21", "10.0.0.99"))
+ANYONE_IN = DOCKER_USER.replace(LET_IN, LET_IN.replace("-s 10.0.0.21/32 ", ""))
+
+
+@pytest.mark.parametrize(
+    ("rules", "said"),
+    [
+        (DOCKER_USER, {"10.0.0.21"}),
+        (NO_DROP, None),
+        (TWO_IN, {"10.0.0.21", "10.0.0.99"}),
+        (ANYONE_IN, {"anyone"}),
+    ],
+)
+def test_a_gpu_host_behind_an_edge_lets_only_the_edge_hosts_reach_its_web_app(rules, said):
+    let_in = let_in_before_drop(rules, "10.0.0.11", 8000)
+    assert let_in == said
+    assert let_in_before_drop(rules, "10.0.0.11", 8001) is None  # another port: no rule of its own

@@ -9,7 +9,7 @@ excepted from it; an exception that no longer applies is simply not used.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 # Capabilities a service may add back after `cap_drop: [ALL]`.
@@ -18,7 +18,7 @@ ALLOWED_CAPABILITIES: dict[str, frozenset[str]] = {
     # refuses to execute the binary.
     "proxy": frozenset({"NET_BIND_SERVICE"}),
 }
-# The only service with published ports.
+# The only service with published ports (but a GPU host's web app behind an edge: container_findings' `published`).
 PUBLISHING_SERVICES = frozenset({"proxy"})
 ALL_SERVICES = "*"
 
@@ -134,10 +134,28 @@ def _privileged_ports(c: dict) -> str | None:
     return f"publishes {', '.join(low)}" if low else None
 
 
-def _published(c: dict) -> str | None:
-    if c.get("service") in PUBLISHING_SERVICES or not _bindings(c):
-        return None
-    return "publishes " + ", ".join(f"{ip or '*'}:{hp}->{port}" for port, ip, hp in _bindings(c))
+Binding = tuple[str, str, str]  # (container port, host address, host port), as _bindings gives them
+
+
+def published_rule(allowed: Mapping[str, Collection[Binding]]) -> Rule:
+    """5.8: only the proxy publishes ports, and a service of `allowed` exactly those bindings (a GPU host behind an
+    edge publishes its web app on its private address for the edge hosts: hymt.verify.shape)."""
+
+    def rule(c: dict) -> str | None:
+        service = c.get("service") or ""
+        if service in PUBLISHING_SERVICES:
+            return None
+        extra = [(port, ip, hp) for port, ip, hp in _bindings(c) if (port, ip, hp) not in allowed.get(service, ())]
+        if not extra:
+            return None
+        also = allowed.get(service)
+        expected = f" (only {', '.join(f'{ip}:{hp}->{port}' for port, ip, hp in sorted(also))} may be)" if also else ""
+        return "publishes " + ", ".join(f"{ip or '*'}:{hp}->{port}" for port, ip, hp in extra) + expected
+
+    return rule
+
+
+_published = published_rule({})
 
 
 def _mode(key: str, bad: str) -> Rule:
@@ -266,11 +284,18 @@ def judge(item: str, title: str, subject: str, problem: str | None) -> Finding:
     return Finding(item, title, subject, "fail", problem)
 
 
-def container_findings(containers: Iterable[dict]) -> list[Finding]:
+def container_findings(
+    containers: Iterable[dict], published: Mapping[str, Collection[Binding]] | None = None
+) -> list[Finding]:
+    """Every container against every item; `published`: the ports a service other than the proxy may publish."""
+    items = CONTAINER_ITEMS
+    if published:
+        rule_58 = published_rule(published)
+        items = tuple((item, title, rule_58 if item == "5.8" else rule) for item, title, rule in items)
     return [
         judge(item, title, container.get("service") or str(container.get("name", "")).lstrip("/"), rule(container))
         for container in containers
-        for item, title, rule in CONTAINER_ITEMS
+        for item, title, rule in items
     ]
 
 

@@ -2,7 +2,8 @@
 checks share (the stack's containers, the host's GPUs), each gathered once.
 
 Where the deployed stack lives is a parameter: the stack role installs it under /opt/hymt/stack/current (a link to the
-active release directory, with the compose files and .env) as Compose project `hymt`.
+active release directory, with the compose files and .env) as Compose project `hymt`; an edge host's proxy is in
+/opt/hymt/edge, also as project `hymt` (hymt.verify.shape).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from hymt.verify.commands import CommandResult, HostUnreachable, Runner
 from hymt.verify.pins import ImagePins
 from hymt.verify.result import CheckFailed, CheckResult, CheckSkipped, SkipKind, run_check
+from hymt.verify.shape import STACK_FILES, Shape, WebApp
 
 DEFAULT_STACK_DIR = "/opt/hymt/stack/current"
 DEFAULT_COMPOSE_PROJECT = "hymt"
@@ -32,6 +34,12 @@ class HostSettings:
     model_dir: str = ""  # where the model is when no vllm container says (the inventory's hymt_model_dir)
     min_free_gb: float = 5.0
     max_restarts: int = 3
+    # The host's part in the deployment (hymt.verify.shape) and what that part means here.
+    shape: Shape = Shape.SINGLE
+    stack_files: tuple[str, ...] = STACK_FILES  # in stack_dir (a name with a slash: in its subdirectory)
+    absent_services: tuple[str, ...] = ()  # services that must not run here (the proxy of a GPU host behind an edge)
+    web_app: WebApp | None = None  # a GPU host behind an edge: where its web app must be published, and nothing else
+    gpu_web_apps: tuple[WebApp, ...] = ()  # an edge host: the GPU hosts' web apps it must balance across
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """From outside: which TCP ports of the host's public address accept a connection. Only the configured ones may:
 SSH, HTTP, and HTTPS (required when a domain is set); vLLM's 8000, the web app's ports, Docker's API (2375/2376) and
-common dashboards (3000, 9090) must not. When HTTP or HTTPS answers on the host itself but not from here, something
-in front of the host blocks it — usually the cloud provider's security group — and the check says how to open it.
+common dashboards (3000, 9090) must not, nor HTTP and HTTPS on a GPU host behind an edge. When HTTP or HTTPS answers
+on the host itself but not from here, something in front of the host blocks it — usually the cloud provider's
+security group — and the check says how to open it.
 """
 
 from __future__ import annotations
@@ -49,6 +50,15 @@ class PortPlan:
     http_port: int = 80
     https_port: int = 443
     https_required: bool = False  # a domain is set: Caddy serves HTTPS
+    # False on a GPU host behind an edge: the edge hosts serve HTTP and HTTPS; here they must not answer from outside.
+    serves_web: bool = True
+
+
+# What a GPU host behind an edge must not answer from outside, besides FORBIDDEN.
+NOT_BEHIND_AN_EDGE = {
+    80: "HTTP: the edge hosts serve it; a GPU host behind them publishes only its web app, on its private address",
+    443: "HTTPS: the edge hosts serve it",
+}
 
 
 ON_HOST_PROBE = (
@@ -71,12 +81,18 @@ def ufw_allows(context: HostContext, port: int) -> bool | None:
 
 
 def check_ports(context: HostContext, plan: PortPlan, connect: Connector = tcp_accepts) -> str:
-    required = {plan.ssh_port: "SSH", plan.http_port: "HTTP"}
-    if plan.https_required:
-        required[plan.https_port] = "HTTPS"
-    allowed = set(required) | {plan.https_port}
-    forbidden = {port: what for port, what in FORBIDDEN.items() if port not in allowed}
-    ports = sorted(set(required) | {plan.https_port} | set(forbidden))
+    required = {plan.ssh_port: "SSH"}
+    forbidden = dict(FORBIDDEN)
+    if plan.serves_web:
+        required[plan.http_port] = "HTTP"
+        if plan.https_required:
+            required[plan.https_port] = "HTTPS"
+        allowed = set(required) | {plan.https_port}
+    else:
+        forbidden |= {plan.http_port: NOT_BEHIND_AN_EDGE[80], plan.https_port: NOT_BEHIND_AN_EDGE[443]}
+        allowed = set(required)
+    forbidden = {port: what for port, what in forbidden.items() if port not in allowed}
+    ports = sorted(allowed | set(forbidden))
     with ThreadPoolExecutor(max_workers=len(ports)) as pool:
         accepts = dict(zip(ports, pool.map(lambda port: connect(plan.address, port, 3.0), ports), strict=True))
     problems = []

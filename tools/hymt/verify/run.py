@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 
 import requests
 
-from hymt.verify import exposure, gpu, ports, stack, testinfra
+from hymt.verify import edge, exposure, gpu, ports, stack, testinfra
 from hymt.verify.commands import HostUnreachable, Runner
 from hymt.verify.host import HostCheck, HostContext, HostSettings, run_host_check
 from hymt.verify.http import CheckFunction, Probe, http_checks
 from hymt.verify.pins import ImagePins, literal
 from hymt.verify.result import PROFILES, CheckFailed, CheckResult, failed, passed, run_check
 from hymt.verify.settings import VerifySettings
+from hymt.verify.shape import EDGE_FILES, Shape, services_of, shape_of, web_app_of
 from hymt.verify.ssh import InventoryError, SshRunner, Target, parse_host, read_inventory, targets_from_inventory
 from hymt.verify.tls import TlsTarget, tls_checks
 
@@ -215,14 +216,23 @@ def port_plan(context: HostContext, target: Target, plan_: Plan) -> ports.PortPl
                 f"{target.name} is reached at {target.address}, a loopback address: give its public address "
                 "(--public-address or hymt_public_address) to probe its ports from outside."
             )
-    return ports.PortPlan(address=address, ssh_port=ssh_port, https_required=bool(plan_.domain))
+    serves_web = shape_of(target.groups) is not Shape.BEHIND_EDGE
+    return ports.PortPlan(address=address, ssh_port=ssh_port, https_required=bool(plan_.domain), serves_web=serves_web)
+
+
+def _ports_check(target: Target, plan_: Plan, connector: ports.Connector) -> HostCheck:
+    return lambda context: ports.check_ports(context, port_plan(context, target, plan_), connector)
 
 
 def host_checks(
     target: Target, plan_: Plan, connector: ports.Connector = ports.tcp_accepts
 ) -> list[tuple[str, HostCheck]]:
+    """The checks of a host, by its part in the deployment (hymt.verify.shape): the GPU, vLLM and model checks where
+    vLLM runs, the edge's rotation on an edge host, the ports from outside wherever the public must (or must not) get
+    in, the stack or edge files, services, CIS items and disk everywhere."""
+    shape = shape_of(target.groups)
     checks: list[tuple[str, HostCheck]] = []
-    if "gpu_hosts" in target.groups:
+    if shape is not Shape.EDGE:
         checks += [
             ("nvidia-smi on the host", gpu.check_host_gpus),
             ("driver runs the vLLM image", gpu.check_driver_fits),
@@ -230,38 +240,46 @@ def host_checks(
             ("vllm container sees its GPU", gpu.check_vllm_sees_gpu),
         ]
     checks += [
-        ("stack installed", stack.check_stack_installed),
+        ("edge installed" if shape is Shape.EDGE else "stack installed", stack.check_stack_installed),
         ("services running and healthy", stack.check_services),
         ("restart counts", stack.check_restarts),
         ("containers hardened (CIS Docker 5)", stack.check_containers_cis),
         ("engine settings (CIS Docker 2)", stack.check_daemon_cis),
     ]
-    if "gpu_hosts" in target.groups:
+    if shape is not Shape.EDGE:
         checks += [
             ("vLLM /health and /v1/models inside", stack.check_vllm_inside),
             ("model directory passes hymt model check", stack.check_model),
         ]
+    else:
+        checks.append(("every GPU host in the rotation and ready", edge.check_rotation))
     checks.append(("free disk", stack.check_disk))
-    if "edge" in target.groups:
-        checks.append(
-            (
-                "ports from outside",
-                lambda context: ports.check_ports(context, port_plan(context, target, plan_), connector),
-            )
-        )
+    checks.append(("ports from outside", _ports_check(target, plan_, connector)))
     return checks
 
 
 def host_settings(target: Target, plan_: Plan) -> HostSettings:
     settings = plan_.settings
+    shape = shape_of(target.groups)
+    services, absent = services_of(shape, settings.services)
+    common = {"profile": plan_.profile, "pins": plan_.pins, "min_free_gb": settings.min_free_gb, "shape": shape,
+              "services": services, "absent_services": absent}  # fmt: skip
+    if shape is Shape.EDGE:  # the edge role's settings, where the inventory gives them
+        return HostSettings(
+            **common,  # type: ignore[arg-type]
+            stack_dir=literal(target.variables.get("edge_dir")) or settings.edge_dir,
+            compose_project=literal(target.variables.get("edge_project")) or settings.compose_project,
+            stack_files=EDGE_FILES,
+            gpu_web_apps=tuple(
+                web_app_of(t.name, t.variables) for t in plan_.targets if shape_of(t.groups) is Shape.BEHIND_EDGE
+            ),
+        )
     return HostSettings(
-        profile=plan_.profile,
-        pins=plan_.pins,
+        **common,  # type: ignore[arg-type]
         stack_dir=settings.stack_dir,
         compose_project=settings.compose_project,
-        services=settings.services,
         model_dir=str(target.variables.get("hymt_model_dir") or ""),
-        min_free_gb=settings.min_free_gb,
+        web_app=web_app_of(target.name, target.variables) if shape is Shape.BEHIND_EDGE else None,
     )
 
 
@@ -296,6 +314,13 @@ def testinfra_settings(plan_: Plan) -> dict[str, str]:
         "HYMT_VERIFY_STACK_DIR": settings.stack_dir,
         "HYMT_VERIFY_COMPOSE_PROJECT": settings.compose_project,
         "HYMT_VERIFY_SERVICES": ",".join(settings.services),
+        "HYMT_VERIFY_EDGE_DIR": settings.edge_dir,
+        # The edge hosts' private addresses: the only ones a GPU host behind them lets reach its web app.
+        "HYMT_VERIFY_EDGE_ADDRESSES": ",".join(
+            address
+            for t in plan_.targets
+            if shape_of(t.groups) is Shape.EDGE and (address := literal(t.variables.get("hymt_private_address")))
+        ),
     }
 
 

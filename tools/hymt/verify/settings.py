@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hymt.verify.host import DEFAULT_COMPOSE_PROJECT, DEFAULT_SERVICES, DEFAULT_STACK_DIR
+from hymt.verify.shape import EDGE_DIR
 
 # Where the pins are when no inventory gives them: a checkout's versions file, relative to the working directory.
 DEFAULT_PINS_FILE = Path("inventory/group_vars/all/versions.yml")
@@ -35,7 +36,9 @@ class VerifySettings:
     domain: str | None = None
     stack_dir: str = DEFAULT_STACK_DIR
     compose_project: str = DEFAULT_COMPOSE_PROJECT
-    services: tuple[str, ...] = DEFAULT_SERVICES
+    services: tuple[str, ...] = DEFAULT_SERVICES  # the single server's; hymt.verify.shape splits them by host
+    # An edge host's proxy (the inventory's edge_dir, when set, wins: the edge role's setting).
+    edge_dir: str = EDGE_DIR
     min_free_gb: float = 5.0
     pins_file: Path = DEFAULT_PINS_FILE
     # Which parts run.

@@ -8,6 +8,7 @@ settings: the API key stays in that container's environment and is never on a co
 from __future__ import annotations
 
 import json
+import posixpath
 
 from hymt.provision.model import tool_message, tool_summary
 from hymt.provision.preflight import mounts_from_df
@@ -15,6 +16,7 @@ from hymt.verify import cis
 from hymt.verify.commands import CommandResult, Runner
 from hymt.verify.host import HostContext, docker_failure
 from hymt.verify.result import CheckFailed, CheckSkipped
+from hymt.verify.shape import WEB_CONTAINER_PORT, Shape
 
 # Run with the web container's Python: asks vLLM's /health and /v1/models with the container's own key and served
 # model name (new and old variable names), prints a JSON line without the key.
@@ -44,19 +46,35 @@ print(json.dumps({"health": health, "health_said": said[:200] if not health else
 
 
 def check_stack_installed(context: HostContext) -> str:
+    """The stack's (or the edge's) directory holds the files its role writes there."""
     directory = context.settings.stack_dir
-    listed = context.run(["ls", "-1A", directory + "/"], sudo=True)
-    if not listed.ok:
-        raise CheckFailed(f"no stack at {directory} on the host: deploy it ('make deploy').")
-    files = set(listed.stdout.split())
-    missing = [name for name in ("compose.yaml", ".env") if name not in files]
+    what = "edge" if context.settings.shape is Shape.EDGE else "stack"
+    deploy = "'make deploy' (the edge role)" if what == "edge" else "'make deploy'"
+    found: set[str] = set()
+    for folder in sorted({posixpath.dirname(name) for name in context.settings.stack_files}):
+        listed = context.run(["ls", "-1A", posixpath.join(directory, folder, "")], sudo=True)
+        if not listed.ok and not folder:
+            raise CheckFailed(f"no {what} at {directory} on the host: deploy it ({deploy}).")
+        found |= {posixpath.join(folder, name) for name in listed.stdout.split()} if listed.ok else set()
+    missing = [name for name in context.settings.stack_files if name not in found]
     if missing:
-        raise CheckFailed(f"{directory} lacks {', '.join(missing)}: the deploy did not finish; run 'make deploy'.")
-    return f"{directory}: " + ", ".join(sorted(name for name in files if name.startswith(("compose", ".env"))))
+        raise CheckFailed(f"{directory} lacks {', '.join(missing)}: the deploy did not finish; run {deploy}.")
+    shown = {name for name in found if name in context.settings.stack_files or name.startswith(("compose", ".env"))}
+    return f"{directory}: " + ", ".join(sorted(shown))
+
+
+# Why a service must not run on a host of a shape (hymt.verify.shape.services_of): what the message says.
+WHY_ABSENT = {
+    Shape.BEHIND_EDGE: "a GPU host behind an edge leaves the proxy to the edge hosts (compose.backend.yaml keeps it "
+    "off unless started with '--profile proxy'): stop it and run 'make deploy'",
+    Shape.EDGE: "an edge host runs the proxy alone: remove the stack's other containers from it ('make teardown' on a "
+    "host that was a GPU host)",
+}
 
 
 def check_services(context: HostContext) -> str:
-    """Every service of the stack has a running container, healthy where it has a health check."""
+    """Every service the host's shape runs has a running container, healthy where it has a health check; none of
+    those it must not run is running."""
     problems, fine = [], []
     for service in context.settings.services:
         containers = [c for c in context.containers if c.service == service]
@@ -74,6 +92,10 @@ def check_services(context: HostContext) -> str:
             problems.append(f"{service}: {container.health}, health check {advice} (docker logs {container.name})")
         else:
             fine.append(f"{service} {container.health or 'running (no health check)'}")
+    for service in context.settings.absent_services:
+        for container in context.containers:
+            if container.service == service and container.state in ("running", "restarting"):
+                problems.append(f"{service}: {container.name} runs, but {WHY_ABSENT[context.settings.shape]}")
     if problems:
         raise CheckFailed(
             f"Compose project {context.settings.compose_project!r}: "
@@ -118,8 +140,10 @@ def check_containers_cis(context: HostContext) -> str:
     inspected = context.docker("inspect", "--format", cis.INSPECT_FORMAT, *running)
     if not inspected.ok:
         raise CheckFailed(docker_failure(inspected))
+    web_app = context.settings.web_app  # behind an edge: the web app on its private address (never on all of them)
+    allowed = {"web": {(WEB_CONTAINER_PORT, web_app.address, str(web_app.port))}} if web_app and web_app.address else {}
     return cis_verdict(
-        cis.container_findings(cis.parse_inspect(inspected.stdout)),
+        cis.container_findings(cis.parse_inspect(inspected.stdout), allowed),
         "The stack's compose files meet these: a local override or an edited compose file changed them "
         "(docs/security.md, 'Containers and daemon').",
     )

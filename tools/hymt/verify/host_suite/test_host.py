@@ -1,7 +1,8 @@
-"""A deployed host, seen through Testinfra: the engine and its daemon.json, the stack's services, the firewall (and
-Docker's DOCKER-USER rules), sshd, security-only unattended upgrades, the held pins, and the model's files. Run by
-`hymt verify` (through the inventory, or over SSH with --host); a skip that starts with "no GPU: " is the rehearsal
-profile's expected one."""
+"""A deployed host, seen through Testinfra: the engine and its daemon.json, the stack's (or the edge's) services and
+files, the firewall (and Docker's DOCKER-USER rules), sshd, security-only unattended upgrades, the held pins, and the
+model's files. Run by `hymt verify` (through the inventory, or over SSH with --host); a skip that starts with
+"no GPU: " is the rehearsal profile's expected one. Each host gets the tests of its part in the deployment
+(hymt.verify.shape): an edge host has no GPU, model or stack release."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ import json
 
 import pytest
 
-from hymt.verify.host_suite.conftest import NO_GPU
+from hymt.verify.host_suite.conftest import NO_GPU, let_in_before_drop
+from hymt.verify.shape import Shape
+
+# Where vLLM runs: the single server and the GPU hosts behind an edge (not an edge host of its own).
+WHERE_VLLM_RUNS = pytest.mark.shapes(Shape.SINGLE, Shape.BEHIND_EDGE)
 
 
 def test_the_docker_engine_runs_and_starts_at_boot(host):
@@ -27,6 +32,7 @@ def test_daemon_json_rotates_logs_and_keeps_containers_alive(host):
     assert options.get("live-restore") is True, "live-restore is off: an engine restart would stop the service"
 
 
+@WHERE_VLLM_RUNS
 def test_daemon_json_has_the_nvidia_runtime(host, settings):
     if settings["profile"] == "rehearsal":
         pytest.skip(NO_GPU + "the rehearsal host has no NVIDIA runtime")
@@ -46,14 +52,27 @@ def test_every_compose_service_runs(host, settings):
     running = set(found.stdout.split())
     missing = [service for service in settings["services"] if service not in running]
     assert not missing, f"not running in Compose project {settings['project']!r}: {', '.join(missing)}"
+    extra = [service for service in settings["absent_services"] if service in running]
+    assert not extra, f"running on a {settings['shape']}, which must not run them: {', '.join(extra)}"
 
 
+@WHERE_VLLM_RUNS
 def test_the_stack_directory_holds_the_compose_files(host, settings):
     directory = host.file(settings["stack_dir"])
     assert directory.exists, f"no stack at {settings['stack_dir']}: run 'make deploy'"
     assert host.file(settings["stack_dir"] + "/compose.yaml").exists
     env = host.file(settings["stack_dir"] + "/.env")
     assert env.exists and env.user == "root" and env.mode == 0o600, ".env must be root's, mode 0600 (it holds the key)"
+
+
+@pytest.mark.shapes(Shape.EDGE)
+def test_the_edge_directory_holds_its_files(host, settings):
+    directory = settings["stack_dir"]
+    assert host.file(directory).is_directory, f"no edge at {directory}: run 'make deploy' (the edge role)"
+    for name in settings["stack_files"]:
+        installed = host.file(f"{directory}/{name}")
+        assert installed.exists, f"{directory}/{name} is missing: run 'make deploy' (the edge role)"
+        assert installed.user == "root" and not installed.mode & 0o022, f"{directory}/{name} must be root's alone"
 
 
 def test_the_firewall_denies_all_but_ssh_http_and_https(host, settings):
@@ -84,6 +103,22 @@ def test_published_ports_cannot_bypass_the_firewall(host):
         "ufw. Run 'make provision' (the firewall role, firewall_docker_user: true)"
     )
     assert "-A FORWARD -j DOCKER-USER" in host.check_output("iptables -S FORWARD").splitlines()
+
+
+@pytest.mark.shapes(Shape.BEHIND_EDGE)
+def test_the_web_app_is_open_to_the_edge_hosts_only(host, settings):
+    web_app = settings["web_app"]
+    assert web_app.address, "hymt_private_address is not set for this GPU host behind an edge: set it, 'make deploy'"
+    let_in = let_in_before_drop(host.check_output("iptables -S DOCKER-USER"), web_app.address, web_app.port)
+    assert let_in is not None, (
+        f"no DOCKER-USER rule drops what reaches {web_app.hostport} from other hosts than the edge hosts: run "
+        "'make provision' (the firewall role, firewall_docker_restricted_ports)"
+    )
+    expected = set(settings["edge_addresses"])
+    assert not expected or let_in == expected, (
+        f"DOCKER-USER lets {sorted(let_in)} reach {web_app.hostport} before dropping the rest; the edge hosts are "
+        f"{sorted(expected)}: run 'make provision'"
+    )
 
 
 def test_unattended_upgrades_take_security_updates_only(host):
@@ -128,6 +163,7 @@ def _model_dir(host, settings) -> str:
     return settings["model_dir"]
 
 
+@WHERE_VLLM_RUNS
 def test_the_model_files_are_there(host, settings):
     model_dir = _model_dir(host, settings)
     assert model_dir, "no model directory known: no vllm container mounts one and hymt_model_dir is unset"
