@@ -24,8 +24,10 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
-def publicly_published_ports(docker_ps_output: str) -> list[dict]:
-    """Ports containers publish on non-loopback addresses, from `docker ps --format '{{.Names}}\\t{{.Ports}}'`."""
+def publicly_published_ports(docker_ps_output: str, restricted: list[dict] | None = None) -> list[dict]:
+    """Ports containers publish on non-loopback addresses, from `docker ps --format '{{.Names}}\\t{{.Ports}}'`,
+    but those of `restricted` ({address, port}: open to listed addresses only, by the DOCKER-USER rules)."""
+    allowed = {(str(entry["address"]), int(entry["port"])) for entry in restricted or []}
     published = []
     for line in (docker_ps_output or "").splitlines():
         name, _, ports = line.partition("\t")
@@ -42,6 +44,6 @@ def publicly_published_ports(docker_ps_output: str) -> list[dict]:
                     "port": port,
                     "proto": match["proto"],
                 }
-                if entry not in published:
+                if entry not in published and (entry["address"], port) not in allowed:
                     published.append(entry)
     return published
