@@ -182,20 +182,35 @@ REHEARSAL_HTTP_PORT ?= 8080
 REHEARSAL_HTTPS_PORT ?= 8443
 # The host's name and where its inventory is written (the tests pass their own, to run beside yours).
 REHEARSAL_HOST ?= hymt-rehearsal-host
+# GPU_HOSTS=N rehearses a scale-out instead: N GPU hosts and an edge host (REHEARSAL_FLEET-gpu-1..N, -edge), each on
+# a public and an internal network (REHEARSAL_PRIVATE_SUBNET) like cloud VMs; only the edge publishes HTTP(S).
+# Empty: the single host. Give the same GPU_HOSTS to rehearse-down and rehearsal-host-down.
+GPU_HOSTS ?=
+REHEARSAL_FLEET ?= hymt-fleet
+REHEARSAL_PRIVATE_SUBNET ?= 10.213.0.0/24
+ifeq ($(strip $(GPU_HOSTS)),)
 REHEARSAL_INVENTORY ?= .hymt/rehearsal-host/inventory.yml
+REHEARSAL_UP_ARGS = --name $(REHEARSAL_HOST) --inventory $(REHEARSAL_INVENTORY) up --ssh-port $(REHEARSAL_SSH_PORT)
+REHEARSAL_DOWN_ARGS = --name $(REHEARSAL_HOST) --inventory $(REHEARSAL_INVENTORY) down
+else
+REHEARSAL_INVENTORY ?= .hymt/rehearsal-fleet/inventory.yml
+REHEARSAL_UP_ARGS = fleet-up --gpu-hosts $(GPU_HOSTS) --prefix $(REHEARSAL_FLEET) --inventory $(REHEARSAL_INVENTORY) \
+  --private-subnet $(REHEARSAL_PRIVATE_SUBNET)
+REHEARSAL_DOWN_ARGS = fleet-down --prefix $(REHEARSAL_FLEET) --inventory $(REHEARSAL_INVENTORY)
+endif
 # The checkout's development tools (tools/dev/hymt_dev: the rehearsal host, the stand-in apt repositories), which the
 # hymt package does not ship.
 DEV_PYTHON := PYTHONPATH=tools/dev $(BIN)/python
 
 .PHONY: rehearse
-rehearse: $(VENV_STAMP) docker standins web-image vllm-cpu-image rehearsal-model rehearsal-host-up ## Rehearse the whole deployment here (no GPU): rehearsal host, site.yml with verify; prints the URL
+rehearse: $(VENV_STAMP) docker standins web-image vllm-cpu-image rehearsal-model rehearsal-host-up ## Rehearse the whole deployment here (no GPU): rehearsal host (GPU_HOSTS=N: N GPU hosts and an edge), site.yml with verify; prints the URL
 	$(ANSIBLE_ENV) $(BIN)/ansible-playbook -i $(REHEARSAL_INVENTORY) playbooks/site.yml \
 	  -e model_control_dir=$(abspath $(REHEARSAL_MODEL_DIR)) $(ANSIBLE_ARGS)
 	@echo "rehearse: the translation service is ready: open $$(sed -n 's/^ *hymt_public_url: *//p' $(REHEARSAL_INVENTORY))"
 
 .PHONY: rehearse-down
-rehearse-down: $(VENV_STAMP) ## Remove the rehearsal host, its volumes and everything make rehearse made
-	$(DEV_PYTHON) -m hymt_dev.rehearsal_host --name $(REHEARSAL_HOST) --inventory $(REHEARSAL_INVENTORY) down
+rehearse-down: $(VENV_STAMP) ## Remove the rehearsal host (GPU_HOSTS=N: the fleet), its volumes and everything make rehearse made
+	$(DEV_PYTHON) -m hymt_dev.rehearsal_host $(REHEARSAL_DOWN_ARGS)
 	rm -rf .hymt/images
 
 .PHONY: rehearsal-host-image
@@ -203,13 +218,13 @@ rehearsal-host-image: $(VENV_STAMP) standins stage-ca ## Build the rehearsal hos
 	$(DEV_PYTHON) -m hymt_dev.rehearsal_host build
 
 .PHONY: rehearsal-host-up
-rehearsal-host-up: rehearsal-host-image ## Start the rehearsal host; write its inventory (.hymt/rehearsal-host/) and known_hosts
-	$(DEV_PYTHON) -m hymt_dev.rehearsal_host --name $(REHEARSAL_HOST) --inventory $(REHEARSAL_INVENTORY) up \
-	  --ssh-port $(REHEARSAL_SSH_PORT) --http-port $(REHEARSAL_HTTP_PORT) --https-port $(REHEARSAL_HTTPS_PORT)
+rehearsal-host-up: rehearsal-host-image ## Start the rehearsal host (GPU_HOSTS=N: N GPU hosts and an edge); write its inventory (.hymt/rehearsal-host/, a fleet's .hymt/rehearsal-fleet/) and known_hosts
+	$(DEV_PYTHON) -m hymt_dev.rehearsal_host $(REHEARSAL_UP_ARGS) \
+	  --http-port $(REHEARSAL_HTTP_PORT) --https-port $(REHEARSAL_HTTPS_PORT)
 
 .PHONY: rehearsal-host-down
-rehearsal-host-down: $(VENV_STAMP) ## Remove the rehearsal host, its Docker volume, inventory and known_hosts
-	$(DEV_PYTHON) -m hymt_dev.rehearsal_host --name $(REHEARSAL_HOST) --inventory $(REHEARSAL_INVENTORY) down
+rehearsal-host-down: $(VENV_STAMP) ## Remove the rehearsal host (GPU_HOSTS=N: the fleet and its networks), its Docker volumes, inventory and known_hosts
+	$(DEV_PYTHON) -m hymt_dev.rehearsal_host $(REHEARSAL_DOWN_ARGS)
 
 .PHONY: provision-rehearsal
 provision-rehearsal: rehearsal-host-up ## Provision only: the rehearsal host as a GPU server would be, without the GPU

@@ -69,6 +69,18 @@ class HostSettings:
     state_dir: Path = ROOT / ".hymt/rehearsal-host"
     # Next to it, a group_vars link to the repository's inventory/group_vars (which holds the rehearsal profile).
     inventory: Path = ROOT / ".hymt/rehearsal-host/inventory.yml"
+    # Whether ports 80 and 443 are published (a fleet's GPU hosts are reached over SSH only, like private servers).
+    publish_web: bool = True
+    # The Docker network the host starts on (None: the engine's default bridge) and, for a fleet, the internal
+    # network it joins at a fixed address before its first boot, as a cloud VM gets its private interface.
+    network: str | None = None
+    private_network: str | None = None
+    private_address: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    # What the "port taken" message suggests.
+    port_hint: str = (
+        "'make rehearsal-host-up REHEARSAL_SSH_PORT=2223 REHEARSAL_HTTP_PORT=8081 REHEARSAL_HTTPS_PORT=8444'"
+    )
 
     @property
     def volume(self) -> str:
@@ -89,8 +101,8 @@ class HostAccess:
 
     name: str
     ssh_port: int
-    http_port: int
-    https_port: int
+    http_port: int | None
+    https_port: int | None
     key_file: Path
     known_hosts: Path
     inventory: Path
@@ -245,17 +257,20 @@ def _published_port(container, port: str) -> int:
     for binding in bindings:
         if binding.get("HostIp") == LOOPBACK:
             return int(binding["HostPort"])
-    raise RehearsalHostError(f"the rehearsal host publishes no {port} on {LOOPBACK}; recreate it (down, then up).")
+    raise RehearsalHostError(f"{container.name} publishes no {port} on {LOOPBACK}; recreate it (down, then up).")
 
 
 def _create(client, settings: HostSettings, public_key: str):
     from docker.errors import APIError, ImageNotFound, NotFound
 
-    labels = {LABEL: "true", "org.hymt.rehearsal-host.inventory": str(settings.inventory)}
+    labels = {LABEL: "true", "org.hymt.rehearsal-host.inventory": str(settings.inventory), **settings.labels}
     try:
         volume = client.volumes.get(settings.volume)
     except NotFound:
         volume = client.volumes.create(name=settings.volume, labels=labels)
+    ports = {"22/tcp": (LOOPBACK, settings.ssh_port)}
+    if settings.publish_web:
+        ports |= {"80/tcp": (LOOPBACK, settings.http_port), "443/tcp": (LOOPBACK, settings.https_port)}
     try:
         container = client.containers.create(
             settings.image,
@@ -272,39 +287,38 @@ def _create(client, settings: HostSettings, public_key: str):
             # the container inherit it from here, and the engine then has nothing to write (a cloud VM needs none).
             sysctls={"net.ipv4.conf.default.route_localnet": "1"},
             volumes={settings.volume: {"bind": "/var/lib/docker", "mode": "rw"}},
-            ports={
-                "22/tcp": (LOOPBACK, settings.ssh_port),
-                "80/tcp": (LOOPBACK, settings.http_port),
-                "443/tcp": (LOOPBACK, settings.https_port),
-            },
+            ports=ports,
+            network=settings.network,
         )
     except ImageNotFound:
         volume.remove(force=True)
         raise RehearsalHostError(
             f"the image {settings.image} is missing; build it with 'make rehearsal-host-image'."
         ) from None
-    # Like cloud-init's authorized keys: the login key goes in before the first boot.
-    container.put_archive("/", _authorized_keys_archive(public_key))
     try:
+        if settings.private_network:
+            client.networks.get(settings.private_network).connect(container, ipv4_address=settings.private_address)
+        # Like cloud-init's authorized keys: the login key goes in before the first boot.
+        container.put_archive("/", _authorized_keys_archive(public_key))
         container.start()
     except APIError as error:
         container.remove(force=True)
         volume.remove(force=True)
         if "port is already allocated" in str(error) or "address already in use" in str(error):
-            ports = ", ".join(
-                f"{what} {port or 'any'}"
-                for what, port in (
-                    ("SSH", settings.ssh_port),
-                    ("HTTP", settings.http_port),
-                    ("HTTPS", settings.https_port),
-                )
-            )
+            asked = ", ".join(f"{what} {port or 'any'}" for what, port in _asked_ports(settings))
             raise RehearsalHostError(
-                f"a port the rehearsal host asks for on {LOOPBACK} is taken ({ports}). Choose free ones, e.g. "
-                "'make rehearsal-host-up REHEARSAL_SSH_PORT=2223 REHEARSAL_HTTP_PORT=8081 REHEARSAL_HTTPS_PORT=8444'."
+                f"a port {settings.name} asks for on {LOOPBACK} is taken ({asked}). Choose free ones, e.g. "
+                f"{settings.port_hint}."
             ) from None
-        raise RehearsalHostError(f"the rehearsal host did not start: {error.explanation or error}") from None
+        raise RehearsalHostError(f"{settings.name} did not start: {error.explanation or error}") from None
     return container
+
+
+def _asked_ports(settings: HostSettings) -> list[tuple[str, int | None]]:
+    asked = [("SSH", settings.ssh_port)]
+    if settings.publish_web:
+        asked += [("HTTP", settings.http_port), ("HTTPS", settings.https_port)]
+    return asked
 
 
 def _wait_for_host_key(container, timeout: float) -> str:
@@ -313,15 +327,15 @@ def _wait_for_host_key(container, timeout: float) -> str:
         container.reload()
         if container.status != "running":
             logs = container.logs(tail=30).decode(errors="replace")
-            raise RehearsalHostError(f"the rehearsal host stopped while booting (status {container.status}):\n{logs}")
+            raise RehearsalHostError(f"{container.name} stopped while booting (status {container.status}):\n{logs}")
         key = _read_file(container, HOST_KEY_PUB)
         if key and key.startswith("ssh-ed25519 "):
             return key.strip()
         time.sleep(0.5)
-    raise RehearsalHostError(f"the rehearsal host generated no SSH host key within {timeout:.0f} s.")
+    raise RehearsalHostError(f"{container.name} generated no SSH host key within {timeout:.0f} s.")
 
 
-def _wait_for_ssh(access: HostAccess, timeout: float) -> None:
+def wait_for_ssh(access: HostAccess, timeout: float) -> None:
     if not shutil.which("ssh"):
         raise RehearsalHostError("the ssh client is missing; install openssh-client (Ansible needs it too).")
     deadline = time.monotonic() + timeout
@@ -343,19 +357,36 @@ def _wait_for_ssh(access: HostAccess, timeout: float) -> None:
         except (OSError, subprocess.TimeoutExpired) as error:
             last = str(error)
         time.sleep(0.5)
-    raise RehearsalHostError(f"cannot log in to the rehearsal host over SSH within {timeout:.0f} s: {last}")
+    raise RehearsalHostError(f"cannot log in to {access.name} over SSH within {timeout:.0f} s: {last}")
 
 
-def write_access_files(access: HostAccess, host_key: str) -> None:
-    """known_hosts with the host's key, and an inventory that uses it and the login key."""
+def write_known_hosts(access: HostAccess, host_key: str) -> None:
     access.known_hosts.parent.mkdir(parents=True, exist_ok=True)
     access.known_hosts.write_text(f"[{LOOPBACK}]:{access.ssh_port} {host_key}\n")
-    host_vars = {
+
+
+def connection_vars(access: HostAccess) -> dict:
+    """The inventory's variables for reaching the host over SSH with its known_hosts file and the login key."""
+    return {
         "ansible_host": LOOPBACK,
         "ansible_port": access.ssh_port,
         "ansible_user": LOGIN_USER,
         "ansible_ssh_private_key_file": str(access.key_file),
         "ansible_ssh_common_args": f"-o UserKnownHostsFile={access.known_hosts} -o IdentitiesOnly=yes",
+    }
+
+
+def write_inventory(path: Path, header: str, inventory: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(header + "---\n" + yaml.safe_dump(inventory, sort_keys=False, width=110))
+    link_group_vars(path.parent)
+
+
+def write_access_files(access: HostAccess, host_key: str) -> None:
+    """known_hosts with the host's key, and an inventory that uses it and the login key."""
+    write_known_hosts(access, host_key)
+    host_vars = {
+        **connection_vars(access),
         # Where the control machine reaches the host's ports 80 and 443, and so the service.
         "rehearsal_host_http_port": access.http_port,
         "rehearsal_host_https_port": access.https_port,
@@ -377,9 +408,7 @@ def write_access_files(access: HostAccess, host_key: str) -> None:
         "# also in gpu_hosts and edge.\n"
         "# Host key checking stays on: the known_hosts file holds the host's key.\n"
     )
-    access.inventory.parent.mkdir(parents=True, exist_ok=True)
-    access.inventory.write_text(header + "---\n" + yaml.safe_dump(inventory, sort_keys=False, width=110))
-    link_group_vars(access.inventory.parent)
+    write_inventory(access.inventory, header, inventory)
 
 
 def link_group_vars(directory: Path) -> None:
@@ -395,12 +424,10 @@ def link_group_vars(directory: Path) -> None:
     group_vars.symlink_to(os.path.relpath(target, directory), target_is_directory=True)
 
 
-def up(settings: HostSettings, client=None, timeout: float = 120) -> HostAccess:
-    """Create (or start) the host, wait until SSH logins work, and write known_hosts and the inventory."""
+def boot(client, settings: HostSettings, public_key: str, timeout: float) -> tuple[HostAccess, str]:
+    """Create (or start) the host and wait for its first-boot host key; returns how to reach it and that key."""
     from docker.errors import NotFound
 
-    client = client or docker_client()
-    public_key = ensure_login_key(settings.key_file)
     try:
         container = client.containers.get(settings.name)
         if container.status != "running":
@@ -412,22 +439,28 @@ def up(settings: HostSettings, client=None, timeout: float = 120) -> HostAccess:
     access = HostAccess(
         name=settings.name,
         ssh_port=_published_port(container, "22/tcp"),
-        http_port=_published_port(container, "80/tcp"),
-        https_port=_published_port(container, "443/tcp"),
+        http_port=_published_port(container, "80/tcp") if settings.publish_web else None,
+        https_port=_published_port(container, "443/tcp") if settings.publish_web else None,
         key_file=settings.key_file,
         known_hosts=settings.known_hosts,
         inventory=settings.inventory,
     )
+    return access, host_key
+
+
+def up(settings: HostSettings, client=None, timeout: float = 120) -> HostAccess:
+    """Create (or start) the host, wait until SSH logins work, and write known_hosts and the inventory."""
+    client = client or docker_client()
+    access, host_key = boot(client, settings, ensure_login_key(settings.key_file), timeout)
     write_access_files(access, host_key)
-    _wait_for_ssh(access, timeout)
+    wait_for_ssh(access, timeout)
     return access
 
 
-def down(settings: HostSettings, client=None) -> list[str]:
-    """Remove the host, its Docker volume, its known_hosts file and its inventory; returns what was removed."""
+def remove_host(client, settings: HostSettings) -> list[str]:
+    """Remove the host's container, its Docker volume and its known_hosts file; returns what was removed."""
     from docker.errors import NotFound
 
-    client = client or docker_client()
     removed = []
     try:
         client.containers.get(settings.name).remove(force=True, v=True)
@@ -439,11 +472,27 @@ def down(settings: HostSettings, client=None) -> list[str]:
         removed.append(f"volume {settings.volume}")
     except NotFound:
         pass
-    for path in (settings.known_hosts, settings.inventory):
+    return removed + remove_files(settings.known_hosts)
+
+
+def remove_files(*paths: Path) -> list[str]:
+    removed = []
+    for path in paths:
         if path.exists():
             path.unlink()
             removed.append(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path))
-    group_vars = settings.inventory.parent / "group_vars"
+    return removed
+
+
+def remove_inventory(inventory: Path) -> list[str]:
+    """The inventory and the group_vars link next to it."""
+    removed = remove_files(inventory)
+    group_vars = inventory.parent / "group_vars"
     if group_vars.is_symlink():
         group_vars.unlink()
     return removed
+
+
+def down(settings: HostSettings, client=None) -> list[str]:
+    """Remove the host, its Docker volume, its known_hosts file and its inventory; returns what was removed."""
+    return remove_host(client or docker_client(), settings) + remove_inventory(settings.inventory)
