@@ -173,6 +173,14 @@ restore: inventory-exists $(VENV_STAMP) ## Put Caddy's certificates back from BA
 	@test -n "$(BACKUP)" || { echo "make restore: name the archive: BACKUP=.hymt/backups/<host>/<time>.tar.gz" >&2; exit 2; }
 	$(call playbook,playbooks/restore.yml -e stack_restore_file=$(abspath $(BACKUP)))
 
+# A values file for vLLM's production-stack Helm chart, from the settings of INVENTORY's first GPU host, written here:
+# nothing connects to a host (docs/scale-out.md, "Beyond a handful of hosts: Kubernetes").
+K8S_VALUES ?= build/k8s/values.yaml
+
+.PHONY: k8s-values
+k8s-values: inventory-exists $(VENV_STAMP) ## Write a values file for vLLM's production-stack Helm chart from INVENTORY (K8S_VALUES=file; playbooks/k8s-values.yml)
+	$(call playbook,playbooks/k8s-values.yml -e k8s_values_file=$(abspath $(K8S_VALUES)))
+
 ##@ Rehearsal
 # The rehearsal host: a VM-like Debian 12 container (systemd, sshd) on this machine's Docker engine, deployed over real
 # SSH by the same playbooks as a cloud server (only the GPU and the model differ: the rehearsal profile). Its SSH,

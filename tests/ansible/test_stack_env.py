@@ -7,13 +7,12 @@ tests/stack/test_compose_config.py."""
 from __future__ import annotations
 
 import re
-import sys
 
 import pytest
 
 from hymt.provision import stack
 from tests.gpu.machines import MACHINES
-from tests.support.playbook import run_playbook, write_inventory
+from tests.support.playbook import render_per_host
 from tests.support.repo import ROOT
 
 PLAYBOOK = ROOT / "tests/ansible/playbooks/stack_env.yml"
@@ -42,17 +41,7 @@ GROUPS = {"rehearsal": ["rehearsal"]}
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     directory = tmp_path_factory.mktemp("stack-env")
-    hosts = {
-        name: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, **variables}
-        for name, variables in HOSTS.items()
-    }
-    children = {group: {"hosts": {name: {} for name in names}} for group, names in GROUPS.items()}
-    inventory = write_inventory(directory, {"all": {"hosts": hosts, "children": children}})
-    out = directory / "out"
-    out.mkdir()
-    # A guard against a hung run, not a measure of speed.
-    run = run_playbook(PLAYBOOK, inventory, extra_vars={"out_dir": str(out)}, forks=5, timeout=900)
-    return run, out
+    return render_per_host(PLAYBOOK, directory, HOSTS, GROUPS, {"out_dir": "{out}"})
 
 
 def settings(text: str) -> list[tuple[str, str]]:

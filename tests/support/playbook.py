@@ -164,3 +164,29 @@ def write_inventory(directory: Path, inventory: dict) -> Path:
     path = directory / "inventory.yml"
     path.write_text(yaml.safe_dump(inventory, sort_keys=False))
     return path
+
+
+def local_inventory(directory: Path, hosts: dict[str, dict], groups: dict[str, list[str]]) -> Path:
+    """An inventory of hosts that Ansible runs on this machine (local connection, this Python), each with its own
+    variables, in the groups given: for rendering roles' files per host without any host."""
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    children = {group: {"hosts": {name: {} for name in names}} for group, names in groups.items()}
+    return write_inventory(
+        directory,
+        {"all": {"hosts": {name: {**local, **variables} for name, variables in hosts.items()}, "children": children}},
+    )
+
+
+def render_per_host(
+    playbook: Path, directory: Path, hosts: dict[str, dict], groups: dict[str, list[str]], extra_vars: dict
+) -> tuple[PlaybookRun, Path]:
+    """Run `playbook` on local hosts (local_inventory) that write their files into <directory>/out, which extra_vars
+    name with the placeholder {out}."""
+    inventory = local_inventory(directory, hosts, groups)
+    out = directory / "out"
+    out.mkdir()
+    named = {
+        key: value.replace("{out}", str(out)) if isinstance(value, str) else value for key, value in extra_vars.items()
+    }
+    # A guard against a hung run, not a measure of speed.
+    return run_playbook(playbook, inventory, extra_vars=named, forks=5, timeout=900), out
