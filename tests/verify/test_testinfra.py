@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from hymt.verify import testinfra as suite
-from hymt.verify.host_suite.conftest import let_in_before_drop
+from hymt.verify.host_suite.conftest import let_in_before_drop, settings_of
 from hymt.verify.result import SkipKind, Status
+from hymt.verify.shape import Shape
 from hymt.verify.ssh import Target
 from tests.support.playbook import ansible_env
 
@@ -136,3 +137,28 @@ def test_a_gpu_host_behind_an_edge_lets_only_the_edge_hosts_reach_its_web_app(ru
     let_in = let_in_before_drop(rules, "10.0.0.11", 8000)
     assert let_in == said
     assert let_in_before_drop(rules, "10.0.0.11", 8001) is None  # another port: no rule of its own
+
+
+def test_each_host_s_expectations_follow_its_shape(tmp_path, monkeypatch):
+    import testinfra
+
+    inventory = tmp_path / "fleet.yml"
+    inventory.write_text(FLEET_INVENTORY)
+    for variable, value in ansible_env().items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("HYMT_VERIFY_EDGE_ADDRESSES", "10.0.0.21")
+
+    def expected(name: str) -> dict:
+        return settings_of(testinfra.get_host(suite.testinfra_host(Target(name, "192.0.2.1"), inventory)))
+
+    single, behind, edge = expected("one-server"), expected("gpu-1"), expected("edge-1")
+    assert (single["shape"], single["services"], single["absent_services"]) == (
+        Shape.SINGLE,
+        ["vllm", "web", "proxy"],
+        [],
+    )
+    assert (behind["services"], behind["absent_services"]) == (["vllm", "web"], ["proxy"])
+    assert behind["web_app"].hostport == "10.0.0.11:8000" and behind["edge_addresses"] == ["10.0.0.21"]
+    assert (edge["services"], edge["absent_services"]) == (["proxy"], ["vllm", "web"])
+    assert (edge["stack_dir"], edge["project"]) == ("/opt/hymt/edge", "hymt")
+    assert "balance/upstreams.caddy" in edge["stack_files"]

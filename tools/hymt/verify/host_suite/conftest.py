@@ -62,6 +62,11 @@ def let_in_before_drop(rules: str, address: str, port: int) -> set[str] | None:
 
 @pytest.fixture
 def settings(host) -> dict:
+    return settings_of(host)
+
+
+def settings_of(host) -> dict:
+    """What the tests expect on `host`, by its shape."""
     shape = host_shape(host)
     services, absent = services_of(shape, tuple(os.environ.get("HYMT_VERIFY_SERVICES", "vllm,web,proxy").split(",")))
     values = {
