@@ -214,7 +214,7 @@ DEV_PYTHON := PYTHONPATH=tools/dev $(BIN)/python
 rehearse: $(VENV_STAMP) docker standins web-image vllm-cpu-image rehearsal-model rehearsal-host-up ## Rehearse the whole deployment here (no GPU): rehearsal host (GPU_HOSTS=N: N GPU hosts and an edge), site.yml with verify; prints the URL
 	$(ANSIBLE_ENV) $(BIN)/ansible-playbook -i $(REHEARSAL_INVENTORY) playbooks/site.yml \
 	  -e model_control_dir=$(abspath $(REHEARSAL_MODEL_DIR)) $(ANSIBLE_ARGS)
-	@echo "rehearse: the translation service is ready: open $$(sed -n 's/^ *hymt_public_url: *//p' $(REHEARSAL_INVENTORY))"
+	@echo "rehearse: the translation service is ready: open $$(sed -n 's/^ *hymt_public_url: *//p' $(REHEARSAL_INVENTORY) | head -1)"
 
 .PHONY: rehearse-down
 rehearse-down: $(VENV_STAMP) ## Remove the rehearsal host (GPU_HOSTS=N: the fleet), its volumes and everything make rehearse made

@@ -50,6 +50,7 @@ def docker_engine() -> None:
 # workers given the longest first finish close together; given in pytest's order (the most tests first), the
 # longest package, tests/deploy, started late and ran on alone for a third of the run.
 PACKAGES_LONGEST_FIRST = (
+    "scaleout",
     "deploy",
     "gpu",
     "infra",

@@ -176,7 +176,13 @@ class Fleet:
 def fleet_inventory(fleet: Fleet) -> dict:
     hosts = {}
     for host in [*fleet.gpu_hosts, fleet.edge]:
-        hosts[host.access.name] = {**connection_vars(host.access), "hymt_private_address": host.private_address}
+        # The service's URL (the edge's) on every host: a host variable, as group_vars/all/main.yml's own default
+        # would win over the inventory file's group variables.
+        hosts[host.access.name] = {
+            **connection_vars(host.access),
+            "hymt_private_address": host.private_address,
+            "hymt_public_url": fleet.public_url,
+        }
     # Where the control machine reaches the edge's ports 80 and 443, and so the service.
     hosts[fleet.edge.access.name] |= {
         "rehearsal_host_http_port": fleet.edge.access.http_port,
@@ -184,7 +190,6 @@ def fleet_inventory(fleet: Fleet) -> dict:
     }
     return {
         "all": {
-            "vars": {"hymt_public_url": fleet.public_url},
             "children": {
                 "rehearsal": {"hosts": hosts},
                 "gpu_hosts": {"hosts": {host.access.name: {} for host in fleet.gpu_hosts}},

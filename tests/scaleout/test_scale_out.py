@@ -1,0 +1,150 @@
+"""Two GPU hosts behind an edge, rehearsed for real (`make rehearse GPU_HOSTS=2`): both serve, each web app is open
+to the edge alone, a host whose vLLM stops leaves the edge's rotation and comes back when healthy, and a rolling
+setting change under a steady load fails no request. The figures printed here are in docs/scale-out.md."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+from tests.scaleout.conftest import Fleet, translate
+
+TEXTS = ["Good morning", "The weather is fine today.", "Where is the train station?", "Thank you very much."]
+
+
+def connects_from(fleet: Fleet, source: str, address: str, port: int) -> bool:
+    """Whether a TCP connection from `source` (a host of the fleet) to address:port gets through within 3 s."""
+    script = f"import socket; socket.create_connection(('{address}', {port}), timeout=3).close()"
+    return fleet.host(source).run(f'python3 -c "{script}"').rc == 0
+
+
+def test_the_edge_balances_across_both_gpu_hosts(fleet: Fleet):
+    before = {name: fleet.translation_requests(name) for name in fleet.gpu_hosts}
+    answers = [translate(fleet.url, TEXTS[i % len(TEXTS)]) for i in range(16)]
+    assert [a.status_code for a in answers] == [200] * 16, [a.text[:200] for a in answers if a.status_code != 200]
+    assert all(a.json()["translation"] for a in answers)
+    sent = {name: fleet.translation_requests(name) - before[name] for name in fleet.gpu_hosts}
+    print(f"\n16 translations through the edge went to: {sent}")
+    assert sum(sent.values()) == 16
+    assert all(count > 0 for count in sent.values()), f"a GPU host got no translation: {sent}"
+
+
+def test_each_web_app_is_open_to_the_edge_only(fleet: Fleet):
+    first, second = fleet.gpu_hosts
+    address = fleet.private_address(first)
+    assert connects_from(fleet, fleet.edge, address, 8000), "the edge cannot reach the GPU host's web app"
+    # Another host of the same private network is not an edge: the firewall drops it.
+    assert not connects_from(fleet, second, address, 8000), "a non-edge host reaches the GPU host's web app"
+    # vLLM publishes nothing, on any address.
+    assert not connects_from(fleet, fleet.edge, address, 8001)
+    published = fleet.host(first).check_output("docker ps --format '{{.Names}} {{.Ports}}'")
+    assert "vllm" not in " ".join(line for line in published.splitlines() if "->" in line), published
+
+
+def test_a_host_whose_vllm_stops_leaves_the_rotation_and_comes_back(fleet: Fleet):
+    stopped, serving = fleet.gpu_hosts
+    fleet.host(stopped).check_output("docker stop hymt-vllm-1")
+    started = time.monotonic()
+    try:
+        # Until the edge's health checks have taken the host out: ten translations in a row answered.
+        failed, streak = 0, 0
+        while streak < 10 and time.monotonic() - started < 180:
+            if translate(fleet.url).status_code == 200:
+                streak += 1
+            else:
+                failed, streak = failed + 1, 0
+        left_after = time.monotonic() - started
+        assert streak == 10, f"translations kept failing {left_after:.0f} s after vLLM stopped on {stopped}"
+        before = fleet.translation_requests(stopped)
+        answers = [translate(fleet.url, text).status_code for text in TEXTS * 3]
+        assert answers == [200] * len(answers)
+        assert fleet.translation_requests(stopped) == before, f"the edge still sends translations to {stopped}"
+        print(
+            f"\nvLLM stopped on {stopped}: out of the edge's rotation within {left_after:.1f} s, {failed} "
+            f"translation(s) refused meanwhile; then {len(answers)} of {len(answers)} answered by {serving}"
+        )
+    finally:
+        fleet.host(stopped).check_output("docker start hymt-vllm-1")
+    restarted = time.monotonic()
+    before = fleet.translation_requests(stopped)
+    back_after = None
+    while time.monotonic() - restarted < 600:
+        assert translate(fleet.url).status_code == 200
+        if fleet.translation_requests(stopped) > before:
+            back_after = time.monotonic() - restarted
+            break
+        time.sleep(1)
+    assert back_after is not None, f"{stopped} did not come back into the edge's rotation after vLLM restarted"
+    print(f"vLLM started again on {stopped}: back in the rotation {back_after:.0f} s later (its start included)")
+
+
+class SteadyLoad:
+    """Clients sending translations through the edge one after another until stopped, counting every outcome."""
+
+    def __init__(self, url: str, clients: int = 3):
+        self.url = url
+        self.outcomes: Counter[str] = Counter()
+        self.failures: list[str] = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self.client, args=(i,), daemon=True) for i in range(clients)]
+
+    def client(self, number: int) -> None:
+        sent = 0
+        while not self.stopping.is_set():
+            text = TEXTS[(number + sent) % len(TEXTS)]
+            try:
+                answer = translate(self.url, text, timeout=120)
+                outcome = str(answer.status_code)
+                detail = answer.text[:200]
+            except Exception as error:  # every way a request can fail counts as a failure here
+                outcome, detail = type(error).__name__, str(error)[:200]
+            with self.lock:
+                self.outcomes[outcome] += 1
+                if outcome != "200":
+                    self.failures.append(f"{outcome}: {detail}")
+            sent += 1
+            # A steady load, not a flood: each client waits a little between translations.
+            self.stopping.wait(0.5)
+
+    def __enter__(self) -> SteadyLoad:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=180)
+
+
+def test_a_rolling_setting_change_under_load_fails_no_request(fleet: Fleet):
+    # The rehearsal's own settings, and one more that changes vLLM's command: every GPU host gets a new release.
+    settings = next(v for v in fleet.variables if v.startswith("ANSIBLE_ARGS=")).removeprefix("ANSIBLE_ARGS=")
+    started = time.monotonic()
+    with SteadyLoad(fleet.url) as load:
+        time.sleep(5)
+        deployed = fleet.make(
+            "deploy", f"INVENTORY={fleet.inventory}", f"ANSIBLE_ARGS={settings} -e stack_vllm_max_num_seqs=6"
+        )
+        time.sleep(5)
+    seconds = time.monotonic() - started
+    output = deployed.stdout + deployed.stderr
+    assert deployed.returncode == 0, output[-6000:]
+    # One host at a time, each taken out of the edge's rotation while its vLLM is recreated.
+    assert output.count("PLAY [Start the stack on one GPU host at a time]") == len(fleet.gpu_hosts), output[-4000:]
+    assert output.count("TASK [stack : Leave the edges' rotation]") == len(fleet.gpu_hosts), output[-4000:]
+    for name in fleet.gpu_hosts:
+        env = fleet.host(name).file("/opt/hymt/stack/current/.env").content_string
+        assert "HYMT_VLLM_MAX_NUM_SEQS=6" in env.splitlines()
+        assert "--max-num-seqs 6" in " ".join(
+            fleet.host(name).check_output("docker inspect hymt-vllm-1 --format '{{join .Args \" \"}}'").split()
+        )
+    total = sum(load.outcomes.values())
+    print(
+        f"\nrolling change of max_num_seqs on {len(fleet.gpu_hosts)} GPU hosts in {seconds:.0f} s under 3 steady "
+        f"clients: {total} translations, outcomes {dict(load.outcomes)}"
+    )
+    assert total > 0 and load.outcomes["200"] > 0
+    assert not load.failures, f"{len(load.failures)} of {total} requests failed: {load.failures[:5]}"
