@@ -118,6 +118,12 @@ def test_every_metric_the_rules_and_dashboards_read_is_scraped_here_or_known(pro
 
 def test_the_node_exporter_reads_the_hosts_root_file_system(prometheus):
     assert value(prometheus, 'node_filesystem_size_bytes{mountpoint="/"}') > 0
+    # and not its own container's bind mounts, which would repeat the host's file systems in the disk alerts.
+    mountpoints = {
+        series["metric"]["mountpoint"]
+        for series in api(prometheus, "series", **{"match[]": "node_filesystem_size_bytes"})
+    }
+    assert not mountpoints & {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/textfile"}, sorted(mountpoints)
 
 
 def test_the_certificates_expiry_reaches_prometheus_through_the_textfile_collector(prometheus):

@@ -145,7 +145,7 @@ def test_an_edge_host_with_every_gpu_host_in_its_rotation_passes():
     assert "10.0.0.11:8000 (0 open, 0 fails), 10.0.0.12:8000" in checks[ROTATION].reason
     # Caddy's admin API asked inside the proxy container; /readyz asked from the edge host for both GPU hosts.
     (asked,) = [argv for argv, _ in host.commands if argv[:3] == ["docker", "exec", "hymt-proxy-1"]]
-    assert asked[3:] == ["wget", "-qO-", "http://localhost:2019/reverse_proxy/upstreams"]
+    assert asked[3:] == ["wget", "-qO-", "http://127.0.0.1:2019/reverse_proxy/upstreams"]
     (ready,) = [argv for argv, sudo in host.commands if argv[0] == "python3" and "/readyz" in argv[2]]
     assert ready[3:] == ["10.0.0.11:8000", "10.0.0.12:8000"]
     assert not any("nvidia-smi" in argv or "model" in argv for argv, _ in host.commands)

@@ -14,7 +14,7 @@ from hymt.verify.host import HostContext, docker_failure
 from hymt.verify.result import CheckFailed
 from hymt.verify.shape import PROXY, WebApp
 
-UPSTREAMS_URL = "http://localhost:2019/reverse_proxy/upstreams"
+UPSTREAMS_URL = "http://127.0.0.1:2019/reverse_proxy/upstreams"  # the address the image's own health check uses
 
 # Run with the edge host's python3: GET /readyz of every host:port given, one JSON object of their statuses (0 with
 # the error when there was no answer).
