@@ -150,6 +150,10 @@ def running(**behaviour: object) -> Iterator[FakeOpenAI]:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # Connections waiting to be accepted: socketserver's 5 drops the rest of a burst of new connections (64 streams
+    # opening at once), each then retried after a second; vLLM's server (uvicorn) allows 2048.
+    request_queue_size = 2048
+
     def handle_error(self, request: object, client_address: object) -> None:
         # A client that gave up (a test's tiny timeout) is expected; anything else is still reported.
         if not isinstance(sys.exc_info()[1], ConnectionError):
