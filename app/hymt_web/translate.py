@@ -333,7 +333,8 @@ class StreamingTranslation:
     """A translation streamed in order while later segments are already being translated.
 
     Each segment's answer is fetched by its own task into its own queue (at most `chunk_concurrency` at once); the
-    reader forwards segment 0 piece by piece as it arrives, then segment 1 (often complete by then), and so on.
+    reader forwards segment 0 as its pieces arrive (all those waiting at once joined into one), then segment 1 (often
+    complete by then), and so on.
     Whitespace around each segment's answer is dropped exactly as TextPlan.join drops it, so the pieces add up to
     the final translation. A segment of several lines is forwarded whole, once its line count is checked (and
     translated again line by line if the model changed it), so no piece sent has to be taken back.
@@ -347,18 +348,23 @@ class StreamingTranslation:
         self._answers = [""] * len(job.bodies)
         self._limit = asyncio.Semaphore(upstream.settings.chunk_concurrency)
         self._requests = len(job.bodies)  # upstream requests made or planned, line-by-line retries included
+        self._held: dict[int, _End | GatewayError] = {}  # a segment's end, taken from its queue with its last text
+        self.pieces = 0  # the model server's pieces streamed so far (vLLM: a token each)
 
     async def _fetch(self, index: int) -> None:
         queue = self._queues[index]
         try:
             async with self._limit:
-                async for piece in self.upstream.stream(self.job.bodies[index]):
+                async for piece in self.upstream.stream(self.job.bodies[index], self._count):
                     queue.put_nowait(piece)
             queue.put_nowait(_End())
         except GatewayError as error:
             queue.put_nowait(error)
         except Exception as exc:  # a fault of the gateway's own: the reader must hear of it, not wait for it
             queue.put_nowait(errors.internal(exc))
+
+    def _count(self, pieces: int) -> None:
+        self.pieces += pieces
 
     def close(self) -> None:
         """Cancel whatever upstream requests are still open (the client left, or one segment failed).
@@ -370,7 +376,9 @@ class StreamingTranslation:
             task.cancel()
 
     def result(self) -> dict[str, object]:
-        return self.job.result(self.upstream.settings.served_model, self._answers)
+        """The done event's Translation, with the count of pieces streamed: the stream's events join the pieces
+        that arrive together, so a client counting tokens (hymt bench) cannot count events."""
+        return {**self.job.result(self.upstream.settings.served_model, self._answers), "pieces": self.pieces}
 
     async def deltas(self) -> AsyncIterator[str]:
         """The translation in pieces, in order; raises GatewayError when the upstream fails."""
@@ -403,16 +411,29 @@ class StreamingTranslation:
             self.close()
 
     async def _next(self, index: int, deadline: float) -> str | None:
-        """The next piece of segment `index`'s answer; None at its end."""
-        try:
-            # One timeout scope per wait, not a task per piece as wait_for makes.
-            async with asyncio.timeout_at(deadline):
-                item = await self._queues[index].get()
-        except TimeoutError:
-            raise _timed_out(self.upstream.settings) from None
+        """What has come of segment `index`'s answer since the last call, at once when something waits (all the
+        pieces waiting, joined: one event for the client instead of one each); None at its end."""
+        queue = self._queues[index]
+        item = self._held.pop(index, None)
+        if item is None:
+            try:
+                # One timeout scope per wait, not a task per piece as wait_for makes.
+                async with asyncio.timeout_at(deadline):
+                    item = await queue.get()
+            except TimeoutError:
+                raise _timed_out(self.upstream.settings) from None
+        if isinstance(item, str):
+            parts = [item]
+            while not queue.empty():
+                waiting = queue.get_nowait()
+                if not isinstance(waiting, str):
+                    self._held[index] = waiting  # the end or a failure: after the text that came before it
+                    break
+                parts.append(waiting)
+            return "".join(parts)
         if isinstance(item, GatewayError):
             raise item
-        return None if isinstance(item, _End) else item
+        return None
 
     async def _whole(self, index: int, deadline: float) -> str:
         """Segment `index`'s whole answer, translated again line by line when the model changed its line count."""

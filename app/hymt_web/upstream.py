@@ -7,10 +7,11 @@ aiohttp, not httpx: reading a stream token by token, httpx's layers cost about f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -33,6 +34,12 @@ _READINESS_TTL = 2.0
 # connection kept exactly as long can be taken for a request at the moment vLLM closes it: the request then fails
 # with "server disconnected" although vLLM is fine. Dropping idle connections well before vLLM does closes that race.
 UPSTREAM_IDLE_SECONDS = 2.0
+# How long a finished stream's end may take to come, to keep its connection (vLLM sends it at once).
+_DRAIN_SECONDS = 0.05
+
+
+def _nothing(_count: int) -> None:
+    pass
 
 
 def make_client(settings: Settings) -> aiohttp.ClientSession:
@@ -129,26 +136,40 @@ class Upstream:
         self._generated()
         return answer
 
-    async def stream(self, body: dict[str, object]) -> AsyncIterator[str]:
-        """The answer of one chat completion, piece by piece as the model writes it."""
+    async def stream(self, body: dict[str, object], counted: Callable[[int], None] = _nothing) -> AsyncIterator[str]:
+        """The answer of one chat completion as the model writes it: the text of every piece that arrived together
+        (in one read from the connection) as one, so a gateway under load handles many pieces at once and never
+        waits for a piece to come. `counted` hears how many of the model server's pieces each one joins."""
         try:
             async with self.client.post("chat/completions", json={**body, "stream": True}) as response:
                 if response.status != 200:
                     raise await self._status_error(response)
                 finished = False
+                lines = sse.LineSplitter()
                 reader = sse.EventReader()
-                async for raw in response.content:
-                    line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                    for event in reader.line(line):
-                        if event is None:
-                            continue  # ": keep-alive" comments
-                        delta = self._delta(event.data)
-                        if delta.done:
-                            return
-                        finished = finished or delta.finish_reason is not None
-                        if delta.content:
-                            self._generated()
-                            yield delta.content
+                async for chunk in response.content.iter_any():
+                    texts: list[str] = []
+                    done = False
+                    for line in lines.feed(chunk):
+                        for event in reader.line(line):
+                            if event is None:
+                                continue  # ": keep-alive" comments
+                            delta = self._delta(event.data)
+                            if delta.done:
+                                done = True
+                                break
+                            finished = finished or delta.finish_reason is not None
+                            if delta.content:
+                                texts.append(delta.content)
+                        if done:
+                            break
+                    if texts:
+                        self._generated()
+                        counted(len(texts))
+                        yield "".join(texts)
+                    if done:
+                        await _drain(response)
+                        return
                 if not finished:
                     # The connection closed cleanly but the model never said it was done: the answer is cut short.
                     raise self._failed(
@@ -263,6 +284,18 @@ class Upstream:
         except (ValueError, KeyError, IndexError, TypeError):
             return errors.upstream_not_ready("a one-token generation answered without a choice")
         return None
+
+
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    """Reads what follows `data: [DONE]` (the chunked encoding's last chunk, sent right after it), so that the
+    connection goes back to the pool: a response left unread is closed, and the next request pays for a new
+    connection (a profile under 64 streams found 5% of the gateway's CPU there). A server slower than this to end
+    its answer loses the connection instead."""
+    if response.content.is_eof():
+        return
+    with contextlib.suppress(TimeoutError, aiohttp.ClientError):
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            await response.content.read()
 
 
 def _upstream_message(body: bytes) -> str:

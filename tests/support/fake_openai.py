@@ -58,6 +58,11 @@ class Behaviour:
     # Streams in chunked encoding on a connection kept open for the next request, as vLLM's server does; off, each
     # stream ends by closing its connection (what the tests of dropped and stalled streams were written against).
     keep_alive: bool = False
+    # Streamed pieces sent together, in one write (as a busy vLLM's pieces reach a gateway that is slower to read).
+    pieces_per_write: int = 1
+    # Seconds between `data: [DONE]` and the end of the chunked body (vLLM's come back to back, but a busy gateway
+    # reads the one before the other arrives).
+    end_delay: float = 0.0
 
 
 @dataclass
@@ -66,6 +71,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: dict | None
+    client_port: int = 0  # the connection's port on the client's side: which requests shared a connection
 
 
 @dataclass
@@ -144,6 +150,10 @@ def running(**behaviour: object) -> Iterator[FakeOpenAI]:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # Connections waiting to be accepted: socketserver's 5 drops the rest of a burst of new connections (64 streams
+    # opening at once), each then retried after a second; vLLM's server (uvicorn) allows 2048.
+    request_queue_size = 2048
+
     def handle_error(self, request: object, client_address: object) -> None:
         # A client that gave up (a test's tiny timeout) is expected; anything else is still reported.
         if not isinstance(sys.exc_info()[1], ConnectionError):
@@ -153,6 +163,10 @@ class _QuietServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeOpenAI
     protocol_version = "HTTP/1.1"
+    # Each piece goes out when written, as from vLLM's server (asyncio sets TCP_NODELAY): with Nagle's algorithm a
+    # piece written while the last is not yet acknowledged waits for the reader's delayed ACK (up to 40 ms) on a
+    # connection kept for the next request.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
@@ -178,7 +192,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _record(self, body: dict | None) -> None:
         with self.fake._lock:
-            self.fake.requests.append(Recorded(self.command, self.path, dict(self.headers.items()), body))
+            recorded = Recorded(self.command, self.path, dict(self.headers.items()), body, self.client_address[1])
+            self.fake.requests.append(recorded)
 
     def _authorized(self) -> bool:
         key = self.fake.behaviour.api_key
@@ -257,6 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self._chunked = b.keep_alive
+        self._held = b""  # events to go out in one write with the next (pieces_per_write)
         if self._chunked:
             self.send_header("Transfer-Encoding", "chunked")
         else:
@@ -279,8 +295,10 @@ class _Handler(BaseHTTPRequestHandler):
                 if b.drop_stream_after is not None and n >= b.drop_stream_after:
                     self.connection.shutdown(socket.SHUT_RDWR)  # the server died mid-answer: no finish, no [DONE]
                     return
-                self._event({"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
-                time.sleep(b.chunk_delay)
+                together = (n + 1) % b.pieces_per_write and n + 1 < len(pieces)
+                self._event({"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}, together)
+                if not together:
+                    time.sleep(b.chunk_delay)
             self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": b.finish_reason}]})
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, OSError):
@@ -293,14 +311,20 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError):
             self._write(b"data: [DONE]\n\n")
             if self._chunked:
+                self.wfile.flush()
+                time.sleep(b.end_delay)
                 self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
 
-    def _event(self, chunk: dict) -> None:
+    def _event(self, chunk: dict, more: bool = False) -> None:
+        """One event of the stream; `more`: held back to go out in one write with the next."""
         payload = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": self.fake.behaviour.model}
         payload.update(chunk)
-        self._write(f"data: {json.dumps(payload, ensure_ascii=False)}\n\n".encode())
-        self.wfile.flush()
+        self._held += f"data: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
+        if not more:
+            self._write(self._held)
+            self._held = b""
+            self.wfile.flush()
 
     def _write(self, data: bytes) -> None:
         """Part of a streamed body: as one chunk of the chunked encoding when the connection is kept open."""

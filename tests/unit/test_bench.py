@@ -11,7 +11,7 @@ import pytest
 
 from hymt.bench.runner import Target, run_level
 from hymt.bench.stats import Outcome, percentile, summarise
-from hymt.bench.workload import Request, built_in
+from hymt.bench.workload import SHORT, Request, built_in
 from hymt.cli.main import main
 from hymt.core.prompts import build_prompt, chat_request
 from tests.support.fake_openai import FakeOpenAI
@@ -71,9 +71,15 @@ def test_against_a_server_of_known_pace_the_figures_follow_it(fake):
 
 def test_the_web_api_is_loaded_through_the_gateway(fake, gateway):
     fake.behaviour.chunk_delay = 0.01
-    level = run_level(Target(url=gateway, api="web"), built_in(), concurrency=3, count=9)
+    # Ten pieces of the model's, reaching the gateway three at a time: the gateway joins them into fewer events, and
+    # its done event's count is what is counted. Sentences: one request to the model each.
+    fake.behaviour.reply = lambda _prompt: "abcd" * 10
+    fake.behaviour.pieces_per_write = 3
+    sentences = [Request(text, code, "en" if code == "zh" else "zh") for code, text in SHORT.items()]
+    level = run_level(Target(url=gateway, api="web"), sentences, concurrency=3, count=9)
     assert [o.error for o in level.outcomes] == [None] * 9
-    assert all(o.first is not None and o.output_tokens >= 1 for o in level.outcomes)
+    assert [o.output_tokens for o in level.outcomes] == [10] * 9
+    assert all(o.first is not None and len(o.gaps) < 9 for o in level.outcomes)  # fewer events than pieces
     assert len(fake.chat_requests()) >= 9
 
 

@@ -72,7 +72,11 @@ def test_web_stream_json_prints_deltas_then_the_result(capsys, fake, gateway):
     )
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0
-    assert lines[:-1] == [{"delta": "Bonjo"}, {"delta": "ur,mo"}, {"delta": "nde"}]
+    # A line per event: the model's pieces (of 5 characters) one by one, or joined when they reached the gateway
+    # together.
+    deltas = [line.pop("delta") for line in lines[:-1]]
+    assert lines[:-1] == [{}] * len(deltas) and "".join(deltas) == "Bonjour,monde"
+    assert all(len(delta) % 5 == 0 for delta in deltas[:-1])
     assert lines[-1]["translation"] == "Bonjour,monde"
     assert (lines[-1]["source"], lines[-1]["target"]) == ("en", "fr")
 

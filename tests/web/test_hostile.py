@@ -192,8 +192,8 @@ async def test_a_text_that_needs_more_requests_than_the_cap_gets_413(fake, route
 async def test_a_fault_of_the_gateway_mid_stream_is_an_error_event_and_frees_the_place(fake, monkeypatch):
     real_stream = Upstream.stream
 
-    async def breaks_after_one_piece(self, body):
-        async for piece in real_stream(self, body):
+    async def breaks_after_one_piece(self, body, counted):
+        async for piece in real_stream(self, body, counted):
             yield piece
             raise RuntimeError("a bug in the gateway")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 
 import httpx
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_deltas_then_done_with_the_same_answer_as_translate(fake):
+    fake.behaviour.chunk_delay = 0.01  # pieces one at a time, as a model writes them (not all in one read)
     async with gateway(settings_for(fake)) as client:
         response = await client.post("/api/translate/stream", json={"text": "Bonjour le monde", "target": "en"})
         plain = (await client.post("/api/translate", json={"text": "Bonjour le monde", "target": "en"})).json()
@@ -29,10 +31,42 @@ async def test_deltas_then_done_with_the_same_answer_as_translate(fake):
     deltas = "".join(data["text"] for kind, data in events if kind == "delta")
     done = events[-1][1]
     assert deltas == done["translation"] == "English translation of: Bonjour le monde"
+    # The same Translation, and how many pieces the model streamed (the stand-in: one per 4 characters).
+    assert done.pop("pieces") == math.ceil(len(done["translation"]) / fake.behaviour.chunk_chars)
     assert set(done) == set(plain) and {k: v for k, v in done.items() if k != "elapsed_ms"} == {
         k: v for k, v in plain.items() if k != "elapsed_ms"
     }
     assert [body["stream"] for body in fake.chat_requests()] == [True, False]
+
+
+async def test_pieces_that_arrive_together_go_out_as_one_event_with_the_same_text(fake):
+    # The model server's pieces reach the gateway three at a time (a busy gateway reads several in one go): the client
+    # gets one event for each batch, the same text joined, and the done event still counts every piece.
+    fake.behaviour.pieces_per_write = 3
+    fake.behaviour.keep_alive = True
+    async with gateway(settings_for(fake)) as client:
+        response = await client.post("/api/translate/stream", json={"text": "Bonjour le monde", "target": "en"})
+    events = parse_events(response.text)
+    deltas = [data["text"] for kind, data in events if kind == "delta"]
+    translation = "English translation of: Bonjour le monde"
+    pieces = math.ceil(len(translation) / fake.behaviour.chunk_chars)
+    assert "".join(deltas) == events[-1][1]["translation"] == translation
+    assert events[-1][1]["pieces"] == pieces
+    assert 1 < len(deltas) <= math.ceil(pieces / 3)
+    assert deltas[0] == translation[: 3 * fake.behaviour.chunk_chars]
+
+
+async def test_streams_one_after_another_share_one_connection_to_the_model_server(fake):
+    # A stream read to its very end (past `data: [DONE]`) leaves its connection in the pool: the next translation
+    # does not pay for a new one.
+    fake.behaviour.keep_alive = True
+    fake.behaviour.end_delay = 0.01  # the body's end comes after [DONE] has been read
+    async with gateway(settings_for(fake)) as client:
+        for _ in range(3):
+            response = await client.post("/api/translate/stream", json={"text": "Bonjour le monde", "target": "en"})
+            assert parse_events(response.text)[-1][0] == "done"
+    ports = {r.client_port for r in fake.requests if r.path == "/v1/chat/completions"}
+    assert len(fake.chat_requests()) == 3 and len(ports) == 1
 
 
 async def test_a_long_text_streams_in_order_with_its_line_breaks(fake):
@@ -63,7 +97,9 @@ async def test_a_stream_that_stalls_midway_ends_with_an_error_event(fake):
         in_flight_after = client.app.state.admission.count
     assert response.status_code == 200
     events = parse_events(response.text)
-    assert [kind for kind, _ in events] == ["delta", "delta", "error"]
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "error" and set(kinds[:-1]) == {"delta"}  # one event, or two: pieces read together are joined
+    assert "".join(data["text"] for kind, data in events if kind == "delta") == "French t"  # the two pieces sent
     assert events[-1][1]["code"] == "upstream_timeout"
     assert events[-1][1]["message"]
     assert in_flight_after == 0

@@ -4,15 +4,19 @@ several levels of concurrent streams, measured with hymt bench's client.
 
 Each part runs in its own process: the stand-in upstream (tests/support/fake_openai.py: first piece after --first-ms,
 then a piece every --piece-ms; a piece is one token, as vLLM streams), the gateway (`hymt web`, one uvicorn worker,
-its per-client limits lifted: they are not what is measured), and Caddy (the pinned image, host network, proxying as
-the stack's Caddyfile does). The workload is single-sentence texts, so that each is one upstream request on every path.
+its per-client limits lifted: they are not what is measured; `--workers N`: uvicorn's own command running the same app
+in N processes, each with limits of its own, which `hymt web` does not offer), and Caddy (the pinned image, host
+network, proxying as the stack's Caddyfile does). The workload is single-sentence texts, so that each is one upstream
+request on every path.
 
     make bench-overhead            # or: PYTHONPATH=tools/dev .venv/bin/python -m hymt_dev.overhead_bench \\
                                    #        [--levels 1,16,64,256] [--duration 15] [--no-proxy] [--json]
+                                   #        [--log-level info] [--workers 1]
 
 Prints one line per level and path, then what the gateway (and proxy) added at p50 and p99 of the time to first
 token and the share of the direct throughput, against issue 15's goals (at most 2 ms at p50 and 5 ms at p99, at least
-95% of the direct throughput). It exits 0 whatever the figures: they are for reading, not for passing.
+95% of the direct throughput), and the gateway's CPU time per translation (all its processes'). It exits 0 whatever
+the figures: they are for reading, not for passing.
 """
 
 from __future__ import annotations
@@ -57,9 +61,37 @@ def _wait(url: str, seconds: float = 60) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """The CPU time (user + system) process `pid` has used so far, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """The CPU time (user + system) process `pid` and its live children (uvicorn's workers) have used so far, from
+    /proc (Linux)."""
+    total = 0.0
+    for each in [pid, *_children(pid)]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    """Every descendant of `pid` (from each process's parent in /proc)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            parents.setdefault(int(stat.read_text().rsplit(")", 1)[1].split()[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def _gateway(port: int, workers: int) -> list[str]:
+    """`hymt web`; with several workers, uvicorn's own command in front of the same app (hymt web runs one)."""
+    if workers == 1:
+        return [str(BIN / "hymt"), "web", "--port", str(port)]
+    return [str(BIN / "python"), "-m", "uvicorn", "--factory", "hymt_web.app:create_app", "--workers", str(workers),
+            "--port", str(port), "--timeout-keep-alive", "75", "--no-server-header", "--no-proxy-headers",
+            "--log-level", os.environ.get("HYMT_LOG_LEVEL", "info")]  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -110,6 +142,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-ms", type=float, default=30.0, help="the upstream's time to the first piece")
     parser.add_argument("--piece-ms", type=float, default=10.0, help="the upstream's time between pieces")
     parser.add_argument("--no-proxy", action="store_true", help="leave out the Caddy path (no Docker needed)")
+    parser.add_argument(
+        "--log-level", default="info", help="the gateway's HYMT_LOG_LEVEL (info, its default, logs every request)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="gateway processes (uvicorn's --workers; each with its own per-client limits, which are lifted here)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.levels.split(",")]
@@ -124,11 +165,11 @@ def main(argv: list[str] | None = None) -> int:
         "HYMT_CLIENT_MAX_IN_FLIGHT": "100000",
         "HYMT_CLIENT_BURST": "100000000",
         "HYMT_CLIENT_RATE": "100000000",
-        "HYMT_LOG_LEVEL": "warning",
+        "HYMT_LOG_LEVEL": args.log_level,
     }
     results: list[dict[str, object]] = []
     fake = [str(BIN / "python"), "-m", "tests.support.fake_openai", "--port", str(upstream_port)]
-    with _process(fake, env), _process([str(BIN / "hymt"), "web", "--port", str(gateway_port)], env) as web:
+    with _process(fake, env), _process(_gateway(gateway_port, args.workers), env) as web:
         _wait(f"{upstream}/health")
         pace = {"delay": args.first_ms / 1000, "chunk_delay": args.piece_ms / 1000, "chunk_chars": 4}
         pace["keep_alive"] = True

@@ -1,9 +1,10 @@
 """Sending the load: a closed loop of N clients (`--concurrency`) or an open loop of Poisson arrivals (`--rate`),
 each request streamed and timed piece by piece.
 
-Two APIs: `web` (a deployment's /api/translate/stream: the gateway builds the prompt; a `delta` event is one piece)
-and `openai` (an OpenAI-compatible server such as vLLM: the prompt is built here by the translation core, exactly as
-the gateway builds it; output tokens come from the stream's usage figure when the server sends it).
+Two APIs: `web` (a deployment's /api/translate/stream: the gateway builds the prompt; output tokens are the model's
+pieces its done event counts) and `openai` (an OpenAI-compatible server such as vLLM: the prompt is built here by the
+translation core, exactly as the gateway builds it; output tokens come from the stream's usage figure when the server
+sends it).
 """
 
 from __future__ import annotations
@@ -101,6 +102,11 @@ def _pieces(api: str, response: requests.Response) -> Iterator[tuple[str, int | 
             if event.name == "delta":
                 yield json.loads(event.data).get("text", ""), None
             elif event.name == "done":
+                # The gateway joins the pieces that reach it together: its count of the model's pieces, when it
+                # sends one, is the output; an older gateway sent one event a piece.
+                pieces = json.loads(event.data).get("pieces")
+                if isinstance(pieces, int):
+                    yield "", pieces
                 return
             elif event.name == "error":
                 raise _StreamFailed("stream error")

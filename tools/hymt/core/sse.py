@@ -23,28 +23,47 @@ DEFAULT_EVENT = "message"
 
 def iter_lines(chunks: Iterable[bytes]) -> Iterator[str]:
     """Text lines from raw chunks, whatever their boundaries (UTF-8 characters may straddle two chunks)."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    pending = ""
+    splitter = LineSplitter()
     for chunk in chunks:
-        pending += decoder.decode(chunk)
+        yield from splitter.feed(chunk)
+    yield from splitter.end()
+
+
+class LineSplitter:
+    """Text lines from raw chunks fed one at a time (for callers whose chunks arrive asynchronously, such as the
+    gateway's): every line a chunk completes at once, so a caller can handle all that arrived together in one go."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """The lines this chunk completes."""
+        pending = self._pending + self._decoder.decode(chunk)
+        lines = []
         # A CR at the very end may be the first half of a CRLF: wait for the next chunk to decide.
-        while True:
+        while (cut := _line_end(pending)) is not None:
+            end, after = cut
+            lines.append(pending[:end])
+            pending = pending[after:]
+        self._pending = pending
+        return lines
+
+    def end(self) -> list[str]:
+        """The last line, when the body did not end with a line break."""
+        pending = self._pending + self._decoder.decode(b"", final=True)
+        self._pending = ""
+        if pending.endswith("\r"):
+            pending = pending[:-1] + "\n"
+        lines = []
+        while pending:
             cut = _line_end(pending)
             if cut is None:
+                lines.append(pending)
                 break
-            end, after = cut
-            yield pending[:end]
-            pending = pending[after:]
-    pending += decoder.decode(b"", final=True)
-    if pending.endswith("\r"):
-        pending = pending[:-1] + "\n"
-    while pending:
-        cut = _line_end(pending)
-        if cut is None:
-            yield pending
-            return
-        yield pending[: cut[0]]
-        pending = pending[cut[1] :]
+            lines.append(pending[: cut[0]])
+            pending = pending[cut[1] :]
+        return lines
 
 
 def _line_end(text: str) -> tuple[int, int] | None:
