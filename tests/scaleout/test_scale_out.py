@@ -134,7 +134,7 @@ def test_a_rolling_setting_change_under_load_fails_no_request(fleet: Fleet):
     assert deployed.returncode == 0, output[-6000:]
     # One host at a time, each taken out of the edge's rotation while its vLLM is recreated.
     assert output.count("PLAY [Start the stack on one GPU host at a time]") == len(fleet.gpu_hosts), output[-4000:]
-    assert output.count("TASK [stack : Leave the edges' rotation]") == len(fleet.gpu_hosts), output[-4000:]
+    assert output.count("Leave the edges' rotation]") == len(fleet.gpu_hosts), output[-4000:]
     for name in fleet.gpu_hosts:
         env = fleet.host(name).file("/opt/hymt/stack/current/.env").content_string
         assert "HYMT_VLLM_MAX_NUM_SEQS=6" in env.splitlines()
