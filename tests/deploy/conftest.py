@@ -52,14 +52,13 @@ def make(target: str, name: str, inventory: Path, timeout: float) -> subprocess.
     # rebooted server keeps its address.
     ports = zip(("SSH", "HTTP", "HTTPS"), PORTS[name], strict=True)
     variables += [f"REHEARSAL_{port}_PORT={number}" for port, number in ports]
+    return run_make(target, *variables, timeout=timeout)
+
+
+def run_make(*arguments: str, timeout: float) -> subprocess.CompletedProcess:
+    """`make <arguments>` in the checkout, its output kept, its exit code left to the caller."""
     return subprocess.run(
-        ["make", target, *variables],
-        cwd=ROOT,
-        env=make_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+        ["make", *arguments], cwd=ROOT, env=make_env(), capture_output=True, text=True, timeout=timeout, check=False
     )
 
 

@@ -4,14 +4,13 @@ lost its images and its model. Runs on the package's rehearsal host, in whatever
 
 from __future__ import annotations
 
-import subprocess
 import tarfile
 import time
 
 import pytest
 import requests
 
-from tests.deploy.conftest import make_env
+from tests.deploy.conftest import run_make
 from tests.support.playbook import run_playbook
 from tests.support.repo import PINS, ROOT
 
@@ -26,15 +25,7 @@ IMAGES = [PINS["hymt_vllm_cpu_image"], PINS["hymt_web_image"], PINS["hymt_caddy_
 def bundle(tmp_path_factory):
     path = tmp_path_factory.mktemp("bundle") / "hymt-rehearsal.tar"
     started = time.monotonic()
-    made = subprocess.run(
-        ["make", "bundle", "PROFILE=rehearsal", "MODEL=1", f"BUNDLE={path}"],
-        cwd=ROOT,
-        env=make_env(),
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-    )
+    made = run_make("bundle", "PROFILE=rehearsal", "MODEL=1", f"BUNDLE={path}", timeout=1200)
     assert made.returncode == 0, made.stdout[-4000:] + made.stderr[-2000:]
     print(
         f"\nmake bundle PROFILE=rehearsal MODEL=1: {time.monotonic() - started:.0f} s, {path.stat().st_size >> 20} MiB"

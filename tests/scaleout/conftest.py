@@ -17,10 +17,9 @@ import pytest
 import requests
 import yaml
 
-from tests.deploy.conftest import make_env
+from tests.deploy.conftest import run_make
 from tests.support.net import free_port
 from tests.support.playbook import ansible_env
-from tests.support.repo import ROOT
 
 GPU_HOSTS = 2
 
@@ -58,15 +57,7 @@ class Fleet:
         return self.data["children"]["rehearsal"]["hosts"][name]["hymt_private_address"]
 
     def make(self, target: str, *extra: str, timeout: float = 1800) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["make", target, *self.variables, *extra],
-            cwd=ROOT,
-            env=make_env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return run_make(target, *self.variables, *extra, timeout=timeout)
 
     def host(self, name: str):
         """A host of the fleet through Testinfra's ansible backend (the inventory's key and known_hosts, sudo)."""
@@ -128,15 +119,7 @@ def fleet(docker_engine, tmp_path_factory) -> Iterator[Fleet]:
         f"ANSIBLE_ARGS=-e images_control_cache={directory / 'images'} -e @{settings}",
     ]
     started = time.monotonic()
-    made = subprocess.run(
-        ["make", "rehearse", *variables],
-        cwd=ROOT,
-        env=make_env(),
-        capture_output=True,
-        text=True,
-        timeout=3000,
-        check=False,
-    )
+    made = run_make("rehearse", *variables, timeout=3000)
     fleet = Fleet(prefix, inventory, variables, made, time.monotonic() - started)
     try:
         assert made.returncode == 0, f"make rehearse GPU_HOSTS={GPU_HOSTS} failed:\n{fleet.output[-8000:]}"
