@@ -1,12 +1,15 @@
 """Two GPU hosts behind an edge, rehearsed for real (`make rehearse GPU_HOSTS=2`): both serve, each web app is open
 to the edge alone, a host whose vLLM stops leaves the edge's rotation and comes back when healthy, and a rolling
-setting change under a steady load fails no request. The figures printed here are in docs/scale-out.md."""
+setting change under a steady load fails no request, and a release that never serves stops the roll at its host,
+which is rolled back. The figures printed here are in docs/scale-out.md."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import Counter
+
+import yaml
 
 from tests.scaleout.conftest import Fleet, translate
 
@@ -147,4 +150,37 @@ def test_a_rolling_setting_change_under_load_fails_no_request(fleet: Fleet):
         f"clients: {total} translations, outcomes {dict(load.outcomes)}"
     )
     assert total > 0 and load.outcomes["200"] > 0
+    assert not load.failures, f"{len(load.failures)} of {total} requests failed: {load.failures[:5]}"
+
+
+def release(fleet: Fleet, name: str) -> str:
+    return fleet.host(name).check_output("readlink /opt/hymt/stack/current").rsplit("/", 1)[-1]
+
+
+def test_a_host_that_does_not_become_ready_stops_the_roll_and_is_rolled_back(fleet: Fleet, tmp_path):
+    first = fleet.gpu_hosts[0]
+    before = {name: release(fleet, name) for name in fleet.gpu_hosts}
+    settings = next(v for v in fleet.variables if v.startswith("ANSIBLE_ARGS=")).removeprefix("ANSIBLE_ARGS=")
+    # The rehearsal's own settings and a vLLM dtype that does not exist: the first host's new release never serves.
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        yaml.safe_dump(
+            {"stack_env": {"HYMT_CLIENT_RATE": 6000, "HYMT_CLIENT_BURST": 1000, "HYMT_VLLM_DTYPE": "no-such-dtype"}}
+        )
+    )
+    with SteadyLoad(fleet.url) as load:
+        deployed = fleet.make("deploy", f"INVENTORY={fleet.inventory}", f"ANSIBLE_ARGS={settings} -e @{broken}")
+    output = deployed.stdout + deployed.stderr
+    assert deployed.returncode != 0, output[-4000:]
+    assert f"Rolled back to release {before[first]}, which serves again." in output, output[-4000:]
+    # The roll stopped at the first host: the second kept its release and was never taken out of the rotation.
+    assert output.count("PLAY [Start the stack on one GPU host at a time]") == 1, output[-4000:]
+    assert {name: release(fleet, name) for name in fleet.gpu_hosts} == before
+    # The first host serves its previous release and is back in the edge's rotation.
+    served = fleet.translation_requests(first)
+    answers = [translate(fleet.url, TEXTS[i % len(TEXTS)]).status_code for i in range(16)]
+    assert answers == [200] * 16
+    assert fleet.translation_requests(first) > served, f"{first} is not back in the edge's rotation"
+    total = sum(load.outcomes.values())
+    print(f"\na broken release on {first}, rolled back under 3 steady clients: {total} translations, {load.outcomes}")
     assert not load.failures, f"{len(load.failures)} of {total} requests failed: {load.failures[:5]}"
