@@ -184,3 +184,30 @@ def test_a_host_that_does_not_become_ready_stops_the_roll_and_is_rolled_back(fle
     total = sum(load.outcomes.values())
     print(f"\na broken release on {first}, rolled back under 3 steady clients: {total} translations, {load.outcomes}")
     assert not load.failures, f"{len(load.failures)} of {total} requests failed: {load.failures[:5]}"
+
+
+def test_a_gpu_host_leaves_and_joins_with_the_inventory(fleet: Fleet, tmp_path):
+    first, second = fleet.gpu_hosts
+    # The same inventory without the second host in gpu_hosts (it stays a known host), next to the same group_vars.
+    smaller = yaml.safe_load(fleet.inventory.read_text())
+    del smaller["all"]["children"]["gpu_hosts"]["hosts"][second]
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump(smaller, sort_keys=False))
+    (tmp_path / "group_vars").symlink_to(fleet.inventory.parent / "group_vars")
+    settings = next(v for v in fleet.variables if v.startswith("ANSIBLE_ARGS=")).removeprefix("ANSIBLE_ARGS=")
+    upstreams = "/opt/hymt/edge/balance/upstreams.caddy"
+
+    left = fleet.make("deploy", f"INVENTORY={inventory}", f"ANSIBLE_ARGS={settings}")
+    assert left.returncode == 0, (left.stdout + left.stderr)[-4000:]
+    listed = fleet.host(fleet.edge).file(upstreams).content_string
+    assert fleet.private_address(second) not in listed and fleet.private_address(first) in listed, listed
+    before = fleet.translation_requests(second)
+    assert [translate(fleet.url, TEXTS[i % len(TEXTS)]).status_code for i in range(12)] == [200] * 12
+    assert fleet.translation_requests(second) == before, f"the edge still sends translations to {second}"
+
+    joined = fleet.make("deploy", f"INVENTORY={fleet.inventory}", f"ANSIBLE_ARGS={settings}")
+    assert joined.returncode == 0, (joined.stdout + joined.stderr)[-4000:]
+    assert fleet.private_address(second) in fleet.host(fleet.edge).file(upstreams).content_string
+    before = fleet.translation_requests(second)
+    assert [translate(fleet.url, TEXTS[i % len(TEXTS)]).status_code for i in range(16)] == [200] * 16
+    assert fleet.translation_requests(second) > before, f"{second} did not rejoin the edge's rotation"
