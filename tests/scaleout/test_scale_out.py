@@ -1,7 +1,8 @@
 """Two GPU hosts behind an edge, rehearsed for real (`make rehearse GPU_HOSTS=2`): both serve, each web app is open
 to the edge alone, a host whose vLLM stops leaves the edge's rotation and comes back when healthy, and a rolling
 setting change under a steady load fails no request, and a release that never serves stops the roll at its host,
-which is rolled back. The figures printed here are in docs/scale-out.md."""
+which is rolled back; a host taken out of gpu_hosts leaves the edge's list with one `make deploy` and joins
+again with the next. The figures printed here are in docs/scale-out.md."""
 
 from __future__ import annotations
 
