@@ -141,7 +141,8 @@ def test_only_the_edge_publishes_the_service_and_all_on_loopback(fleet, settings
         assert {binding["HostIp"] for port in bindings.values() for binding in port} == {"127.0.0.1"}
     assert fleet.public_url == f"http://127.0.0.1:{fleet.edge.access.http_port}"
     inventory = yaml.safe_load(settings.inventory.read_text())["all"]
-    assert inventory["vars"]["hymt_public_url"] == fleet.public_url
+    hosts = inventory["children"]["rehearsal"]["hosts"]
+    assert {host_vars["hymt_public_url"] for host_vars in hosts.values()} == {fleet.public_url}
 
 
 def test_ansible_reaches_every_host_through_the_inventory(fleet, settings):

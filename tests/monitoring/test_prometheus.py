@@ -120,8 +120,7 @@ def test_the_node_exporter_reads_the_hosts_root_file_system(prometheus):
     assert value(prometheus, 'node_filesystem_size_bytes{mountpoint="/"}') > 0
     # and not its own container's bind mounts, which would repeat the host's file systems in the disk alerts.
     mountpoints = {
-        series["metric"]["mountpoint"]
-        for series in api(prometheus, "series", **{"match[]": "node_filesystem_size_bytes"})
+        series["mountpoint"] for series in api(prometheus, "series", **{"match[]": "node_filesystem_size_bytes"})
     }
     assert not mountpoints & {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/textfile"}, sorted(mountpoints)
 
