@@ -2,14 +2,17 @@
 to the edge alone, a host whose vLLM stops leaves the edge's rotation and comes back when healthy, and a rolling
 setting change under a steady load fails no request, and a release that never serves stops the roll at its host,
 which is rolled back; a host taken out of gpu_hosts leaves the edge's list with one `make deploy` and joins
-again with the next. The figures printed here are in docs/scale-out.md."""
+again with the next; basic auth is asked for at the edge, changes no GPU host, and hymt verify logs in. The figures
+printed here are in docs/scale-out.md."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections import Counter
 
+import requests
 import yaml
 
 from tests.scaleout.conftest import Fleet, translate
@@ -212,3 +215,58 @@ def test_a_gpu_host_leaves_and_joins_with_the_inventory(fleet: Fleet, tmp_path):
     before = fleet.translation_requests(second)
     assert [translate(fleet.url, TEXTS[i % len(TEXTS)]).status_code for i in range(16)] == [200] * 16
     assert fleet.translation_requests(second) > before, f"{second} did not rejoin the edge's rotation"
+
+
+def test_basic_auth_at_the_edge_guards_the_service_and_changes_no_gpu_host(fleet: Fleet, tmp_path):
+    settings = next(v for v in fleet.variables if v.startswith("ANSIBLE_ARGS=")).removeprefix("ANSIBLE_ARGS=")
+    password = secrets.token_urlsafe(12)
+    # The hash made as docs/reliability.md says, by the Caddy the edge runs.
+    password_hash = fleet.host(fleet.edge).check_output(
+        f"docker exec hymt-proxy-1 caddy hash-password --plaintext {password}"
+    )
+    login = tmp_path / "login.yml"
+    login.write_text(
+        yaml.safe_dump(
+            {
+                "hymt_basic_auth_users": [{"user": "ann", "password_hash": password_hash.strip()}],
+                "hymt_verify_login": {"user": "ann", "password": password},
+            }
+        )
+    )
+    before = {name: release(fleet, name) for name in fleet.gpu_hosts}
+    deployed = fleet.make("deploy", f"INVENTORY={fleet.inventory}", f"ANSIBLE_ARGS={settings} -e @{login}")
+    assert deployed.returncode == 0, (deployed.stdout + deployed.stderr)[-4000:]
+    # The login is the edge's: the GPU hosts behind it kept their releases (no rolling update for an account).
+    assert {name: release(fleet, name) for name in fleet.gpu_hosts} == before
+    body = {"text": "Good morning", "target": "zh"}
+    answers = {
+        "page": requests.get(fleet.url, timeout=30),
+        "translation": requests.post(f"{fleet.url}/api/translate", json=body, timeout=60),
+        "wrong password": requests.get(fleet.url, auth=("ann", "wrong"), timeout=30),
+        "readyz": requests.get(f"{fleet.url}/readyz", timeout=30),
+        "page logged in": requests.get(fleet.url, auth=("ann", password), timeout=30),
+        "translation logged in": requests.post(
+            f"{fleet.url}/api/translate", json=body, auth=("ann", password), timeout=60
+        ),
+    }
+    assert {name: answer.status_code for name, answer in answers.items()} == {
+        "page": 401,
+        "translation": 401,
+        "wrong password": 401,
+        "readyz": 200,
+        "page logged in": 200,
+        "translation logged in": 200,
+    }
+    assert answers["translation logged in"].json()["translation"]
+
+    # hymt verify logs in with the inventory's hymt_verify_login, and its report never shows the password.
+    verified = fleet.make("verify", f"INVENTORY={fleet.inventory}", f"ANSIBLE_ARGS={settings} -e @{login}")
+    output = verified.stdout + verified.stderr
+    assert verified.returncode == 0, output[-6000:]
+    assert password not in output
+
+    # Accounts emptied, on the edge alone: the site is open again.
+    opened = fleet.make("deploy", f"INVENTORY={fleet.inventory}", f"ANSIBLE_ARGS={settings} --limit {fleet.edge}")
+    assert opened.returncode == 0, (opened.stdout + opened.stderr)[-4000:]
+    assert not fleet.host(fleet.edge).file("/opt/hymt/edge/access/proxy/basic_auth.caddy").exists
+    assert requests.get(fleet.url, timeout=30).status_code == 200
