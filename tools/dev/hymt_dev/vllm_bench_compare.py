@@ -12,7 +12,8 @@ Part one sends the same load both ways and prints both tools' figures side by si
 - the same place: each tool in its own container on the stack's backend network, talking to `vllm:8000` as the web app
   does (vllm bench from the vLLM image itself, the model directory mounted for its tokenizer; hymt bench from the web
   image, this checkout's tools/ mounted over its copy). At each level vllm bench runs first, then hymt bench
-  (--hymt-first swaps them).
+  (--hymt-first swaps them; --abba runs vllm, hymt, hymt, vllm bench and compares each tool's mean of two, so that a
+  server whose pace drifts during the level favours neither).
 
 Part two loads the three paths with hymt bench alone: straight to vLLM (`--api openai`), through the web app
 (`http://web:8000`) and through Caddy and the web app (`http://proxy:80`), with single-paragraph texts so that each is
@@ -20,7 +21,7 @@ one upstream request on every path and the answer's length is the gateway's on e
 
     make bench-vllm     # or: PYTHONPATH=tools/dev .venv/bin/python -m hymt_dev.vllm_bench_compare \\
                         #        [--project hymt-local] [--levels 1,4,16] [--requests 96] [--max-tokens 64]
-                        #        [--hymt-first] [--no-paths] [--out build/vllm-bench]
+                        #        [--hymt-first | --abba] [--no-paths] [--out build/vllm-bench]
 
 Without --project it starts its own copy of the local stack (tools/scripts/stack; the gateway's per-client limits
 lifted, as they are not what is measured) and removes it at the end; with --project it uses a running one (e.g.
@@ -244,7 +245,8 @@ class Runner:
             raise RunFailed(f"{name} exited {done.returncode}:\n{tail}")
         return done.stdout
 
-    def vllm_bench(self, level: int, requests: int, max_tokens: int) -> dict:
+    def vllm_bench(self, level: int, requests: int, max_tokens: int, name: str = "") -> dict:
+        name = name or f"vllm-c{level}"
         sampling = resolve_model(self.stack.served_model).sampling.as_params()
         argv = [
             "--backend", "openai-chat", "--base-url", "http://vllm:8000", "--endpoint", "/v1/chat/completions",
@@ -253,12 +255,12 @@ class Runner:
             "--skip-chat-template", "--custom-output-len", str(max_tokens), "--ignore-eos",
             "--extra-body", json.dumps(sampling), "--num-prompts", str(requests), "--max-concurrency", str(level),
             "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "50,90,99", "--disable-tqdm",
-            "--save-result", "--save-detailed", "--result-dir", "/bench", "--result-filename", f"vllm-c{level}.json",
+            "--save-result", "--save-detailed", "--result-dir", "/bench", "--result-filename", f"{name}.json",
         ]  # fmt: skip
-        self._run(f"vllm-c{level}", self.stack.vllm_image, self.stack.backend, "python3", VLLM_BENCH, argv,
+        self._run(name, self.stack.vllm_image, self.stack.backend, "python3", VLLM_BENCH, argv,
                   [f"{self.stack.model_dir}:/model:ro", f"{self.work}:/bench"],
                   ["OPENAI_API_KEY", "HF_HUB_OFFLINE=1", "VLLM_NO_USAGE_STATS=1"])  # fmt: skip
-        return json.loads((self.work / f"vllm-c{level}.json").read_text())
+        return json.loads((self.work / f"{name}.json").read_text())
 
     def hymt_bench(self, name: str, network: str, argv: list[str]) -> dict:
         mounts = [f"{REPO_ROOT / 'tools'}:/src/tools:ro", f"{self.work}:/bench:ro"]
@@ -282,6 +284,21 @@ def _levels(text: str) -> list[int]:
     return levels
 
 
+def _order(args: argparse.Namespace) -> tuple[str, ...]:
+    """The tools' order at each level: ABBA (vllm, hymt, hymt, vllm) puts both tools' runs at the same mean time, so
+    that a server whose pace drifts during the level favours neither."""
+    if args.abba:
+        return ("vllm", "hymt", "hymt", "vllm")
+    return ("hymt", "vllm") if args.hymt_first else ("vllm", "hymt")
+
+
+def _mean(results: list[dict]) -> dict:
+    """Each figure's mean over a tool's runs at one level (the p99s too: a mean of two p99s, said so in the docs); the
+    failed requests summed."""
+    mean = {figure: sum(result[figure] for result in results) / len(results) for figure in FIGURES}
+    return {**mean, "failed": sum(result["failed"] for result in results)}
+
+
 def compare(stack: Stack, work: Path, args: argparse.Namespace, levels: list[int]) -> tuple[list[dict], bool]:
     runner = Runner(stack, work)
     write_dataset(work / "prompts.jsonl", stack.served_model, args.requests)
@@ -297,16 +314,26 @@ def compare(stack: Stack, work: Path, args: argparse.Namespace, levels: list[int
             "--url", "http://vllm:8000/v1", "--api", "openai", "--model", stack.served_model, "--concurrency",
             str(level), "--requests", str(args.requests), "--max-tokens", str(args.max_tokens), "--ignore-eos",
         ]  # fmt: skip
-        if args.hymt_first:
-            ours = runner.hymt_bench(f"hymt-c{level}", stack.backend, hymt_argv)
-        theirs = runner.vllm_bench(level, args.requests, args.max_tokens)
-        if not args.hymt_first:
-            ours = runner.hymt_bench(f"hymt-c{level}", stack.backend, hymt_argv)
-        their_failed = theirs.get("failed", args.requests - theirs.get("completed", 0))
-        failed |= bool(their_failed or ours["failed"])
-        rows.append({"part": "compare", "level": level, "vllm": theirs, "hymt": ours})
-        print(f"| {level} | vllm bench | " + " | ".join(f"{theirs[f]:.1f}" for f in FIGURES) + f" | {their_failed} |")
-        print(f"| {level} | hymt bench | " + " | ".join(f"{ours[f]:.1f}" for f in FIGURES) + f" | {ours['failed']} |")
+        runs: dict[str, list[dict]] = {"vllm": [], "hymt": []}
+        for number, tool in enumerate(_order(args), start=1):
+            name = f"{tool}-c{level}" + (f"-run{number}" if args.abba else "")
+            if tool == "vllm":
+                result = runner.vllm_bench(level, args.requests, args.max_tokens, name)
+                result["failed"] = result.get("failed", args.requests - result.get("completed", 0))
+            else:
+                result = runner.hymt_bench(name, stack.backend, hymt_argv)
+            runs[tool].append(result)
+            if args.abba:
+                print(f"| {level} | {tool} bench, run {number} | " + " | ".join(f"{result[f]:.1f}" for f in FIGURES)
+                      + f" | {result['failed']} |", flush=True)  # fmt: skip
+        theirs, ours = _mean(runs["vllm"]), _mean(runs["hymt"])
+        failed |= bool(theirs["failed"] or ours["failed"])
+        rows.append({"part": "compare", "level": level, "vllm": theirs, "hymt": ours, "runs": runs})
+        both = " (mean of 2)" if args.abba else ""
+        print(f"| {level} | vllm bench{both} | " + " | ".join(f"{theirs[f]:.1f}" for f in FIGURES)
+              + f" | {theirs['failed']} |")  # fmt: skip
+        print(f"| {level} | hymt bench{both} | " + " | ".join(f"{ours[f]:.1f}" for f in FIGURES)
+              + f" | {ours['failed']} |")  # fmt: skip
         print(f"| {level} | difference | " + " | ".join(_pct(ours[f], theirs[f]) for f in FIGURES) + " | |",
               flush=True)  # fmt: skip
     if args.no_paths:
@@ -344,6 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=96, help="requests per level and tool (default 96)")
     parser.add_argument("--max-tokens", type=int, default=64, help="answer length in part one (default 64)")
     parser.add_argument("--hymt-first", action="store_true", help="at each level, hymt bench before vllm bench")
+    parser.add_argument("--abba", action="store_true",
+                        help="at each level run vllm, hymt, hymt, vllm bench and compare each tool's mean")  # fmt: skip
     parser.add_argument("--no-paths", action="store_true", help="only part one (the two tools side by side)")
     parser.add_argument("--model-dir", type=Path, default=REPO_ROOT / ".hymt/models/hymt-rehearsal",
                         help="the rehearsal model, for the stack this script starts")  # fmt: skip
