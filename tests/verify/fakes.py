@@ -4,12 +4,14 @@
   language (sentences written for these tests), an echo, a server answering in the wrong language, gibberish like the
   rehearsal model's.
 - Front doors: a proxy with the stack's allowlist (a stand-in for compose/Caddyfile), one that also forwards vLLM's
-  routes, and one that matches the allowlist on the raw path but forwards the decoded, normalised path.
+  routes, and one that matches the allowlist on the raw path but forwards the decoded, normalised path; any of them
+  may ask for a login as the stack's basic auth file makes Caddy do (everything but /healthz and /readyz).
 - A fake host: a command runner that answers the commands the host checks send, from a table.
 """
 
 from __future__ import annotations
 
+import base64
 import http.client
 import posixpath
 import re
@@ -68,6 +70,8 @@ def gibberish(prompt: str) -> str:
 
 # -- front doors -------------------------------------------------------------------------------------------------------
 PUBLIC = re.compile(r"^(/|/index\.html|/favicon\.ico|/static/.*|/api/.*|/healthz|/readyz)$")
+# What the stack's basic auth leaves open (roles/stack/templates/basic_auth.caddy.j2, without the compatible APIs).
+OPEN_WITHOUT_LOGIN = ("/healthz", "/readyz")
 
 
 @dataclass
@@ -79,7 +83,12 @@ class Proxy:
     vllm: str | None = None  # base URL of the (fake) vLLM server
     forward_rest: bool = False
     normalise: bool = False
+    # Basic auth in front, a stand-in for the accounts file compose/Caddyfile imports: (user, password), and whether
+    # any password of that user is let in (a broken accounts file).
+    login: tuple[str, str] | None = None
+    any_password: bool = False
     seen: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # the paths answered 401 for want of the login
 
     def start(self) -> Proxy:
         proxy = self
@@ -91,6 +100,10 @@ class Proxy:
                 body = self.read_body()
                 proxy.seen.append(self.path)
                 raw = self.path.split("?", 1)[0]
+                if proxy.login and raw not in OPEN_WITHOUT_LOGIN and not self._logged_in():
+                    proxy.refused.append(self.path)
+                    self._reply(401, {"WWW-Authenticate": 'Basic realm="restricted"'}, b"")
+                    return
                 forwarded = posixpath.normpath(unquote(raw)) if proxy.normalise else raw
                 if PUBLIC.match(raw):
                     upstream = proxy.web
@@ -102,6 +115,19 @@ class Proxy:
                     self._reply(404, {"Content-Type": "text/plain"}, b"Not found")
                     return
                 self._forward(upstream, forwarded, body)
+
+            def _logged_in(self) -> bool:
+                scheme, _, encoded = self.headers.get("Authorization", "").partition(" ")
+                try:
+                    user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+                except ValueError:
+                    return False
+                expected_user, expected_password = proxy.login or ("", "")
+                return (
+                    scheme.lower() == "basic"
+                    and user == expected_user
+                    and (proxy.any_password or password == expected_password)
+                )
 
             def _forward(self, upstream: str, path: str, body: bytes | None) -> None:
                 parts = urlsplit(upstream)

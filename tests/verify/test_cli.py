@@ -24,7 +24,7 @@ def test_a_rehearsal_declared_as_such_is_verified_and_the_summary_counts_everyth
     out = capsys.readouterr().out
     assert code == 0, out
     last = out.strip().splitlines()[-1]
-    assert last.startswith("16 passed, 0 failed, 7 skipped") and last.endswith(": verified")
+    assert last.startswith("17 passed, 0 failed, 7 skipped") and last.endswith(": verified")
     assert "note: host checks not run" in out
 
 

@@ -23,12 +23,21 @@ from tests.verify import fakes
 def site(reply, profile: str = "gpu", web_settings: dict | None = None, **fake_options) -> Iterator[str]:
     """The real gateway (with HYMT_PROFILE=`profile`, and `web_settings`) in front of a fake vLLM answering with
     `reply`, behind a proxy with the stack's allowlist."""
+    with site_behind(reply, profile, web_settings, **fake_options) as door:
+        yield door.url
+
+
+@contextmanager
+def site_behind(
+    reply, profile: str = "gpu", web_settings: dict | None = None, door: dict | None = None, **fake_options
+) -> Iterator[fakes.Proxy]:
+    """As site, yielding the proxy, made with the `door` options (e.g. a login)."""
     with (
         running(reply=reply, **fake_options) as fake,
         deployment(fake, profile=profile, **(web_settings or {})) as web,
-        fakes.proxy(web, vllm=fake.root) as door,
+        fakes.proxy(web, vllm=fake.root, **(door or {})) as proxy,
     ):
-        yield door.url
+        yield proxy
 
 
 def checked(url: str, profile: str | None = "gpu", strict: bool = False):

@@ -46,6 +46,7 @@ environment (for --url, --api-key and --model; the web app reads the same names)
   {ENV_WEB_URL:<22} a deployed web app to translate through instead (--web; wins over {ENV_URL})
   {ENV_ACCESS_KEY:<22} a private web deployment's access key (--access-key; for --web and 'hymt verify')
   HYMT_VERIFY_URL        the deployment 'hymt verify' checks (--url)
+  HYMT_VERIFY_PASSWORD   the password of 'hymt verify --login USER' (the site's basic auth)
   HYMT_DEBUG=1           show tracebacks of internal errors
 """
 

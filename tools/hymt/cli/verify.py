@@ -7,7 +7,9 @@ import argparse
 import dataclasses
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TextIO
 
 from hymt.cli.output import add_command
 from hymt.core.exit import ExitStatus
@@ -15,13 +17,13 @@ from hymt.sdk.settings import ENV_ACCESS_KEY
 from hymt.verify.host import DEFAULT_COMPOSE_PROJECT, DEFAULT_STACK_DIR
 from hymt.verify.result import PROFILES, exit_code
 from hymt.verify.run import CouldNotRun, verify
-from hymt.verify.settings import VerifySettings
+from hymt.verify.settings import ENV_VERIFY_PASSWORD, Login, VerifySettings
 
 DESCRIPTION = """\
 Check a deployment, concurrently, with a pass/fail/skip line per check:
-  from outside   the page, health, the declared profile, translations (not a copy of the source; on gpu also the
-                 language of 7 pairs), streaming, the error contract, that none of vLLM's routes answers, and TLS
-                 when a domain is set
+  from outside   the site's login (basic auth at the proxy), the page, health, the declared profile, translations
+                 (not a copy of the source; on gpu also the language of 7 pairs), streaming, the error contract,
+                 that none of vLLM's routes answers, and TLS when a domain is set
   on each host   (--inventory or --host, over SSH) nvidia-smi and the driver against the vLLM image, the GPU test
                  in the vLLM image and in the running vllm container, the stack's services, restarts, vLLM from
                  inside, the model directory, free disk, the ports open from outside, and a Testinfra suite
@@ -38,6 +40,8 @@ examples:
   hymt verify --inventory inventory/cloud.yml                both halves; URL, profile and pins from the inventory
   hymt verify --url http://127.0.0.1:8088 --profile rehearsal
   HYMT_ACCESS_KEY=... hymt verify --url https://mt.example.com   a private deployment (HYMT_ACCESS_KEYS_FILE)
+  read -rs HYMT_VERIFY_PASSWORD && export HYMT_VERIFY_PASSWORD
+  hymt verify --url https://mt.example.com --login alice       a site behind basic auth (hymt_basic_auth_users)
 """
 
 
@@ -60,6 +64,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=os.environ.get(ENV_ACCESS_KEY) or None,
         help=f"a private deployment's access key (default: ${ENV_ACCESS_KEY}; prefer it: arguments show in 'ps'); "
         "verify then also checks that a translation without it is refused",
+    )
+    what.add_argument(
+        "--login",
+        dest="login_user",
+        metavar="USER",
+        help=f"a user of the site's basic auth (hymt_basic_auth_users); its password from ${ENV_VERIFY_PASSWORD}, or "
+        "from standard input with --password-stdin, never an argument. Verify then also checks that the site "
+        "refuses a request without the login and one with a wrong password",
+    )
+    what.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password of --login from standard input (its first line), e.g. from a secret store",
     )
     what.add_argument(
         "--profile",
@@ -105,10 +122,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def settings_from(args: argparse.Namespace) -> VerifySettings:
-    """The settings the options give: each option's destination is the name of its VerifySettings field."""
+def login_from(args: argparse.Namespace, env: Mapping[str, str], stdin: TextIO) -> Login | None:
+    """The login of --login, its password from standard input (--password-stdin) or the environment; CouldNotRun
+    when the password is missing. A password is never taken from an argument: arguments show in 'ps'."""
+    if args.login_user is None:
+        if args.password_stdin:
+            raise CouldNotRun("--password-stdin reads the password of --login USER: give --login too")
+        return None
+    if args.password_stdin:
+        password = stdin.readline().rstrip("\r\n")
+        where = "standard input (--password-stdin) gave an empty line"
+    else:
+        password = env.get(ENV_VERIFY_PASSWORD, "")
+        where = f"{ENV_VERIFY_PASSWORD} is not set"
+    if not password:
+        raise CouldNotRun(
+            f"--login {args.login_user} needs its password, but {where}: export {ENV_VERIFY_PASSWORD} (e.g. "
+            f"read -rs {ENV_VERIFY_PASSWORD} && export {ENV_VERIFY_PASSWORD}) or pipe it in with --password-stdin; "
+            "never put it on the command line"
+        )
+    return Login(args.login_user, password)
+
+
+def settings_from(
+    args: argparse.Namespace, env: Mapping[str, str] | None = None, stdin: TextIO | None = None
+) -> VerifySettings:
+    """The settings the options give: each option's destination is the name of its VerifySettings field (the login's
+    password comes from `env` or `stdin`, by default the process's own)."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(VerifySettings) if hasattr(args, f.name)}
-    return VerifySettings(**given | {"hosts": tuple(args.hosts)})
+    login = login_from(args, os.environ if env is None else env, sys.stdin if stdin is None else stdin)
+    return VerifySettings(**given | {"hosts": tuple(args.hosts), "login": login})
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ The profile is the caller's, never the server's: a server that says it is someth
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from hymt.core.languages import LANGUAGES, get_language
 from hymt.core.sse import iter_lines, iter_named_events
 from hymt.verify.language import PAIRS, SAMPLES, copy_verdict, language_verdict
 from hymt.verify.result import CheckFailed, CheckResult, SkipKind, failed, passed, skipped
+from hymt.verify.settings import ENV_VERIFY_PASSWORD, Login
 
 # The checks run concurrently, but to the deployment they are one client: at most this many translations at once (the
 # gateway's default per-client cap, HYMT_CLIENT_MAX_IN_FLIGHT), and a 429 is retried after its Retry-After.
@@ -33,6 +35,8 @@ class Probe:
     timeout: float = 60.0
     profile: str = "gpu"  # declared by the caller (--profile or the inventory), never read from the server
     access_key: str | None = None  # a private deployment's key, sent with every translation
+    # The site's basic auth login; the session sends it with every request (see connect in hymt.verify.run).
+    login: Login | None = field(default=None, repr=False)
     info: dict = field(default_factory=dict)  # what /api/info said, for the report
     translating: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(TRANSLATIONS_AT_ONCE)
@@ -54,7 +58,9 @@ class Probe:
         busy with other people's texts). The caller holds a place of `translating`."""
         deadline = time.monotonic() + self.timeout
         if self.access_key:
-            kwargs["headers"] = {"Authorization": f"Bearer {self.access_key}", **kwargs.get("headers", {})}  # type: ignore[dict-item]
+            # With a login, Authorization carries it: the key goes as X-API-Key, which the gateway takes first.
+            key = {"X-API-Key": self.access_key} if self.login else {"Authorization": f"Bearer {self.access_key}"}
+            kwargs["headers"] = {**key, **kwargs.get("headers", {})}  # type: ignore[dict-item]
         while True:
             response = self.session.post(self.url(path), json=payload, timeout=self.timeout, **kwargs)
             wait = response.headers.get("Retry-After", "")
@@ -234,6 +240,67 @@ def check_access(probe: Probe) -> str:
     if keyed.status_code == 401:
         raise CheckFailed(f"the access key given was not accepted (401: {brief(keyed)})")
     return f"a translation without a key gets 401; the key given is accepted ({keyed.status_code})"
+
+
+class SiteShut(CheckFailed):
+    """The site's basic auth lets verify in nowhere (no login given, or the login refused): the other checks of the
+    site would only meet the proxy's 401, so they are not run."""
+
+
+def _asks_for_basic(response: requests.Response) -> bool:
+    return response.status_code == 401 and response.headers.get("WWW-Authenticate", "").lower().startswith("basic")
+
+
+def _page(probe: Probe, auth: tuple[bytes, bytes] | None) -> requests.Response:
+    """GET / with exactly this login (None: none), whatever the session sends by itself."""
+    prepared = requests.Request("GET", probe.url("/"), auth=auth).prepare()
+    return probe.session.send(prepared, timeout=probe.timeout)
+
+
+def check_login(probe: Probe) -> str:
+    """Basic auth at the proxy (hymt_basic_auth_users): given a login, the page without one gets 401 `Basic`, a wrong
+    password 401, and the login is let in. Without a login, a site that asks for one stops the site's checks with
+    what to give."""
+    bare = _page(probe, None)
+    login = probe.login
+    if login is None:
+        if _asks_for_basic(bare):
+            raise SiteShut(
+                f"the site asks for a login: give --login USER with {ENV_VERIFY_PASSWORD} (the deploy's verify step: "
+                "hymt_verify_login in the inventory). / answered 401 with WWW-Authenticate: Basic; the site's other "
+                "checks were not run"
+            )
+        return f"off: / answers {bare.status_code} without a login (no basic auth at the proxy)"
+    if bare.status_code != 401:
+        raise CheckFailed(
+            f"/ answered {bare.status_code} without a login: the site is open to anyone, although a login was given. "
+            "The proxy's accounts are not in place: set hymt_basic_auth_users in the inventory (a user and the "
+            "bcrypt hash of its password) and deploy again; verify without --login if the site is meant to be open"
+        )
+    if not _asks_for_basic(bare):
+        asked = bare.headers.get("WWW-Authenticate") or "no WWW-Authenticate"
+        raise CheckFailed(
+            f"/ answered 401 without a login but asks for {asked!r}, not basic auth: --login is the login of the "
+            "proxy's basic auth (hymt_basic_auth_users)"
+        )
+    user, password = login.user.encode(), login.password.encode()
+    logged_in = _page(probe, (user, password))
+    if logged_in.status_code == 401:
+        raise SiteShut(
+            f"the login for user {login.user!r} was refused (401): check the user and {ENV_VERIFY_PASSWORD} against "
+            "hymt_basic_auth_users (its password_hash must be caddy hash-password of that password) and deploy again "
+            "after a change; the site's other checks were not run"
+        )
+    wrong = _page(probe, (user, password + secrets.token_hex(8).encode()))
+    if wrong.status_code != 401:
+        raise CheckFailed(
+            f"a wrong password for {login.user!r} got {wrong.status_code}, not 401: the proxy lets that user in "
+            "with any password. Check the accounts file the deploy wrote (basic_auth.caddy) and hymt_basic_auth_users"
+        )
+    return (
+        f"/ without a login and with a wrong password gets 401 Basic; the login for {login.user!r} is let in "
+        f"({logged_in.status_code})"
+    )
 
 
 CheckFunction = Callable[[Probe], "str | list[CheckResult]"]

@@ -7,21 +7,23 @@ Entry points: `plan(settings)` resolves what to check (targets, profile, URL, pi
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
 
 from hymt.verify import edge, exposure, gpu, ports, stack, testinfra
 from hymt.verify.commands import HostUnreachable, Runner
 from hymt.verify.host import HostCheck, HostContext, HostSettings, run_host_check
-from hymt.verify.http import CheckFunction, Probe, http_checks
+from hymt.verify.http import CheckFunction, Probe, SiteShut, check_login, http_checks
 from hymt.verify.pins import ImagePins, literal
-from hymt.verify.result import PROFILES, CheckFailed, CheckResult, failed, passed, run_check
-from hymt.verify.settings import VerifySettings
+from hymt.verify.result import PROFILES, CheckFailed, CheckResult, failed, passed, run_check, skipped
+from hymt.verify.settings import ENV_VERIFY_PASSWORD, Login, VerifySettings
 from hymt.verify.shape import EDGE_FILES, Shape, services_of, shape_of, web_app_of
 from hymt.verify.ssh import InventoryError, SshRunner, Target, parse_host, read_inventory, targets_from_inventory
 from hymt.verify.tls import TlsTarget, tls_checks
@@ -100,6 +102,45 @@ def _url_from_inventory(targets: Sequence[Target], domain: str | None) -> str | 
     return f"http://[{address}]" if ":" in address else f"http://{address}"
 
 
+def _without_login(url: str) -> str:
+    """`url` for messages: whatever stands before an "@" of its address part (a user and password) left out."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    address, slash, path = rest.partition("/")
+    if "@" in address:
+        address = "***@" + address.rpartition("@")[2]
+    return f"{scheme}{sep}{address}{slash}{path}"
+
+
+def _split_login(url: str) -> tuple[str, Login | None]:
+    """(the URL without credentials, the login they make), so that the password is never shown with the URL."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    if parts.password is None:
+        raise CouldNotRun(
+            f"the URL names a user but no password: give --login {unquote(parts.username or '')} with the password in "
+            f"{ENV_VERIFY_PASSWORD} instead, and the URL without the user"
+        )
+    netloc = parts.netloc.rpartition("@")[2]
+    bare = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return bare, Login(unquote(parts.username or ""), unquote(parts.password))
+
+
+def _checked_login(login: Login | None) -> Login | None:
+    if login is None:
+        return None
+    if not login.user or ":" in login.user:
+        raise CouldNotRun(
+            f"the login's user {login.user!r} cannot be sent with basic auth: give a user name without ':' "
+            "(one of hymt_basic_auth_users)"
+        )
+    if not login.password:
+        raise CouldNotRun(f"the login for {login.user!r} has an empty password: put it in {ENV_VERIFY_PASSWORD}")
+    return login
+
+
 def plan(settings: VerifySettings) -> Plan:
     """What to check, resolved from the settings and the inventory. CouldNotRun on anything unusable."""
     targets: list[Target] = []
@@ -118,8 +159,23 @@ def plan(settings: VerifySettings) -> Plan:
     if settings.http and not url:
         raise CouldNotRun("give the deployment's URL with --url (or HYMT_VERIFY_URL), or an --inventory to derive it")
     if url and not url.startswith(("http://", "https://")):
-        raise CouldNotRun(f"--url must start with http:// or https://, got {url!r}")
+        raise CouldNotRun(f"--url must start with http:// or https://, got {_without_login(url)!r}")
     notes = []
+    login = _checked_login(settings.login)
+    if url:
+        url, in_url = _split_login(url)
+        if in_url and login:
+            raise CouldNotRun(
+                "the login is given twice, in the URL and with --login: keep --login USER with "
+                f"{ENV_VERIFY_PASSWORD}, and give the URL without user and password"
+            )
+        if in_url:
+            login = _checked_login(in_url)
+            notes.append(
+                f"the URL's login was taken out of it; prefer --login USER with {ENV_VERIFY_PASSWORD} (a URL on the "
+                "command line shows in 'ps')"
+            )
+    settings = dataclasses.replace(settings, url=url, login=login)
     if not settings.host or not targets:
         notes.append("host checks not run: give --inventory FILE or --host user@address for GPU, stack and ports")
     if not domain:
@@ -128,7 +184,9 @@ def plan(settings: VerifySettings) -> Plan:
 
 
 # -- the HTTP half -----------------------------------------------------------------------------------------------------
-def run_http_check(name: str, check: CheckFunction, probe: Probe, target: str) -> list[CheckResult]:
+def run_http_check(
+    name: str, check: CheckFunction, probe: Probe, target: str, propagate: tuple[type[BaseException], ...] = ()
+) -> list[CheckResult]:
     def explain(exc: Exception) -> str | None:
         if isinstance(exc, requests.Timeout):
             return f"no answer within {probe.timeout:g} s"
@@ -136,7 +194,7 @@ def run_http_check(name: str, check: CheckFunction, probe: Probe, target: str) -
             return f"request failed: {exc}"
         return f"unexpected answer: {type(exc).__name__}: {exc}"  # bad JSON ...: a failed check, not a crash
 
-    return run_check(name, lambda: check(probe), target, explain=explain)
+    return run_check(name, lambda: check(probe), target, explain=explain, propagate=propagate)
 
 
 def pooled_session() -> requests.Session:
@@ -149,9 +207,18 @@ def pooled_session() -> requests.Session:
 
 
 def connect(
-    base_url: str, session: requests.Session, timeout: float, profile: str, access_key: str | None = None
+    base_url: str,
+    session: requests.Session,
+    timeout: float,
+    profile: str,
+    access_key: str | None = None,
+    login: Login | None = None,
 ) -> Probe:
-    probe = Probe(base_url=base_url, session=session, timeout=timeout, profile=profile, access_key=access_key)
+    if login:  # UTF-8, as browsers send it (requests would encode a str as Latin-1)
+        session.auth = (login.user.encode(), login.password.encode())
+    probe = Probe(
+        base_url=base_url, session=session, timeout=timeout, profile=profile, access_key=access_key, login=login
+    )
     try:
         probe.get("/healthz")
     except requests.RequestException as exc:
@@ -177,11 +244,22 @@ def wait_until_ready(probe: Probe, seconds: float, poll: float = 2.0) -> bool:
 
 
 def verify_http(probe: Probe) -> list[CheckResult]:
+    """The site's login first: when its basic auth lets verify in nowhere, the other checks would only meet the
+    proxy's 401, so they are left unjudged (skips no profile expects) behind the one failure that says what to do."""
     checks = [*http_checks(), ("vLLM's routes not exposed", exposure.check_not_exposed)]
     label = f"web {probe.base_url}"
+    started = time.monotonic()
+    try:
+        login = run_http_check("site login", check_login, probe, label, propagate=(SiteShut,))
+    except SiteShut as exc:
+        unjudged = "not judged: the site did not let verify in (see 'site login')"
+        return [
+            failed("site login", str(exc), time.monotonic() - started, label),
+            *(skipped(name, unjudged, target=label) for name, _ in checks),
+        ]
     with ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="verify-http") as pool:
         futures = [pool.submit(run_http_check, name, check, probe, label) for name, check in checks]
-        return [result for future in futures for result in future.result()]
+        return login + [result for future in futures for result in future.result()]
 
 
 # -- the host half -----------------------------------------------------------------------------------------------------
@@ -338,7 +416,9 @@ def execute(
     report.notes = list(plan_.notes)
     probe = None
     if settings.http and plan_.url:
-        probe = connect(plan_.url, session or pooled_session(), settings.timeout, plan_.profile, settings.access_key)
+        probe = connect(
+            plan_.url, session or pooled_session(), settings.timeout, plan_.profile, settings.access_key, settings.login
+        )
         if settings.wait > 0 and not wait_until_ready(probe, settings.wait):
             report.notes.append(f"/readyz did not turn 200 within {settings.wait:g} s")
     runners = {target.name: runner_for(target) for target in plan_.targets}

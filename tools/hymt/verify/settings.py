@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hymt.verify.host import DEFAULT_COMPOSE_PROJECT, DEFAULT_SERVICES, DEFAULT_STACK_DIR
@@ -10,6 +10,19 @@ from hymt.verify.shape import EDGE_DIR
 
 # Where the pins are when no inventory gives them: a checkout's versions file, relative to the working directory.
 DEFAULT_PINS_FILE = Path("inventory/group_vars/all/versions.yml")
+
+
+# Where the CLI reads the password of --login from: never an argument, which would show in `ps` and in shell history.
+ENV_VERIFY_PASSWORD = "HYMT_VERIFY_PASSWORD"
+
+
+@dataclass(frozen=True)
+class Login:
+    """An account of the site's basic auth at the proxy (hymt_basic_auth_users). The password stays out of repr, so
+    no report, log line or error that shows the settings shows it."""
+
+    user: str
+    password: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -23,6 +36,9 @@ class VerifySettings:
     # A private deployment's access key (HYMT_ACCESS_KEY): sent with every translation; with it, the deployment must
     # refuse a translation without a key.
     access_key: str | None = None
+    # The login the site's basic auth asks for: sent with every request; verify then also checks that the site refuses
+    # a request without it and one with a wrong password. Credentials in `url` become this login.
+    login: Login | None = None
     timeout: float = 60.0
     wait: float = 0.0  # first wait up to this many seconds for /readyz
     # The host half: an Ansible inventory (its gpu_hosts and edge hosts), or hosts as user@address[:port].
