@@ -70,9 +70,7 @@ class Admission:
         if client is None:
             if len(self.clients) >= self._sweep_at:
                 self._sweep(now)
-            rate, burst = self.own.get(key, (None, None))
-            per_second = self.per_second if rate is None else rate / 60
-            burst = self.burst if burst is None else burst
+            per_second, burst = self.limits_of(key)
             client = self.clients[key] = _Client(allowance=burst, stamp=now, per_second=per_second, burst=burst)
         else:
             client.allowance = min(client.burst, client.allowance + (now - client.stamp) * client.per_second)
@@ -91,29 +89,42 @@ class Admission:
         self.metrics.refused.labels(reason).inc()
         return GatewayError(429, "too_many_requests", message, headers={"Retry-After": str(retry_after)})
 
+    def _rate_refused(self, allowance: float, per_second: float, burst: int) -> GatewayError:
+        """The 429 of a client whose allowance is below one request."""
+        wait = math.ceil((1 - allowance) / per_second)
+        return self._refused(
+            "client_rate",
+            f"You sent more than {burst} translations in a short time (the limit is "
+            f"{per_second * 60:g} a minute per client). Try again in {wait} seconds.",
+            wait,
+        )
+
+    def _check_places(self, client_active: int, count: int) -> None:
+        """429 when a client with `client_active` translations under way, of `count` in all, may not start one."""
+        later = RETRY_AFTER_SECONDS
+        if client_active >= self.client_limit:
+            message = f"You have {self.client_limit} translations under way, the limit per client. Wait for one to "
+            raise self._refused("client_in_flight", message + f"finish, or try again in {later} seconds.", later)
+        if count >= self.limit:
+            message = f"The service is translating {self.limit} texts at once, its limit. "
+            raise self._refused("in_flight", message + f"Try again in {later} seconds.", later)
+
+    def limits_of(self, key: str) -> tuple[float, int]:
+        """The rate (requests a second) and burst `key` is allowed: its own (the keys file's), else the settings'."""
+        rate, burst = self.own.get(key, (None, None))
+        return (self.per_second if rate is None else rate / 60), (self.burst if burst is None else burst)
+
     def check_rate(self, key: str) -> None:
         """Count one translation request of `key` against its rate; 429 with Retry-After when it has none left."""
         client = self._client(key)
         if client.allowance < 1:
-            wait = math.ceil((1 - client.allowance) / client.per_second)
-            raise self._refused(
-                "client_rate",
-                f"You sent more than {client.burst} translations in a short time (the limit is "
-                f"{client.per_second * 60:g} a minute per client). Try again in {wait} seconds.",
-                wait,
-            )
+            raise self._rate_refused(client.allowance, client.per_second, client.burst)
         client.allowance -= 1
 
     def enter(self, key: str) -> None:
         """Take a place for a translation of `key`: 429 when the client, or the whole service, is at its cap."""
         client = self._client(key)
-        later = RETRY_AFTER_SECONDS
-        if client.active >= self.client_limit:
-            message = f"You have {self.client_limit} translations under way, the limit per client. Wait for one to "
-            raise self._refused("client_in_flight", message + f"finish, or try again in {later} seconds.", later)
-        if self.count >= self.limit:
-            message = f"The service is translating {self.limit} texts at once, its limit. "
-            raise self._refused("in_flight", message + f"Try again in {later} seconds.", later)
+        self._check_places(client.active, self.count)
         client.active += 1
         self.count += 1
         self.metrics.in_flight.set(self.count)
