@@ -79,6 +79,7 @@ def serve(host: str | None = None, port: int | None = None, workers: int | None 
         flush=True,
     )
     if settings.web_workers > 1:
+        del app, tokens  # each worker makes its own: this process only supervises them
         return _serve_workers(settings)
     _run(app, settings)
     return ExitStatus.OK

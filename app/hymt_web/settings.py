@@ -174,6 +174,12 @@ class Settings:
             found.append(
                 f"HYMT_COMPAT_CHARACTER_LIMIT={self.compat_character_limit}: must be 0 (no limit) or more characters"
             )
+        if self.compat_character_limit > 0 and self.web_workers > 1:
+            found.append(
+                f"HYMT_COMPAT_CHARACTER_LIMIT={self.compat_character_limit} with HYMT_WEB_WORKERS={self.web_workers}: "
+                "the monthly characters are counted in each process's memory, so a key could translate that many "
+                "times the limit; keep HYMT_WEB_WORKERS=1 or set HYMT_COMPAT_CHARACTER_LIMIT=0"
+            )
         for entry in self.trusted_proxies:
             try:
                 ipaddress.ip_network(entry, strict=False)

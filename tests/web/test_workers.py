@@ -156,3 +156,12 @@ def test_a_bad_number_of_workers_is_refused_in_words(value):
     said = refused_start({"HYMT_WEB_WORKERS": value})
     assert f"HYMT_WEB_WORKERS={value if value != 'two' else repr(value)}" in said
     assert "whole number" in said
+
+
+def test_a_monthly_character_limit_is_refused_with_several_workers(tmp_path):
+    # Its counts are in each process's memory: two workers would let a key translate twice the limit.
+    keys = tmp_path / "keys"
+    keys.write_text("0" * 64 + " team\n")
+    environ = {"HYMT_WEB_WORKERS": "2", "HYMT_COMPAT_CHARACTER_LIMIT": "1000", "HYMT_COMPAT_APIS": "deepl"}
+    said = refused_start({**environ, "HYMT_ACCESS_KEYS_FILE": str(keys)})
+    assert "HYMT_COMPAT_CHARACTER_LIMIT=1000 with HYMT_WEB_WORKERS=2" in said
