@@ -24,7 +24,7 @@ import pytest
 from prometheus_client.mmap_dict import MmapedDict
 
 from tests.support.fake_openai import FakeOpenAI
-from tests.support.gateway import refused_start
+from tests.support.gateway import interrupted, refused_start
 from tests.support.net import free_port, wait_until
 
 BODY = {"text": "Hallo", "target": "en", "source": "de"}
@@ -79,12 +79,7 @@ def workers(fake: FakeOpenAI, tmp_path: Path, **settings: str) -> Iterator[Worke
         (directory,) = tmp_path.glob("hymt-web-*")
         yield Workers(url, directory, process)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            output = process.communicate(timeout=30)[0]
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output = process.communicate()[0]
+        output = interrupted(process)
     assert process.returncode == 0, output
     assert not list(tmp_path.glob("hymt-web-*")), "the shared directory outlived the server"
 
