@@ -65,6 +65,15 @@ class Workers:
         return float(next(line for line in page.splitlines() if line.startswith(line_start)).rsplit(" ", 1)[1])
 
 
+def gone(pid: int) -> bool:
+    """Whether process `pid` has ended: no longer in /proc, or a zombie its parent has not reaped yet (a signal is
+    delivered before the process has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
 @contextlib.contextmanager
 def workers(fake: FakeOpenAI, tmp_path: Path, **settings: str) -> Iterator[Workers]:
     port = free_port()
@@ -139,6 +148,7 @@ def test_places_are_shared_and_a_killed_workers_come_back(fake, tmp_path, limit,
         # The worker that holds the place dies with it: the next request that needs the place gets it.
         os.kill(holder, signal.SIGKILL)
         held.close()
+        wait_until(lambda: gone(holder), "the killed worker is gone")
         fake.behaviour.stall_stream_after = None
         answer = web.post(client(len(answers)))
         assert answer.status_code == 200, answer.text
