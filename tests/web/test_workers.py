@@ -23,6 +23,11 @@ import httpx
 import pytest
 from prometheus_client.mmap_dict import MmapedDict
 
+from hymt_web import Settings
+from hymt_web.admission import Admission
+from hymt_web.errors import GatewayError
+from hymt_web.metrics import Metrics
+from hymt_web.shared import SharedAdmission, prepare
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.gateway import interrupted, refused_start
 from tests.support.net import free_port, wait_until
@@ -170,3 +175,53 @@ def test_a_monthly_character_limit_is_refused_with_several_workers(tmp_path):
     environ = {"HYMT_WEB_WORKERS": "2", "HYMT_COMPAT_CHARACTER_LIMIT": "1000", "HYMT_COMPAT_APIS": "deepl"}
     said = refused_start({**environ, "HYMT_ACCESS_KEYS_FILE": str(keys)})
     assert "HYMT_COMPAT_CHARACTER_LIMIT=1000 with HYMT_WEB_WORKERS=2" in said
+
+
+def test_the_store_counts_as_one_process_does(tmp_path):
+    # The same calls, at the same (made-up) times, to one in-process Admission and to two workers' SharedAdmissions on
+    # one store: the same answers, refusals word for word with their Retry-After, and the same refusals counted. The
+    # workers are this process and its parent (both alive, so neither's places are forgotten); a place is given back
+    # by the worker that took it, as a request's is.
+    prepare(tmp_path)
+    now = [0.0]
+    settings = Settings(client_burst=3, client_rate=6, client_max_in_flight=2, max_in_flight=3)
+    one = Admission(settings, Metrics(), clock=lambda: now[0])
+    workers = [
+        SharedAdmission(settings, Metrics(), tmp_path, "translate", clock=lambda: now[0], pid=pid)
+        for pid in (os.getpid(), os.getppid())
+    ]
+    # (worker, call, client); ("wait", seconds) moves the clock.
+    calls = [
+        (0, "rate", "a"),
+        (1, "rate", "a"),
+        (0, "rate", "a"),
+        (1, "rate", "a"),
+        ("wait", 10.0, ""),
+        (1, "rate", "a"),
+    ]
+    calls += [(0, "rate", "a"), ("wait", 25.0, ""), (0, "rate", "a"), (1, "rate", "a"), (0, "rate", "a")]
+    calls += [(0, "enter", "a"), (1, "enter", "a"), (0, "enter", "a"), (1, "enter", "b"), (0, "enter", "c")]
+    calls += [(1, "leave", "a"), (1, "enter", "c"), (1, "leave", "b"), (1, "enter", "c"), (0, "enter", "a")]
+
+    def run(admissions: list[Admission]) -> tuple[list[object], list[float]]:
+        now[0] = 0.0
+        answers: list[object] = []
+        for worker, call, argument in calls:
+            if worker == "wait":
+                now[0] += call  # type: ignore[operator]
+                continue
+            admission = admissions[worker % len(admissions)]  # type: ignore[operator]
+            try:
+                {"rate": admission.check_rate, "enter": admission.enter, "leave": admission.leave}[call](argument)
+                answers.append("ok")
+            except GatewayError as refused:
+                answers.append((refused.message, refused.headers))
+        counted = [
+            sum(a.metrics.registry.get_sample_value("hymt_web_refused_total", {"reason": r}) for a in admissions)
+            for r in ("client_rate", "client_in_flight", "in_flight")
+        ]
+        return answers, counted
+
+    expected = run([one])
+    assert run(workers) == expected
+    assert all(expected[1]), "every limit refused something"
