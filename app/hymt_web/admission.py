@@ -23,7 +23,7 @@ from hymt_web.settings import Settings
 # Seconds a client is asked to wait when a cap on translations at once is reached.
 RETRY_AFTER_SECONDS = 2
 # The table of clients is swept of idle ones (full allowance, nothing under way) when it grows past this.
-_SWEEP_AT = 1024
+SWEEP_AT = 1024
 
 
 def client_of(scope: Scope) -> str:
@@ -49,7 +49,9 @@ class _Client:
 
 
 class Admission:
-    """The gateway's three limits. No await happens between a check and its count: requests cannot interleave."""
+    """The gateway's three limits, counted in this process. No await happens between a check and its count: requests
+    cannot interleave. With several workers, hymt_web/shared.py's SharedAdmission keeps the counts in a store instead
+    and words its refusals here."""
 
     def __init__(self, settings: Settings, metrics: Metrics, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = settings.max_in_flight
@@ -62,7 +64,7 @@ class Admission:
         self.clock = clock
         self.count = 0
         self.clients: dict[str, _Client] = {}
-        self._sweep_at = _SWEEP_AT
+        self._sweep_at = SWEEP_AT
 
     def _client(self, key: str) -> _Client:
         now = self.clock()
@@ -82,7 +84,7 @@ class Admission:
             refilled = client.allowance + (now - client.stamp) * client.per_second
             if client.active == 0 and refilled >= client.burst:
                 del self.clients[key]
-        self._sweep_at = max(_SWEEP_AT, 2 * len(self.clients))
+        self._sweep_at = max(SWEEP_AT, 2 * len(self.clients))
 
     def _refused(self, reason: str, message: str, retry_after: int) -> GatewayError:
         """A 429 for one of the limits, counted in the metrics under `reason`."""
