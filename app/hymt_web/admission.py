@@ -23,7 +23,7 @@ from hymt_web.settings import Settings
 # Seconds a client is asked to wait when a cap on translations at once is reached.
 RETRY_AFTER_SECONDS = 2
 # The table of clients is swept of idle ones (full allowance, nothing under way) when it grows past this.
-_SWEEP_AT = 1024
+SWEEP_AT = 1024
 
 
 def client_of(scope: Scope) -> str:
@@ -49,7 +49,9 @@ class _Client:
 
 
 class Admission:
-    """The gateway's three limits. No await happens between a check and its count: requests cannot interleave."""
+    """The gateway's three limits, counted in this process. No await happens between a check and its count: requests
+    cannot interleave. With several workers, hymt_web/shared.py's SharedAdmission keeps the counts in a store instead
+    and words its refusals here."""
 
     def __init__(self, settings: Settings, metrics: Metrics, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = settings.max_in_flight
@@ -62,7 +64,7 @@ class Admission:
         self.clock = clock
         self.count = 0
         self.clients: dict[str, _Client] = {}
-        self._sweep_at = _SWEEP_AT
+        self._sweep_at = SWEEP_AT
 
     def _client(self, key: str) -> _Client:
         now = self.clock()
@@ -70,9 +72,7 @@ class Admission:
         if client is None:
             if len(self.clients) >= self._sweep_at:
                 self._sweep(now)
-            rate, burst = self.own.get(key, (None, None))
-            per_second = self.per_second if rate is None else rate / 60
-            burst = self.burst if burst is None else burst
+            per_second, burst = self.limits_of(key)
             client = self.clients[key] = _Client(allowance=burst, stamp=now, per_second=per_second, burst=burst)
         else:
             client.allowance = min(client.burst, client.allowance + (now - client.stamp) * client.per_second)
@@ -84,36 +84,49 @@ class Admission:
             refilled = client.allowance + (now - client.stamp) * client.per_second
             if client.active == 0 and refilled >= client.burst:
                 del self.clients[key]
-        self._sweep_at = max(_SWEEP_AT, 2 * len(self.clients))
+        self._sweep_at = max(SWEEP_AT, 2 * len(self.clients))
 
     def _refused(self, reason: str, message: str, retry_after: int) -> GatewayError:
         """A 429 for one of the limits, counted in the metrics under `reason`."""
         self.metrics.refused.labels(reason).inc()
         return GatewayError(429, "too_many_requests", message, headers={"Retry-After": str(retry_after)})
 
+    def _rate_refused(self, allowance: float, per_second: float, burst: int) -> GatewayError:
+        """The 429 of a client whose allowance is below one request."""
+        wait = math.ceil((1 - allowance) / per_second)
+        return self._refused(
+            "client_rate",
+            f"You sent more than {burst} translations in a short time (the limit is "
+            f"{per_second * 60:g} a minute per client). Try again in {wait} seconds.",
+            wait,
+        )
+
+    def _check_places(self, client_active: int, count: int) -> None:
+        """429 when a client with `client_active` translations under way, of `count` in all, may not start one."""
+        later = RETRY_AFTER_SECONDS
+        if client_active >= self.client_limit:
+            message = f"You have {self.client_limit} translations under way, the limit per client. Wait for one to "
+            raise self._refused("client_in_flight", message + f"finish, or try again in {later} seconds.", later)
+        if count >= self.limit:
+            message = f"The service is translating {self.limit} texts at once, its limit. "
+            raise self._refused("in_flight", message + f"Try again in {later} seconds.", later)
+
+    def limits_of(self, key: str) -> tuple[float, int]:
+        """The rate (requests a second) and burst `key` is allowed: its own (the keys file's), else the settings'."""
+        rate, burst = self.own.get(key, (None, None))
+        return (self.per_second if rate is None else rate / 60), (self.burst if burst is None else burst)
+
     def check_rate(self, key: str) -> None:
         """Count one translation request of `key` against its rate; 429 with Retry-After when it has none left."""
         client = self._client(key)
         if client.allowance < 1:
-            wait = math.ceil((1 - client.allowance) / client.per_second)
-            raise self._refused(
-                "client_rate",
-                f"You sent more than {client.burst} translations in a short time (the limit is "
-                f"{client.per_second * 60:g} a minute per client). Try again in {wait} seconds.",
-                wait,
-            )
+            raise self._rate_refused(client.allowance, client.per_second, client.burst)
         client.allowance -= 1
 
     def enter(self, key: str) -> None:
         """Take a place for a translation of `key`: 429 when the client, or the whole service, is at its cap."""
         client = self._client(key)
-        later = RETRY_AFTER_SECONDS
-        if client.active >= self.client_limit:
-            message = f"You have {self.client_limit} translations under way, the limit per client. Wait for one to "
-            raise self._refused("client_in_flight", message + f"finish, or try again in {later} seconds.", later)
-        if self.count >= self.limit:
-            message = f"The service is translating {self.limit} texts at once, its limit. "
-            raise self._refused("in_flight", message + f"Try again in {later} seconds.", later)
+        self._check_places(client.active, self.count)
         client.active += 1
         self.count += 1
         self.metrics.in_flight.set(self.count)

@@ -9,6 +9,7 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -43,6 +44,7 @@ from hymt_web.admission import Admission, client_of
 from hymt_web.errors import GatewayError, error_response
 from hymt_web.metrics import Metrics, MetricsMiddleware
 from hymt_web.settings import Settings
+from hymt_web.shared import SharedAdmission, collected
 from hymt_web.translate import (
     Job,
     StreamingTranslation,
@@ -333,19 +335,26 @@ def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def create_app(settings: Settings | None = None, tokens: TokenCounter | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, tokens: TokenCounter | None = None, shared: Path | None = None
+) -> FastAPI:
     """The app for `settings` (from the environment when None). Each app has its own client, metrics and limits.
 
     `tokens` counts a text's tokens for planning requests: by default the model's tokenizer in
-    HYMT_TOKENIZER_DIR when it has one (TokenizerError when its file is damaged), else the estimate."""
+    HYMT_TOKENIZER_DIR when it has one (TokenizerError when its file is damaged), else the estimate. `shared`: the
+    directory of the store and metrics of several workers (hymt_web/shared.py), whose limits and /metrics the app
+    shares; None, everything in this process."""
     settings = settings or Settings.from_env()
     tokens = tokens or load_counter(settings.tokenizer_dir)
     count = tokens.count if tokens.source == "tokenizer" else None
     metrics = Metrics()
-    admission = Admission(settings, metrics)
     # Detection has allowances of its own at the same rate: the page asks for it before each translation from
     # "auto", which must not halve what a client may translate; it is still bounded, as it costs CPU (milliseconds).
-    detection = Admission(settings, metrics)
+    if shared is None:
+        admission, detection = Admission(settings, metrics), Admission(settings, metrics)
+    else:
+        admission = SharedAdmission(settings, metrics, shared, scope="translate")
+        detection = SharedAdmission(settings, metrics, shared, scope="detect")
     gate = Gate(settings.access_keys, admission.check_rate)
 
     @asynccontextmanager
@@ -556,7 +565,8 @@ def create_app(settings: Settings | None = None, tokens: TokenCounter | None = N
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_page() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        registry = metrics.registry if shared is None else collected(shared)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
 

@@ -1,4 +1,8 @@
-"""Prometheus metrics of one app instance, in a registry of its own (two apps in one process never share counts)."""
+"""Prometheus metrics of one app instance, in a registry of its own (two apps in one process never share counts).
+
+With several workers (`hymt web --workers N`), prometheus_client's multiprocess mode keeps each worker's values in
+files of a directory the server makes (PROMETHEUS_MULTIPROC_DIR) and /metrics reads them all (hymt_web/shared.py).
+"""
 
 from __future__ import annotations
 
@@ -31,8 +35,13 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # With several workers (hymt_web/shared.py) each sets its own share, and /metrics shows the sum over the
+        # workers that run; one process ignores the mode.
         self.in_flight = Gauge(
-            "hymt_web_translations_in_flight", "Translations being worked on now", registry=self.registry
+            "hymt_web_translations_in_flight",
+            "Translations being worked on now",
+            registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self.refused = Counter(
             "hymt_web_refused",

@@ -23,6 +23,8 @@ from hymt_web.glossaries import GlossariesError, Glossary, load_glossaries
 
 PROFILES = ("gpu", "rehearsal")
 COMPAT_APIS = ("deepl", "libretranslate")  # the compatible APIs the gateway can serve (hymt_web/compat)
+# The most server processes `hymt web` starts: far more than the cores of any one host the stack runs on.
+MAX_WORKERS = 64
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -85,6 +87,9 @@ class Settings:
     host: str = field(default="127.0.0.1", metadata=_env("HYMT_WEB_HOST"))  # the address to listen on
     port: int = field(default=8000, metadata=_env("HYMT_WEB_PORT"))  # the port to listen on (the stack's proxy's)
     log_level: str = "info"  # uvicorn's log level
+    # Server processes on the one port (uvicorn's workers, `hymt web --workers`). Above 1 they share the three limits
+    # through a store in a fresh directory (hymt_web/shared.py) and /metrics sums over them; 1: all in this process.
+    web_workers: int = field(default=1, metadata=_env("HYMT_WEB_WORKERS"))
     # The keys of access_keys_file, read once when the settings are made (None: access control is off).
     access_keys: AccessKeys | None = field(default=None, init=False, repr=False, compare=False)
     # The glossaries of glossaries_file by name, read once when the settings are made (empty: none).
@@ -147,6 +152,11 @@ class Settings:
             found.append(f"HYMT_PROFILE={self.profile!r}: use one of {', '.join(PROFILES)}")
         if not 0 < self.port < 65536:
             found.append(f"HYMT_WEB_PORT={self.port}: must be a port number (1-65535)")
+        if not 1 <= self.web_workers <= MAX_WORKERS:
+            found.append(
+                f"HYMT_WEB_WORKERS={self.web_workers}: must be a whole number of server processes from 1 to "
+                f"{MAX_WORKERS} (1, the default, serves from one process; more share the limits between them)"
+            )
         if self.log_level not in LOG_LEVELS:
             found.append(f"HYMT_LOG_LEVEL={self.log_level!r}: use one of {', '.join(LOG_LEVELS)}")
         unknown = [name for name in self.compat if name not in COMPAT_APIS]
@@ -163,6 +173,12 @@ class Settings:
         if self.compat_character_limit < 0:
             found.append(
                 f"HYMT_COMPAT_CHARACTER_LIMIT={self.compat_character_limit}: must be 0 (no limit) or more characters"
+            )
+        if self.compat_character_limit > 0 and self.web_workers > 1:
+            found.append(
+                f"HYMT_COMPAT_CHARACTER_LIMIT={self.compat_character_limit} with HYMT_WEB_WORKERS={self.web_workers}: "
+                "the monthly characters are counted in each process's memory, so a key could translate that many "
+                "times the limit; keep HYMT_WEB_WORKERS=1 or set HYMT_COMPAT_CHARACTER_LIMIT=0"
             )
         for entry in self.trusted_proxies:
             try:
@@ -235,6 +251,7 @@ def _env_name(field_name: str) -> str:
 _CONVERTERS: dict[str, Callable[[str], Any]] = {
     "max_chars": int,
     "port": int,
+    "web_workers": int,
     "log_level": str.lower,
     "max_in_flight": int,
     "max_segments": int,

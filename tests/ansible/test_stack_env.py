@@ -32,6 +32,7 @@ HOSTS = {
     "h100-fp8": gpu_host("hgx-8xh100-570", hymt_model_id="tencent/Hunyuan-MT-7B-fp8"),
     "a10g-bf16": gpu_host("a10g-580", stack_vllm_max_num_seqs=48, stack_env={"HYMT_VLLM_PREFIX_CACHING": "false"}),
     "rehearsal": {"stack_env": {"HYMT_VLLM_MAX_NUM_SEQS": 8}},
+    "a10g-two-web-workers": gpu_host("a10g-580", stack_web_workers=2),
     "t4-bf16": gpu_host("t4-535"),
     "bad-dtype": gpu_host("a10g-580", stack_vllm_dtype="int4"),
 }
@@ -126,3 +127,9 @@ def test_a_model_too_large_or_a_bad_value_stops_the_role_before_the_env_is_writt
     for part in words:
         assert part in message, message
     assert not (out / f"{host}.env").exists()
+
+
+def test_the_web_workers_are_written_only_when_more_than_one(rendered):
+    # One (the default) is the web app's own default: nothing to write, as for every web setting left alone.
+    assert "HYMT_WEB_WORKERS" not in env_of(rendered, "h100-fp8")[0]
+    assert env_of(rendered, "a10g-two-web-workers")[0]["HYMT_WEB_WORKERS"] == "2"

@@ -3,6 +3,7 @@ streaming as it arrives, client disconnects, and the browser."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -57,3 +58,14 @@ def refused_start(environ: dict[str, str]) -> str:
     assert started.returncode == 2, started
     assert "Traceback" not in started.stderr
     return started.stderr
+
+
+def interrupted(process: subprocess.Popen, timeout: float = 30) -> str:
+    """Stop a server started with its output piped, as Ctrl-C does (killed if it has not stopped within `timeout`
+    seconds); its output."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()[0]

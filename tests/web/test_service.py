@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 from hymt import __version__
 from hymt.core.languages import LANGUAGES
 from hymt_web import Settings, SettingsError
+from tests.support.gateway import interrupted
 from tests.support.net import free_port
 from tests.web.conftest import gateway, settings_for
 
@@ -336,10 +336,5 @@ def test_hymt_web_serves_the_page_and_api_configured_from_the_environment(fake):
         answer = httpx.post(f"{base}/api/translate", json={"text": "Hallo", "target": "en", "source": "de"})
         assert answer.json()["translation"] == "English translation of: Hallo"
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            output = process.communicate(timeout=15)[0]
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output = process.communicate()[0]
+        output = interrupted(process, timeout=15)
     assert process.returncode == 0, output

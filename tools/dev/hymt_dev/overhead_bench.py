@@ -3,15 +3,17 @@ to an upstream paced like a GPU, through the gateway (`hymt web`), and through C
 several levels of concurrent streams, measured with hymt bench's client.
 
 Each part runs in its own process: the stand-in upstream (tests/support/fake_openai.py: first piece after --first-ms,
-then a piece every --piece-ms; a piece is one token, as vLLM streams), the gateway (`hymt web`, one uvicorn worker,
-its per-client limits lifted: they are not what is measured; `--workers N`: uvicorn's own command running the same app
-in N processes, each with limits of its own, which `hymt web` does not offer), and Caddy (the pinned image, host
-network, proxying as the stack's Caddyfile does). The workload is single-sentence texts, so that each is one upstream
-request on every path.
+then a piece every --piece-ms; a piece is one token, as vLLM streams), the gateway (`hymt web --workers N`, one
+process by default; with more, they share the limits through their store, hymt_web/shared.py), and Caddy (the pinned
+image, host network, proxying as the stack's Caddyfile does). The workload is single-sentence texts, so that each is
+one upstream request on every path. Every request is counted against the limits (by the store with several workers);
+all come from one client, so the limits are set where they never refuse one: far above the load by default, and with
+`--limits` at twice the highest level (places) and a rate a hundred times what the stand-in can serve, so that the
+caps are in force without being what is measured.
 
     make bench-overhead            # or: PYTHONPATH=tools/dev .venv/bin/python -m hymt_dev.overhead_bench \\
                                    #        [--levels 1,16,64,256] [--duration 15] [--no-proxy] [--json]
-                                   #        [--log-level info] [--workers 1]
+                                   #        [--log-level info] [--workers 1] [--limits]
 
 Prints one line per level and path, then what the gateway (and proxy) added at p50 and p99 of the time to first
 token and the share of the direct throughput, against issue 15's goals (at most 2 ms at p50 and 5 ms at p99, at least
@@ -86,12 +88,23 @@ def _children(pid: int) -> list[int]:
 
 
 def _gateway(port: int, workers: int) -> list[str]:
-    """`hymt web`; with several workers, uvicorn's own command in front of the same app (hymt web runs one)."""
-    if workers == 1:
-        return [str(BIN / "hymt"), "web", "--port", str(port)]
-    return [str(BIN / "python"), "-m", "uvicorn", "--factory", "hymt_web.app:create_app", "--workers", str(workers),
-            "--port", str(port), "--timeout-keep-alive", "75", "--no-server-header", "--no-proxy-headers",
-            "--log-level", os.environ.get("HYMT_LOG_LEVEL", "info")]  # fmt: skip
+    return [str(BIN / "hymt"), "web", "--port", str(port), "--workers", str(workers)]
+
+
+def _limits(levels: list[int], in_force: bool) -> dict[str, str]:
+    """The gateway's limits for a bench whose streams all come from one client (see the module's docstring)."""
+    if not in_force:
+        places, burst, rate = 100_000, 100_000_000, 100_000_000
+    else:
+        places = 2 * max(levels)
+        # A stream of the stand-in takes at least --first-ms: 1000 / 30 ms * the streams a second at most, a minute.
+        burst = rate = 100 * max(levels) * 34 * 60
+    return {
+        "HYMT_MAX_IN_FLIGHT": str(places),
+        "HYMT_CLIENT_MAX_IN_FLIGHT": str(places),
+        "HYMT_CLIENT_BURST": str(burst),
+        "HYMT_CLIENT_RATE": str(rate),
+    }
 
 
 @contextlib.contextmanager
@@ -146,10 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         "--log-level", default="info", help="the gateway's HYMT_LOG_LEVEL (info, its default, logs every request)"
     )
     parser.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="gateway processes (uvicorn's --workers; each with its own per-client limits, which are lifted here)",
+        "--workers", type=int, default=1, help="gateway processes (hymt web --workers: more share the limits)"
+    )
+    parser.add_argument(
+        "--limits",
+        action="store_true",
+        help="keep the caps in force at twice the highest level (default: far above any load)",
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -161,10 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         **os.environ,
         "PYTHONPATH": str(REPO_ROOT),
         "HYMT_UPSTREAM_URL": f"{upstream}/v1",
-        "HYMT_MAX_IN_FLIGHT": "100000",
-        "HYMT_CLIENT_MAX_IN_FLIGHT": "100000",
-        "HYMT_CLIENT_BURST": "100000000",
-        "HYMT_CLIENT_RATE": "100000000",
+        **_limits(levels, args.limits),
         "HYMT_LOG_LEVEL": args.log_level,
     }
     results: list[dict[str, object]] = []

@@ -1,4 +1,5 @@
-"""`hymt web [--host H] [--port P]`: run the web translation app locally, configured like its image (HYMT_*)."""
+"""`hymt web [--host H] [--port P] [--workers N]`: run the web translation app locally, configured like its image
+(HYMT_*)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         # Still a subcommand, so `hymt web` explains what to install instead of "invalid choice".
         parser.add_argument("--host")
         parser.add_argument("--port")
+        parser.add_argument("--workers")
     else:
         add_arguments(parser)
     parser.set_defaults(func=run, handler=run)
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"{_MISSING_EXTRA} ({exc})", file=sys.stderr)
         return ExitStatus.USAGE
-    return serve(args.host, args.port)
+    return serve(args.host, args.port, args.workers)
 
 
 def main(argv: list[str] | None = None) -> int:
