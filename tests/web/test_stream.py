@@ -52,8 +52,10 @@ async def test_pieces_that_arrive_together_go_out_as_one_event_with_the_same_tex
     pieces = math.ceil(len(translation) / fake.behaviour.chunk_chars)
     assert "".join(deltas) == events[-1][1]["translation"] == translation
     assert events[-1][1]["pieces"] == pieces
-    assert 1 < len(deltas) <= math.ceil(pieces / 3)
-    assert deltas[0] == translation[: 3 * fake.behaviour.chunk_chars]
+    # Never more events than the model server's writes (one event per piece would be `pieces`); fewer when a busy
+    # machine delivers several writes at once, which are joined too.
+    assert len(deltas) <= math.ceil(pieces / 3)
+    assert deltas[0].startswith(translation[: 3 * fake.behaviour.chunk_chars])
 
 
 async def test_streams_one_after_another_share_one_connection_to_the_model_server(fake):
