@@ -9,24 +9,31 @@ sends it).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import json
+import os
 import random
-import threading
+import ssl
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-import requests
+import aiohttp
+import certifi
 
 from hymt.bench.stats import Outcome
 from hymt.bench.workload import Request
 from hymt.core.prompts import build_prompt, chat_request, resolve_model
-from hymt.core.sse import StreamProtocolError, chat_delta, iter_events, iter_lines, iter_named_events
-from hymt.sdk.transport import raw_chunks
+from hymt.core.sse import EventReader, LineSplitter, StreamProtocolError, chat_delta
 
 APIS = ("web", "openai")
+# The open loop's cap on requests under way at once: beyond it, arrivals wait for a free place (their time counted
+# from when they are sent, as vllm bench counts it under --max-concurrency).
+OPEN_LOOP_LIMIT = 1024
+DRAIN_SECONDS = 0.05  # how long the end of a finished answer's body may take to come
+CONNECT_TIMEOUT = 10.0  # seconds to open a connection; --timeout bounds each wait for the answer's next bytes
 
 
 @dataclass(frozen=True)
@@ -41,88 +48,154 @@ class Target:
     max_tokens: int | None = None
     ignore_eos: bool = False
 
-    def post(self, session: requests.Session, request: Request) -> requests.Response:
+    def http_request(self, request: Request) -> tuple[str, dict[str, object], dict[str, str]]:
+        """The URL, JSON body and headers that send `request` to this target."""
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         if self.api == "web":
             body: dict[str, object] = {"text": request.text, "target": request.target, "source": request.source}
-            url = self.url.rstrip("/") + "/api/translate/stream"
-        else:
-            profile = resolve_model(self.model)  # the catalogue's family and sampling (Hy-MT2-30B-A3B has its own)
-            prompt = build_prompt(request.text, request.target, request.source, profile.family)
-            body = chat_request(prompt, self.model, source_text=request.text, stream=True, sampling=profile.sampling)
-            body["stream_options"] = {"include_usage": True}
-            if self.max_tokens is not None:
-                body["max_tokens"] = self.max_tokens
-            if self.ignore_eos:
-                body["ignore_eos"] = True
-            url = self.url.rstrip("/") + "/chat/completions"
-        return session.post(url, json=body, headers=headers, stream=True, timeout=(10, self.timeout))
+            return self.url.rstrip("/") + "/api/translate/stream", body, headers
+        profile = resolve_model(self.model)  # the catalogue's family and sampling (Hy-MT2-30B-A3B has its own)
+        prompt = build_prompt(request.text, request.target, request.source, profile.family)
+        body = chat_request(prompt, self.model, source_text=request.text, stream=True, sampling=profile.sampling)
+        body["stream_options"] = {"include_usage": True}
+        if self.max_tokens is not None:
+            body["max_tokens"] = self.max_tokens
+        if self.ignore_eos:
+            body["ignore_eos"] = True
+        return self.url.rstrip("/") + "/chat/completions", body, headers
 
 
-def measure(target: Target, session: requests.Session, request: Request, clock: Callable[[], float]) -> Outcome:
+def tls_context(environ: Mapping[str, str] = os.environ) -> ssl.SSLContext:
+    """Certificates checked as `requests` (the rest of the CLI) checks them: against REQUESTS_CA_BUNDLE or
+    CURL_CA_BUNDLE when set (a file or a directory of certificates), else certifi's bundle."""
+    bundle = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or certifi.where()
+    if os.path.isdir(bundle):
+        return ssl.create_default_context(capath=bundle)
+    return ssl.create_default_context(cafile=bundle)
+
+
+async def measure(
+    target: Target, session: aiohttp.ClientSession, request: Request, clock: Callable[[], float]
+) -> Outcome:
     """Send one request and time its pieces; every failure becomes the outcome's error, never an exception."""
+    url, body, headers = target.http_request(request)
     outcome = Outcome(started=clock())
     last: float | None = None
+    finished: float | None = None  # when the answer's last event came (its body's end is read after it)
+    answering = False  # the server's answer began: a connection lost from here on cut the stream
     try:
-        with target.post(session, request) as response:
-            if response.status_code != 200:
-                outcome.error = f"http {response.status_code}"
+        async with session.post(url, json=body, headers=headers) as response:
+            answering = True
+            if response.status != 200:
+                outcome.error = f"http {response.status}"
                 return outcome
-            for piece, tokens in _pieces(target.api, response):
-                now = clock()
-                if piece:
-                    if outcome.first is None:
-                        outcome.first = now
-                    else:
-                        outcome.gaps.append(now - (last or now))
-                    last = now
-                outcome.output_tokens = tokens if tokens is not None else outcome.output_tokens + (1 if piece else 0)
-    except requests.Timeout:
+            stream = _Stream(target.api)
+            # Every piece that arrived in one read is handled in one go, as the gateway reads its upstream.
+            async for chunk in response.content.iter_any():
+                for piece, tokens in stream.feed(chunk):
+                    now = clock()
+                    if piece:
+                        if outcome.first is None:
+                            outcome.first = now
+                        else:
+                            outcome.gaps.append(now - (last or now))
+                        last = now
+                    outcome.output_tokens = (
+                        tokens if tokens is not None else outcome.output_tokens + (1 if piece else 0)
+                    )
+                if stream.finished:
+                    finished = clock()
+                    await _drain(response)
+                    return outcome
+            stream.end()
+    except TimeoutError:  # aiohttp's timeouts (connecting, or silence longer than --timeout) are TimeoutErrors
         outcome.error = "timeout"
-    except requests.ConnectionError:
-        outcome.error = "connection"
+    except aiohttp.ClientError:
+        outcome.error = "stream cut off" if answering else "connection"
     except _StreamFailed as failed:
         outcome.error = str(failed)
     finally:
-        outcome.ended = clock()
+        outcome.ended = finished if finished is not None else clock()
     return outcome
+
+
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    """Read the body's end, which follows the answer's last event at once, so that the connection is kept for the
+    next request (a body left unread closes it); a server slower than DRAIN_SECONDS loses the connection instead."""
+    if response.content.is_eof():
+        return
+    with contextlib.suppress(TimeoutError, aiohttp.ClientError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            await response.content.read()
 
 
 class _StreamFailed(Exception):
     """The stream reported an error, or ended before its answer was complete."""
 
 
-def _pieces(api: str, response: requests.Response) -> Iterator[tuple[str, int | None]]:
-    """(text, output tokens so far when the server counts them) per piece; _StreamFailed when the stream fails."""
-    lines = iter_lines(raw_chunks(response))
-    if api == "web":
-        for event in iter_named_events(lines):
-            if event is None:
-                continue
-            if event.name == "delta":
-                yield json.loads(event.data).get("text", ""), None
-            elif event.name == "done":
-                # The gateway joins the pieces that reach it together: its count of the model's pieces, when it
-                # sends one, is the output; an older gateway sent one event a piece.
-                pieces = json.loads(event.data).get("pieces")
-                if isinstance(pieces, int):
-                    yield "", pieces
+class _Stream:
+    """One answer's stream, fed as its bytes arrive: (text, output tokens so far when the server counts them) per
+    piece; _StreamFailed when the stream fails."""
+
+    def __init__(self, api: str) -> None:
+        self.api = api
+        self.lines = LineSplitter()
+        self.events = EventReader()
+        self.finished = False
+
+    def feed(self, chunk: bytes) -> Iterator[tuple[str, int | None]]:
+        for line in self.lines.feed(chunk):
+            yield from self._line(line)
+            if self.finished:
                 return
-            elif event.name == "error":
-                raise _StreamFailed("stream error")
-        raise _StreamFailed("stream cut off")
-    for data in iter_events(lines):
-        if data is None:
-            continue
+
+    def end(self) -> None:
+        """The body ended: complete only if the answer's end was seen (an event left open is dropped)."""
+        for line in self.lines.end():
+            for _ in self._line(line):
+                pass
+        if not self.finished:
+            raise _StreamFailed("stream cut off")
+
+    def _line(self, line: str) -> Iterator[tuple[str, int | None]]:
+        for event in self.events.line(line):
+            if event is None:
+                continue  # a comment (keep-alive)
+            if self.api == "web":
+                yield from self._web(event.name, event.data)
+            else:
+                yield from self._openai(event.data)
+            if self.finished:
+                return
+
+    def _web(self, name: str, data: str) -> Iterator[tuple[str, int | None]]:
+        if name == "error":
+            raise _StreamFailed("stream error")
+        if name not in ("delta", "done"):
+            return
+        try:
+            fields = json.loads(data)
+            text, pieces = str(fields.get("text", "")), fields.get("pieces")
+        except (ValueError, AttributeError):
+            raise _StreamFailed("stream error") from None
+        if name == "delta":
+            yield text, None
+            return
+        self.finished = True
+        # The gateway joins the pieces that reach it together: its count of the model's pieces, when it sends one,
+        # is the output; an older gateway sent one event a piece.
+        if isinstance(pieces, int):
+            yield "", pieces
+
+    def _openai(self, data: str) -> Iterator[tuple[str, int | None]]:
         try:
             delta = chat_delta(data)
         except StreamProtocolError:
             raise _StreamFailed("stream error") from None
         if delta.done:
+            self.finished = True
             return
-        usage = _usage(data)
-        yield delta.content, usage
-    raise _StreamFailed("stream cut off")
+        yield delta.content, _usage(data)
 
 
 def _usage(data: str) -> int | None:
@@ -155,13 +228,29 @@ def run_level(
     seed: int = 0,
 ) -> Level:
     """Load at `concurrency` clients (closed loop) or `rate` requests a second (open loop, up to 1,024 at once),
-    until `duration` seconds have passed or `count` requests were sent, whichever comes first."""
+    until `duration` seconds have passed or `count` requests were sent, whichever comes first.
+
+    One event loop and one connection pool for the level: every stream is read by the same thread, so the client's
+    cost per token is small beside the server's (a thread per stream fell behind on two cores, docs/performance.md)."""
     if (concurrency is None) == (rate is None):
         raise ValueError("give either a concurrency or a rate")
     if duration is None and count is None:
         raise ValueError("give a duration or a number of requests")
+    return asyncio.run(_level(target, workload, concurrency, rate, duration, count, on_outcome, clock, seed))
+
+
+async def _level(
+    target: Target,
+    workload: Sequence[Request],
+    concurrency: int | None,
+    rate: float | None,
+    duration: float | None,
+    count: int | None,
+    on_outcome: Callable[[Outcome], None],
+    clock: Callable[[], float],
+    seed: int,
+) -> Level:
     requests_cycle = itertools.cycle(workload)
-    lock = threading.Lock()
     sent = 0
     outcomes: list[Outcome] = []
     start = clock()
@@ -169,37 +258,41 @@ def run_level(
 
     def take() -> Request | None:
         nonlocal sent
-        with lock:
-            if clock() >= deadline or (count is not None and sent >= count):
-                return None
-            sent += 1
-            return next(requests_cycle)
+        if clock() >= deadline or (count is not None and sent >= count):
+            return None
+        sent += 1
+        return next(requests_cycle)
 
-    def record(outcome: Outcome) -> None:
-        with lock:
-            outcomes.append(outcome)
+    async def send(session: aiohttp.ClientSession, request: Request) -> None:
+        outcome = await measure(target, session, request, clock)
+        outcomes.append(outcome)
         on_outcome(outcome)
 
-    workers = concurrency if concurrency is not None else 1024
-    sessions = threading.local()
-
-    def session() -> requests.Session:
-        if not hasattr(sessions, "s"):
-            sessions.s = requests.Session()
-        return sessions.s
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    limit = concurrency if concurrency is not None else OPEN_LOOP_LIMIT
+    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, ssl=tls_context())
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT, sock_read=target.timeout)
+    # trust_env: proxies from the environment (HTTPS_PROXY, NO_PROXY) and .netrc, as `requests` takes them.
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=True) as session:
         if concurrency is not None:
 
-            def client() -> None:
+            async def client() -> None:
                 while (request := take()) is not None:
-                    record(measure(target, session(), request, clock))
+                    await send(session, request)
 
-            for _ in range(concurrency):
-                pool.submit(client)
+            await asyncio.gather(*(client() for _ in range(concurrency)))
         else:
             arrivals = random.Random(seed)
+            places = asyncio.Semaphore(OPEN_LOOP_LIMIT)
+            under_way: set[asyncio.Task[None]] = set()
+
+            async def arrive(request: Request) -> None:
+                async with places:
+                    await send(session, request)
+
             while (request := take()) is not None:
-                pool.submit(lambda r=request: record(measure(target, session(), r, clock)))
-                time.sleep(arrivals.expovariate(rate))  # type: ignore[arg-type]
+                task = asyncio.create_task(arrive(request))
+                under_way.add(task)
+                task.add_done_callback(under_way.discard)
+                await asyncio.sleep(arrivals.expovariate(rate))  # type: ignore[arg-type]
+            await asyncio.gather(*under_way)
     return Level(outcomes, clock() - start)
