@@ -3,11 +3,19 @@ real gateway in front of it), its failures counted by kind, and its usage errors
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import json
+import ssl
 import sys
+import threading
 from collections.abc import Iterator
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from hymt.bench.runner import Target, run_level
 from hymt.bench.stats import Outcome, percentile, summarise
@@ -15,6 +23,7 @@ from hymt.bench.workload import SHORT, Request, built_in
 from hymt.cli.main import main
 from hymt.core.prompts import build_prompt, chat_request
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.net import QuietHandler, free_port, serve_http, stop_http
 from tests.support.web_deployment import SHARED_BY_TESTS, deployment
 
 VLLM_FIELDS = {
@@ -183,14 +192,190 @@ def test_plot_without_matplotlib_says_how_to_get_it(capsys, fake, tmp_path, monk
 
 
 def test_the_openai_benchmark_sends_the_models_own_sampling():
-    class Recording:
-        def post(self, url, json, headers, stream, timeout):
-            self.body = json
-            return None
-
-    session = Recording()
-    Target("http://gpu:8000/v1", api="openai", model="Hy-MT2-30B-A3B").post(
-        session, Request("Guten Morgen", "de", "fr")
+    url, body, _ = Target("http://gpu:8000/v1", api="openai", model="Hy-MT2-30B-A3B").http_request(
+        Request("Guten Morgen", "de", "fr")
     )
-    assert (session.body["top_p"], session.body["top_k"], session.body["repetition_penalty"]) == (1.0, -1, 1.0)
-    assert session.body["messages"][0]["content"].startswith("Translate the following text into French. Note that")
+    assert url == "http://gpu:8000/v1/chat/completions"
+    assert (body["top_p"], body["top_k"], body["repetition_penalty"]) == (1.0, -1, 1.0)
+    assert body["messages"][0]["content"].startswith("Translate the following text into French. Note that")
+
+
+# ---- the client's failures, each counted by its kind -------------------------------------------------------------
+
+
+def _one(target: Target) -> Outcome:
+    [outcome] = run_level(target, built_in()[:1], concurrency=1, count=1).outcomes
+    return outcome
+
+
+@pytest.mark.parametrize("keep_alive", [False, True], ids=["connection-closed", "chunked-body-broken"])
+def test_a_stream_that_breaks_off_is_cut_off(fake, keep_alive):
+    fake.behaviour.drop_stream_after = 2  # the server dies after two pieces: no finish, no [DONE]
+    fake.behaviour.keep_alive = keep_alive
+    outcome = _one(Target(url=fake.url, api="openai", model=fake.behaviour.model))
+    assert outcome.error == "stream cut off"
+    assert outcome.first is not None  # the pieces before the break were timed
+
+
+def test_a_silent_server_times_out(fake):
+    fake.behaviour.stall_stream_after = 1
+    fake.behaviour.stall_keepalive = False  # silence, as a hung engine
+    outcome = _one(Target(url=fake.url, api="openai", model=fake.behaviour.model, timeout=0.3))
+    assert outcome.error == "timeout"
+
+
+def test_no_server_is_a_connection_error():
+    outcome = _one(Target(url=f"http://127.0.0.1:{free_port()}/v1", api="openai"))
+    assert outcome.error == "connection" and outcome.first is None
+
+
+class StandIn:
+    """A stand-in server answering every POST with `body` (an SSE stream) once `hold` requests are open at once, and
+    recording the most it held open together; a request that waits 10 s for the others is answered 503."""
+
+    def __init__(self, body: bytes, hold: int = 1) -> None:
+        self.body, self.open, self.peak = body, 0, 0
+        self.lock = threading.Lock()
+        self.together = threading.Barrier(hold, timeout=10)
+        stand_in = self
+
+        class Handler(QuietHandler):
+            def do_POST(self) -> None:
+                self.read_body()
+                with stand_in.lock:
+                    stand_in.open += 1
+                    stand_in.peak = max(stand_in.peak, stand_in.open)
+                try:
+                    stand_in.together.wait()
+                    status = 200
+                except threading.BrokenBarrierError:
+                    status = 503
+                finally:
+                    with stand_in.lock:  # counted as closed before the answer goes, so the next one cannot overlap it
+                        stand_in.open -= 1
+                self.reply(status, {"Content-Type": "text/event-stream"}, stand_in.body)
+
+        self.server = serve_http(Handler, "bench-stand-in")
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> StandIn:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.together.abort()
+        stop_http(self.server)
+
+
+OPENAI_ANSWER = (
+    b'data: {"choices": [{"delta": {"role": "assistant", "content": ""}}]}\n\n'
+    b'data: {"choices": [{"delta": {"content": "Guten"}}]}\n\n'
+    b'data: {"choices": [{"delta": {"content": " Morgen"}, "finish_reason": "stop"}]}\n\n'
+    b'data: {"choices": [], "usage": {"completion_tokens": 3}}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("api", "body"),
+    [
+        ("openai", b'data: {"choices": [{"delta": {"content": "a"}}]}\n\ndata: {"error": {"message": "boom"}}\n\n'),
+        ("openai", b"data: not json\n\n"),
+        ("web", b'event: delta\ndata: {"text": "a"}\n\nevent: error\ndata: {"code": "upstream_error"}\n\n'),
+    ],
+    ids=["openai-error-chunk", "openai-not-json", "web-error-event"],
+)
+def test_an_error_inside_the_stream_is_a_stream_error(api, body):
+    with StandIn(body) as server:
+        outcome = _one(Target(url=server.url + ("/v1" if api == "openai" else ""), api=api))
+    assert outcome.error == "stream error"
+
+
+@pytest.mark.parametrize(
+    ("api", "body"),
+    [
+        ("openai", OPENAI_ANSWER.replace(b"data: [DONE]\n\n", b"")),
+        ("openai", OPENAI_ANSWER.replace(b"data: [DONE]\n\n", b"data: [DONE]")),  # its closing blank line missing
+        ("web", b'event: delta\ndata: {"text": "a"}\n\n'),
+    ],
+    ids=["openai-no-done", "openai-done-unfinished", "web-no-done"],
+)
+def test_a_stream_that_ends_before_its_last_event_is_cut_off(api, body):
+    with StandIn(body) as server:
+        outcome = _one(Target(url=server.url + ("/v1" if api == "openai" else ""), api=api))
+    assert outcome.error == "stream cut off"
+
+
+def test_a_complete_stream_counts_its_usage_and_its_pieces():
+    web = b'event: delta\ndata: {"text": "Guten"}\n\nevent: delta\ndata: {"text": " Morgen"}\n\n'
+    with StandIn(OPENAI_ANSWER) as openai, StandIn(web + b'event: done\ndata: {"pieces": 5}\n\n') as gateway:
+        direct = _one(Target(url=openai.url + "/v1", api="openai"))
+        through = _one(Target(url=gateway.url, api="web"))
+    assert (direct.error, direct.output_tokens, len(direct.gaps)) == (None, 3, 1)  # usage's 3, two pieces timed
+    assert (through.error, through.output_tokens, len(through.gaps)) == (None, 5, 1)  # the done event's count
+
+
+@pytest.mark.parametrize("clients", [1, 4, 16])
+def test_the_closed_loop_keeps_exactly_its_clients_open(clients):
+    # The stand-in answers only when `clients` requests are open together: a client that falls short gets 503s.
+    with StandIn(OPENAI_ANSWER, hold=clients) as server:
+        level = run_level(Target(url=server.url + "/v1", api="openai"), built_in(), concurrency=clients,
+                          count=3 * clients)  # fmt: skip
+    assert [o.error for o in level.outcomes] == [None] * 3 * clients
+    assert server.peak == clients
+
+
+def test_the_open_loop_sends_its_count_without_waiting_for_answers():
+    # At 1,000 requests a second, all five are sent before any answer: the stand-in answers once five are open.
+    with StandIn(OPENAI_ANSWER, hold=5) as server:
+        level = run_level(Target(url=server.url + "/v1", api="openai"), built_in(), rate=1000, count=5)
+    assert [o.error for o in level.outcomes] == [None] * 5
+    assert server.peak == 5
+
+
+def test_https_is_checked_against_requests_ca_bundle(tmp_path, monkeypatch):
+    certificate, key = _certificate_for_loopback()
+    (tmp_path / "cert.pem").write_bytes(certificate)
+    (tmp_path / "key.pem").write_bytes(key)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server = serve_http(_Answering, "bench-https", tls=tls)
+    target = Target(url=f"https://127.0.0.1:{server.server_address[1]}/v1", api="openai")
+    try:
+        monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+        monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+        untrusted = _one(target)  # certifi's bundle does not know the test's certificate
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "cert.pem"))
+        trusted = _one(target)
+    finally:
+        stop_http(server)
+    assert untrusted.error == "connection"
+    assert trusted.error is None and trusted.output_tokens == 3
+
+
+class _Answering(QuietHandler):
+    def do_POST(self) -> None:
+        self.read_body()
+        self.reply(200, {"Content-Type": "text/event-stream"}, OPENAI_ANSWER)
+
+
+def _certificate_for_loopback() -> tuple[bytes, bytes]:
+    """A self-signed certificate for 127.0.0.1 and its key, both PEM."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hymt bench test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM), key_pem
