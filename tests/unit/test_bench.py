@@ -7,6 +7,7 @@ import datetime
 import ipaddress
 import json
 import ssl
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -379,3 +380,10 @@ def _certificate_for_loopback() -> tuple[bytes, bytes]:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     return certificate.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def test_other_commands_start_without_the_bench_client():
+    # aiohttp costs every command about 0.1 s to import: only `hymt bench` itself may pay for it.
+    code = "import sys; from hymt.cli.main import build_parser; build_parser(); print('aiohttp' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -28,7 +28,6 @@ from hymt.bench.workload import Request
 from hymt.core.prompts import build_prompt, chat_request, resolve_model
 from hymt.core.sse import EventReader, LineSplitter, StreamProtocolError, chat_delta
 
-APIS = ("web", "openai")
 # The open loop's cap on requests under way at once: beyond it, arrivals wait for a free place (their time counted
 # from when they are sent, as vllm bench counts it under --max-concurrency).
 OPEN_LOOP_LIMIT = 1024

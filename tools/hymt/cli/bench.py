@@ -8,8 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from hymt.bench import APIS
 from hymt.bench.plot import PlotUnavailable, write_png
-from hymt.bench.runner import APIS, Target, run_level
 from hymt.bench.stats import Outcome, summarise
 from hymt.bench.workload import WorkloadError, built_in, from_file
 from hymt.cli.output import add_command
@@ -108,6 +108,8 @@ def _check_length(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hymt.bench.runner import Target, run_level  # aiohttp: imported by this command only
+
     try:
         levels = [None] if args.rate is not None else _levels(args.concurrency)
         if args.rate is not None and args.rate <= 0:
