@@ -353,6 +353,14 @@ def test_https_is_checked_against_requests_ca_bundle(tmp_path, monkeypatch):
     assert trusted.error is None and trusted.output_tokens == 3
 
 
+def test_a_ca_bundle_that_cannot_be_read_is_a_usage_error_in_words(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    code = main(["bench", "--url", "https://127.0.0.1:9/v1", "--api", "openai", "--requests", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"cannot read the certificates of {tmp_path / 'missing.pem'} (REQUESTS_CA_BUNDLE)" in err
+    assert "Traceback" not in err
+
+
 class _Answering(QuietHandler):
     def do_POST(self) -> None:
         self.read_body()

@@ -33,6 +33,13 @@ from hymt.core.sse import EventReader, LineSplitter, StreamProtocolError, chat_d
 OPEN_LOOP_LIMIT = 1024
 DRAIN_SECONDS = 0.05  # how long the end of a finished answer's body may take to come
 CONNECT_TIMEOUT = 10.0  # seconds to open a connection; --timeout bounds each wait for the answer's next bytes
+# vLLM's server closes a connection after 5 s without a request: one kept longer may be taken for a request just as
+# vLLM closes it, and fail although the server is fine (an open loop at a low rate leaves connections that idle).
+IDLE_SECONDS = 2.0
+
+
+class TargetError(ValueError):
+    """The target cannot be loaded as given (its certificates cannot be read); the message says what to change."""
 
 
 @dataclass(frozen=True)
@@ -67,10 +74,18 @@ class Target:
 def tls_context(environ: Mapping[str, str] = os.environ) -> ssl.SSLContext:
     """Certificates checked as `requests` (the rest of the CLI) checks them: against REQUESTS_CA_BUNDLE or
     CURL_CA_BUNDLE when set (a file or a directory of certificates), else certifi's bundle."""
-    bundle = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or certifi.where()
-    if os.path.isdir(bundle):
-        return ssl.create_default_context(capath=bundle)
-    return ssl.create_default_context(cafile=bundle)
+    name = "REQUESTS_CA_BUNDLE" if environ.get("REQUESTS_CA_BUNDLE") else "CURL_CA_BUNDLE"
+    bundle = environ.get(name) or certifi.where()
+    try:
+        if os.path.isdir(bundle):
+            return ssl.create_default_context(capath=bundle)
+        return ssl.create_default_context(cafile=bundle)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise TargetError(
+            f"cannot read the certificates of {bundle} ({name}): {reason}; point {name} at a PEM file of CA "
+            "certificates, or unset it to use certifi's"
+        ) from None
 
 
 async def measure(
@@ -235,7 +250,8 @@ def run_level(
         raise ValueError("give either a concurrency or a rate")
     if duration is None and count is None:
         raise ValueError("give a duration or a number of requests")
-    return asyncio.run(_level(target, workload, concurrency, rate, duration, count, on_outcome, clock, seed))
+    tls = tls_context() if target.url.lower().startswith("https:") else True  # TargetError before any request
+    return asyncio.run(_level(target, workload, concurrency, rate, duration, count, on_outcome, clock, seed, tls))
 
 
 async def _level(
@@ -248,6 +264,7 @@ async def _level(
     on_outcome: Callable[[Outcome], None],
     clock: Callable[[], float],
     seed: int,
+    tls: ssl.SSLContext | bool,
 ) -> Level:
     requests_cycle = itertools.cycle(workload)
     sent = 0
@@ -268,7 +285,7 @@ async def _level(
         on_outcome(outcome)
 
     limit = concurrency if concurrency is not None else OPEN_LOOP_LIMIT
-    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, ssl=tls_context())
+    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, keepalive_timeout=IDLE_SECONDS, ssl=tls)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT, sock_read=target.timeout)
     # trust_env: proxies from the environment (HTTPS_PROXY, NO_PROXY) and .netrc, as `requests` takes them.
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=True) as session:

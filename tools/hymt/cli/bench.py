@@ -35,6 +35,8 @@ meeting every --goodput target), errors by kind. Output tokens: the OpenAI API's
 web API each streamed piece counts as one token (the gateway passes vLLM's pieces on, one token each).
 
 --api openai reads --api-key from ${ENV_API_KEY} and --model from ${ENV_MODEL} (default {DEFAULT_MODEL}).
+HTTPS: certificates are checked against certifi's bundle, or the one REQUESTS_CA_BUNDLE names, as by every hymt
+command.
 
 exit codes: 0 every request completed, 1 some failed, 2 usage error.
 """
@@ -108,7 +110,7 @@ def _check_length(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hymt.bench.runner import Target, run_level  # aiohttp: imported by this command only
+    from hymt.bench.runner import Target, TargetError, run_level  # aiohttp: imported by this command only
 
     try:
         levels = [None] if args.rate is not None else _levels(args.concurrency)
@@ -137,10 +139,14 @@ def run(args: argparse.Namespace) -> int:
     results = []
     for level in levels:
         progress = _Progress(level, args.rate)
-        done = run_level(
-            target, workload, concurrency=level, rate=args.rate, duration=args.duration, count=count,
-            on_outcome=progress.update,
-        )  # fmt: skip
+        try:
+            done = run_level(
+                target, workload, concurrency=level, rate=args.rate, duration=args.duration, count=count,
+                on_outcome=progress.update,
+            )  # fmt: skip
+        except TargetError as exc:
+            print(f"hymt bench: error: {exc}", file=sys.stderr)
+            return ExitStatus.USAGE
         progress.finish()
         summary = summarise(
             done.outcomes, done.duration, max_concurrency=level, request_rate=args.rate, goodput=goodput
