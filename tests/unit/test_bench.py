@@ -3,8 +3,6 @@ real gateway in front of it), its failures counted by kind, and its usage errors
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import ssl
 import subprocess
@@ -13,16 +11,13 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from hymt.bench.runner import Target, run_level
 from hymt.bench.stats import Outcome, percentile, summarise
 from hymt.bench.workload import SHORT, Request, built_in
 from hymt.cli.main import main
 from hymt.core.prompts import build_prompt, chat_request
+from tests.support.certs import self_signed
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.net import QuietHandler, free_port, serve_http, stop_http
 from tests.support.web_deployment import SHARED_BY_TESTS, deployment
@@ -277,33 +272,25 @@ OPENAI_ANSWER = (
 
 
 @pytest.mark.parametrize(
-    ("api", "body"),
+    ("api", "body", "error"),
     [
-        ("openai", b'data: {"choices": [{"delta": {"content": "a"}}]}\n\ndata: {"error": {"message": "boom"}}\n\n'),
-        ("openai", b"data: not json\n\n"),
-        ("web", b'event: delta\ndata: {"text": "a"}\n\nevent: error\ndata: {"code": "upstream_error"}\n\n'),
+        ("openai", b'data: {"choices": [{"delta": {"content": "a"}}]}\n\ndata: {"error": {"message": "boom"}}\n\n',
+         "stream error"),
+        ("openai", b"data: not json\n\n", "stream error"),
+        ("web", b'event: delta\ndata: {"text": "a"}\n\nevent: error\ndata: {"code": "upstream_error"}\n\n',
+         "stream error"),
+        ("openai", OPENAI_ANSWER.replace(b"data: [DONE]\n\n", b""), "stream cut off"),
+        # [DONE] without its closing blank line: an event the stream never finished
+        ("openai", OPENAI_ANSWER.replace(b"data: [DONE]\n\n", b"data: [DONE]"), "stream cut off"),
+        ("web", b'event: delta\ndata: {"text": "a"}\n\n', "stream cut off"),
     ],
-    ids=["openai-error-chunk", "openai-not-json", "web-error-event"],
-)
-def test_an_error_inside_the_stream_is_a_stream_error(api, body):
+    ids=["openai-error-chunk", "openai-not-json", "web-error-event", "openai-no-done", "openai-done-unfinished",
+         "web-no-done"],
+)  # fmt: skip
+def test_a_stream_that_fails_or_ends_early_is_counted_by_kind(api, body, error):
     with StandIn(body) as server:
         outcome = _one(Target(url=server.url + ("/v1" if api == "openai" else ""), api=api))
-    assert outcome.error == "stream error"
-
-
-@pytest.mark.parametrize(
-    ("api", "body"),
-    [
-        ("openai", OPENAI_ANSWER.replace(b"data: [DONE]\n\n", b"")),
-        ("openai", OPENAI_ANSWER.replace(b"data: [DONE]\n\n", b"data: [DONE]")),  # its closing blank line missing
-        ("web", b'event: delta\ndata: {"text": "a"}\n\n'),
-    ],
-    ids=["openai-no-done", "openai-done-unfinished", "web-no-done"],
-)
-def test_a_stream_that_ends_before_its_last_event_is_cut_off(api, body):
-    with StandIn(body) as server:
-        outcome = _one(Target(url=server.url + ("/v1" if api == "openai" else ""), api=api))
-    assert outcome.error == "stream cut off"
+    assert outcome.error == error
 
 
 def test_a_complete_stream_counts_its_usage_and_its_pieces():
@@ -334,7 +321,7 @@ def test_the_open_loop_sends_its_count_without_waiting_for_answers():
 
 
 def test_https_is_checked_against_requests_ca_bundle(tmp_path, monkeypatch):
-    certificate, key = _certificate_for_loopback()
+    certificate, key = self_signed("hymt bench test", ip="127.0.0.1")
     (tmp_path / "cert.pem").write_bytes(certificate)
     (tmp_path / "key.pem").write_bytes(key)
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -365,29 +352,6 @@ class _Answering(QuietHandler):
     def do_POST(self) -> None:
         self.read_body()
         self.reply(200, {"Content-Type": "text/event-stream"}, OPENAI_ANSWER)
-
-
-def _certificate_for_loopback() -> tuple[bytes, bytes]:
-    """A self-signed certificate for 127.0.0.1 and its key, both PEM."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hymt bench test")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM), key_pem
 
 
 def test_other_commands_start_without_the_bench_client():

@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import datetime
 import subprocess
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
+from tests.support.certs import self_signed
 from tests.support.repo import ROOT
 
 STAGE_CA = ROOT / "tools/scripts/stage-ca"
-
-
-def make_ca(common_name: str) -> tuple[bytes, bytes]:
-    """A self-signed CA certificate and its key, both PEM."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM), key_pem
 
 
 @pytest.fixture
@@ -57,7 +33,7 @@ def stage(ca_dir: Path, *args: str) -> subprocess.CompletedProcess:
 
 def test_a_bundle_is_staged_as_extra_ca_crt(tmp_path, ca_dir):
     bundle = tmp_path / "corporate.pem"
-    bundle.write_bytes(make_ca("Proxy CA one")[0] + make_ca("Proxy CA two")[0])
+    bundle.write_bytes(self_signed("Proxy CA one")[0] + self_signed("Proxy CA two")[0])
     result = stage(ca_dir, str(bundle))
     assert result.returncode == 0, result.stderr
     assert [p.name for p in ca_dir.iterdir()] == ["extra-ca.crt"]
@@ -67,9 +43,9 @@ def test_a_bundle_is_staged_as_extra_ca_crt(tmp_path, ca_dir):
 
 def test_staging_replaces_whatever_was_staged_before(tmp_path, ca_dir):
     ca_dir.mkdir(parents=True)
-    (ca_dir / "old-proxy.crt").write_bytes(make_ca("Old proxy")[0])
+    (ca_dir / "old-proxy.crt").write_bytes(self_signed("Old proxy")[0])
     bundle = tmp_path / "new.pem"
-    bundle.write_bytes(make_ca("New proxy")[0])
+    bundle.write_bytes(self_signed("New proxy")[0])
     assert stage(ca_dir, str(bundle)).returncode == 0
     assert [p.name for p in ca_dir.iterdir()] == ["extra-ca.crt"]
     assert (ca_dir / "extra-ca.crt").read_bytes() == bundle.read_bytes()
@@ -79,7 +55,7 @@ def test_staging_replaces_whatever_was_staged_before(tmp_path, ca_dir):
 def test_without_a_bundle_the_directory_exists_and_is_empty(tmp_path, ca_dir, args):
     # The Makefile passes "" when HYMT_EXTRA_CA is empty; a CA staged by an earlier build must not linger.
     bundle = tmp_path / "earlier.pem"
-    bundle.write_bytes(make_ca("Earlier proxy")[0])
+    bundle.write_bytes(self_signed("Earlier proxy")[0])
     assert stage(ca_dir, str(bundle)).returncode == 0
     result = stage(ca_dir, *args)
     assert result.returncode == 0, result.stderr
@@ -90,7 +66,7 @@ def test_without_a_bundle_the_directory_exists_and_is_empty(tmp_path, ca_dir, ar
 
 def test_a_missing_bundle_is_an_error_that_keeps_the_staged_one(tmp_path, ca_dir):
     bundle = tmp_path / "good.pem"
-    bundle.write_bytes(make_ca("Good proxy")[0])
+    bundle.write_bytes(self_signed("Good proxy")[0])
     assert stage(ca_dir, str(bundle)).returncode == 0
     result = stage(ca_dir, str(tmp_path / "typo.pem"))
     assert result.returncode == 1
@@ -100,7 +76,8 @@ def test_a_missing_bundle_is_an_error_that_keeps_the_staged_one(tmp_path, ca_dir
 
 def test_a_file_without_pem_certificates_is_refused(tmp_path, ca_dir):
     der = tmp_path / "proxy.der"
-    der.write_bytes(x509.load_pem_x509_certificate(make_ca("DER proxy")[0]).public_bytes(serialization.Encoding.DER))
+    certificate = x509.load_pem_x509_certificate(self_signed("DER proxy")[0])
+    der.write_bytes(certificate.public_bytes(serialization.Encoding.DER))
     result = stage(ca_dir, str(der))
     assert result.returncode == 1
     assert "no PEM certificate" in result.stderr and "openssl x509 -inform der" in result.stderr
@@ -108,7 +85,7 @@ def test_a_file_without_pem_certificates_is_refused(tmp_path, ca_dir):
 
 
 def test_a_bundle_with_a_private_key_is_refused(tmp_path, ca_dir):
-    certificate, key = make_ca("Careless proxy")
+    certificate, key = self_signed("Careless proxy")
     bundle = tmp_path / "with-key.pem"
     bundle.write_bytes(certificate + key)
     result = stage(ca_dir, str(bundle))
