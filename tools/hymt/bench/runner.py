@@ -213,6 +213,8 @@ class _Stream:
 
 
 def _usage(data: str) -> int | None:
+    if '"usage"' not in data:  # vLLM sends its usage in the last chunk only: the others need no second parse
+        return None
     try:
         usage = json.loads(data).get("usage")
     except (ValueError, AttributeError):
