@@ -1,6 +1,7 @@
 """What the gateway and the proxy add, side by side (docs/performance.md): the same streamed translations (or, with
---no-stream, the same plain ones) sent straight to an upstream paced like a GPU, through the gateway (`hymt web`), and through Caddy in front of the gateway, at
-several levels of concurrent streams, measured with hymt bench's client.
+--no-stream, the same plain ones) sent straight to an upstream paced like a GPU, through the gateway (`hymt web`),
+and through Caddy in front of the gateway, at several levels of concurrent clients, measured with hymt bench's
+client.
 
 Each part runs in its own process: the stand-in upstream (tests/support/fake_openai.py: first piece after --first-ms,
 then a piece every --piece-ms; a piece is one token, as vLLM streams), the gateway (`hymt web --workers N`, one
