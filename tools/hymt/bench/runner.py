@@ -66,9 +66,7 @@ class Target:
             return self.url.rstrip("/") + route, body, headers
         profile = resolve_model(self.model)  # the catalogue's family and sampling (Hy-MT2-30B-A3B has its own)
         prompt = build_prompt(request.text, request.target, request.source, profile.family)
-        body = chat_request(
-            prompt, self.model, source_text=request.text, stream=self.stream, sampling=profile.sampling
-        )
+        body = chat_request(prompt, self.model, source_text=request.text, stream=self.stream, sampling=profile.sampling)
         if self.stream:
             body["stream_options"] = {"include_usage": True}
         if self.max_tokens is not None:
