@@ -63,6 +63,9 @@ class Behaviour:
     # Seconds between `data: [DONE]` and the end of the chunked body (vLLM's come back to back, but a busy gateway
     # reads the one before the other arrives).
     end_delay: float = 0.0
+    # A plain (not streamed) answer takes as long as its stream would: chunk_delay for each piece after the first, as a
+    # server generating the whole answer before sending it does (off: a plain answer comes at once after the delays).
+    pace_plain: bool = False
 
 
 @dataclass
@@ -262,7 +265,10 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             self._stream(answer)
         else:
-            self._send_json(200, _completion(b.model, answer, b.finish_reason))
+            pieces = max(1, -(-len(answer) // b.chunk_chars))  # as many as its stream would have
+            if b.pace_plain:
+                time.sleep(b.chunk_delay * (pieces - 1))
+            self._send_json(200, _completion(b.model, answer, b.finish_reason, pieces))
 
     def _stream(self, answer: str) -> None:
         fake, b = self.fake, self.fake.behaviour
@@ -346,13 +352,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(200, {"ok": True})
 
 
-def _completion(model: str, answer: str, finish_reason: str = "stop") -> dict:
+def _completion(model: str, answer: str, finish_reason: str, tokens: int) -> dict:
+    """A plain answer; `tokens`: its usage figure (as many as its stream's pieces: a piece is one token)."""
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish_reason}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": len(answer), "total_tokens": 10 + len(answer)},
+        "usage": {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": 10 + tokens},
     }
 
 

@@ -359,3 +359,45 @@ def test_other_commands_start_without_the_bench_client():
     code = "import sys; from hymt.cli.main import build_parser; build_parser(); print('aiohttp' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_plain_requests_are_timed_as_whole_answers(fake):
+    # The stand-in paces a plain answer as its stream: 0.05 s, then 0.02 s for each of the four pieces after the first.
+    fake.behaviour.reply = lambda _prompt: "abcd" * 5
+    fake.behaviour.delay, fake.behaviour.chunk_delay, fake.behaviour.pace_plain = 0.05, 0.02, True
+    target = Target(url=fake.url, api="openai", model=fake.behaviour.model, stream=False)
+    level = run_level(target, built_in()[:2], concurrency=2, count=4)
+    assert [o.error for o in level.outcomes] == [None] * 4
+    assert all(o.first is None and not o.gaps and o.tpot is None for o in level.outcomes)
+    assert [o.output_tokens for o in level.outcomes] == [5] * 4  # the answer's usage figure
+    assert all(o.ttft == o.e2el >= 0.13 for o in level.outcomes)
+    sent = fake.chat_requests()
+    assert len(sent) == 4 and all(body["stream"] is False and "stream_options" not in body for body in sent)
+
+
+def test_plain_requests_through_the_gateway_get_its_plain_answer(fake, gateway):
+    sentences = [Request(text, code, "en" if code == "zh" else "zh") for code, text in SHORT.items()]
+    level = run_level(Target(url=gateway, api="web", stream=False), sentences, concurrency=2, count=4)
+    # A stream (/api/translate/stream) would be "bad answer": the plain route answered with a translation.
+    assert [o.error for o in level.outcomes] == [None] * 4
+    assert [o.output_tokens for o in level.outcomes] == [0] * 4  # the web API's plain answer has no token count
+
+
+@pytest.mark.parametrize(
+    ("api", "body"),
+    [("openai", OPENAI_ANSWER), ("openai", b'{"choices": []}'), ("web", b'{"detail": "no translation"}'),
+     ("web", b"<html>a login page</html>")],
+    ids=["openai-a-stream", "openai-no-choice", "web-no-translation", "web-not-json"],
+)  # fmt: skip
+def test_a_plain_answer_that_is_not_the_apis_is_counted_as_bad(api, body):
+    with StandIn(body) as server:
+        outcome = _one(Target(url=server.url + ("/v1" if api == "openai" else ""), api=api, stream=False))
+    assert outcome.error == "bad answer"
+
+
+def test_no_stream_on_the_command_line_reports_whole_answers(capsys, fake):
+    code = main(["bench", "--url", fake.url, "--api", "openai", "--requests", "3", "--no-stream", "--json"])
+    [summary] = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["completed"] == 3
+    assert summary["median_ttft_ms"] == summary["median_e2el_ms"] and summary["mean_itl_ms"] == 0.0
+    assert [body["stream"] for body in fake.chat_requests()] == [False] * 3

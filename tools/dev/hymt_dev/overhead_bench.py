@@ -1,6 +1,7 @@
-"""What the gateway and the proxy add, side by side (docs/performance.md): the same streamed translations sent straight
-to an upstream paced like a GPU, through the gateway (`hymt web`), and through Caddy in front of the gateway, at
-several levels of concurrent streams, measured with hymt bench's client.
+"""What the gateway and the proxy add, side by side (docs/performance.md): the same streamed translations (or, with
+--no-stream, the same plain ones) sent straight to an upstream paced like a GPU, through the gateway (`hymt web`),
+and through Caddy in front of the gateway, at several levels of concurrent clients, measured with hymt bench's
+client.
 
 Each part runs in its own process: the stand-in upstream (tests/support/fake_openai.py: first piece after --first-ms,
 then a piece every --piece-ms; a piece is one token, as vLLM streams), the gateway (`hymt web --workers N`, one
@@ -13,7 +14,7 @@ caps are in force without being what is measured.
 
     make bench-overhead            # or: PYTHONPATH=tools/dev .venv/bin/python -m hymt_dev.overhead_bench \\
                                    #        [--levels 1,16,64,256] [--duration 15] [--no-proxy] [--json]
-                                   #        [--log-level info] [--workers 1] [--limits]
+                                   #        [--log-level info] [--workers 1] [--limits] [--no-stream]
 
 Prints one line per level and path, then what the gateway (and proxy) added at p50 and p99 of the time to first
 token and the share of the direct throughput, against issue 15's goals (at most 2 ms at p50 and 5 ms at p99, at least
@@ -166,6 +167,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the caps in force at twice the highest level (default: far above any load)",
     )
+    parser.add_argument(
+        "--no-stream",
+        dest="stream",
+        action="store_false",
+        help="plain requests on every path, each answer sent whole once the stand-in has paced all its pieces",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.levels.split(",")]
@@ -185,13 +192,19 @@ def main(argv: list[str] | None = None) -> int:
         _wait(f"{upstream}/health")
         pace = {"delay": args.first_ms / 1000, "chunk_delay": args.piece_ms / 1000, "chunk_chars": 4}
         pace["keep_alive"] = True
+        pace["pace_plain"] = True  # a plain answer comes when its last piece would have: a GPU's pace either way
         requests.post(f"{upstream}/_control", json=pace, timeout=5).raise_for_status()
         gateway = f"http://127.0.0.1:{gateway_port}"
         _wait(f"{gateway}/healthz")
         with contextlib.ExitStack() as stack:
-            paths = {"direct": Target(f"{upstream}/v1", api="openai"), "gateway": Target(gateway, api="web")}
+            paths = {
+                "direct": Target(f"{upstream}/v1", api="openai", stream=args.stream),
+                "gateway": Target(gateway, api="web", stream=args.stream),
+            }
             if not args.no_proxy:
-                paths["proxy + gateway"] = Target(stack.enter_context(_proxy(gateway_port)), api="web")
+                proxy = stack.enter_context(_proxy(gateway_port))
+                paths["proxy + gateway"] = Target(proxy, api="web", stream=args.stream)
+            unit = "streams" if args.stream else "clients"
             for level in levels:
                 by_path = {}
                 for name, target in paths.items():
@@ -209,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                     results.append({"path": name, **summary})
                     if not args.json:
                         print(
-                            f"{level:>4} streams, {name:<16} {summary['request_throughput']:>8} req/s  "
+                            f"{level:>4} {unit}, {name:<16} {summary['request_throughput']:>8} req/s  "
                             f"ttft p50 {summary['median_ttft_ms']:>7} ms  p99 {summary['p99_ttft_ms']:>7} ms  "
                             f"failed {summary['failed']}{cpu}",
                             flush=True,
@@ -220,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                         s = by_path[name]
                         share = s["request_throughput"] / max(direct["request_throughput"], 1e-9) * 100  # type: ignore[operator]
                         print(
-                            f"{level:>4} streams, {name} adds {s['median_ttft_ms'] - direct['median_ttft_ms']:+.1f} ms "  # type: ignore[operator]
+                            f"{level:>4} {unit}, {name} adds {s['median_ttft_ms'] - direct['median_ttft_ms']:+.1f} ms "  # type: ignore[operator]
                             f"at p50 (goal 2), {s['p99_ttft_ms'] - direct['p99_ttft_ms']:+.1f} ms at p99 (goal 5), "  # type: ignore[operator]
                             f"{share:.0f}% of the direct throughput (goal 95%)",
                             flush=True,

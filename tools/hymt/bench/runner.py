@@ -1,5 +1,5 @@
 """Sending the load: a closed loop of N clients (`--concurrency`) or an open loop of Poisson arrivals (`--rate`),
-each request streamed and timed piece by piece.
+each request streamed and timed piece by piece, or (`--no-stream`) sent plain and timed to its whole answer.
 
 Two APIs: `web` (a deployment's /api/translate/stream: the gateway builds the prompt; output tokens are the model's
 pieces its done event counts) and `openai` (an OpenAI-compatible server such as vLLM: the prompt is built here by the
@@ -53,17 +53,22 @@ class Target:
     # core's, which follows the text's length) and vLLM's ignore_eos, so that every answer is exactly that long.
     max_tokens: int | None = None
     ignore_eos: bool = False
+    # False: the plain APIs (web: /api/translate; openai: "stream": false), each answer timed as a whole: its time to
+    # first token is its whole latency, and the web API's answer carries no token count (output tokens 0).
+    stream: bool = True
 
     def http_request(self, request: Request) -> tuple[str, dict[str, object], dict[str, str]]:
         """The URL, JSON body and headers that send `request` to this target."""
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         if self.api == "web":
             body: dict[str, object] = {"text": request.text, "target": request.target, "source": request.source}
-            return self.url.rstrip("/") + "/api/translate/stream", body, headers
+            route = "/api/translate/stream" if self.stream else "/api/translate"
+            return self.url.rstrip("/") + route, body, headers
         profile = resolve_model(self.model)  # the catalogue's family and sampling (Hy-MT2-30B-A3B has its own)
         prompt = build_prompt(request.text, request.target, request.source, profile.family)
-        body = chat_request(prompt, self.model, source_text=request.text, stream=True, sampling=profile.sampling)
-        body["stream_options"] = {"include_usage": True}
+        body = chat_request(prompt, self.model, source_text=request.text, stream=self.stream, sampling=profile.sampling)
+        if self.stream:
+            body["stream_options"] = {"include_usage": True}
         if self.max_tokens is not None:
             body["max_tokens"] = self.max_tokens
         if self.ignore_eos:
@@ -102,6 +107,10 @@ async def measure(
             answering = True
             if response.status != 200:
                 outcome.error = f"http {response.status}"
+                return outcome
+            if not target.stream:
+                outcome.output_tokens = _answer_tokens(target.api, await response.read())
+                finished = clock()
                 return outcome
             stream = _Stream(target.api)
             # Every piece that arrived in one read is handled in one go, as the gateway reads its upstream.
@@ -143,8 +152,25 @@ async def _drain(response: aiohttp.ClientResponse) -> None:
             await response.content.read()
 
 
+def _answer_tokens(api: str, body: bytes) -> int:
+    """The output tokens of a plain answer (the OpenAI API's usage figure; the web API's answer has none: 0), or
+    _StreamFailed when the answer is not the API's: a translation (web) or a choice's message (openai)."""
+    try:
+        answer = json.loads(body)
+        if api == "web":
+            if not isinstance(answer.get("translation"), str):
+                raise ValueError
+            return 0
+        if not isinstance(answer["choices"][0]["message"]["content"], str):
+            raise ValueError
+    except (ValueError, LookupError, TypeError, AttributeError):
+        raise _StreamFailed("bad answer") from None
+    tokens = answer.get("usage", {}).get("completion_tokens") if isinstance(answer.get("usage"), dict) else None
+    return tokens if isinstance(tokens, int) else 0
+
+
 class _StreamFailed(Exception):
-    """The stream reported an error, or ended before its answer was complete."""
+    """The stream reported an error, or ended before its answer was complete (or a plain answer was not one)."""
 
 
 class _Stream:

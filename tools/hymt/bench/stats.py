@@ -35,8 +35,11 @@ class Outcome:
 
     @property
     def tpot(self) -> float | None:
-        """Time per output token after the first (vLLM's TPOT); None for answers of one token."""
-        return (self.e2el - self.ttft) / (self.output_tokens - 1) if self.output_tokens > 1 else None
+        """Time per output token after the first (vLLM's TPOT); None for answers of one token, and for answers not
+        streamed (whose tokens all come at once)."""
+        if self.first is None or self.output_tokens < 2:
+            return None
+        return (self.e2el - self.ttft) / (self.output_tokens - 1)
 
 
 def percentile(values: Sequence[float], p: float) -> float:

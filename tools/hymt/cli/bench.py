@@ -32,7 +32,8 @@ out of Chinese. --input FILE sends its non-empty lines instead (--to, --from).
 Figures (--json uses vLLM bench serve's names): request_throughput (completed requests/s), output_throughput
 (output tokens/s), ttft, tpot, itl and e2el in ms (mean, median, std, p50, p90, p99), request_goodput (requests/s
 meeting every --goodput target), errors by kind. Output tokens: the OpenAI API's usage figure (stream_options); on the
-web API each streamed piece counts as one token (the gateway passes vLLM's pieces on, one token each).
+web API the model's pieces its done event counts (one token each). --no-stream: each answer timed whole (its ttft is
+its e2el, no itl); the web API's plain answer carries no token count, so its output_throughput is 0.
 
 --api openai reads --api-key from ${ENV_API_KEY} and --model from ${ENV_MODEL} (default {DEFAULT_MODEL}).
 HTTPS: certificates are checked against certifi's bundle, or the one REQUESTS_CA_BUNDLE names, as by every hymt
@@ -63,6 +64,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--ignore-eos", action="store_true", help="--api openai: ask vLLM to write on to the limit (its ignore_eos), "
         "so that every answer is --max-tokens long, as `vllm bench serve --ignore-eos` does",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-stream", dest="stream", action="store_false", help="send plain requests (web: /api/translate; openai: "
+        "stream false) and time each whole answer: its ttft is its e2el",
     )  # fmt: skip
     parser.add_argument("--goodput", default=None, help="targets in ms, e.g. ttft:500,e2el:4000 (also tpot)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds one request may take (default 300)")
@@ -134,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         max_tokens=args.max_tokens,
         ignore_eos=args.ignore_eos,
+        stream=args.stream,
     )
     count = args.requests if args.requests is not None or args.duration is not None else 20
     results = []
