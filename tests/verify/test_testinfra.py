@@ -56,6 +56,17 @@ def test_hosts_are_reached_through_the_inventory_or_by_ssh_with_host_keys_checke
     assert by_ssh.endswith("&ssh_identity_file=/keys/id")
 
 
+def test_the_suite_s_commands_share_one_ssh_connection_per_host_whatever_the_working_directory(tmp_path):
+    config = tmp_path / "ssh_config"
+    target = Target("gpu-1", "203.0.113.7", 2222, "ubuntu")
+    assert suite.testinfra_host(target, tmp_path / "inv.yml", config).endswith(f"&ssh_config={config}")
+    assert suite.testinfra_host(target, None, config).endswith(f"&ssh_config={config}")
+    lines = suite.ssh_config_text(tmp_path).splitlines()
+    assert {"ControlMaster auto", f"ControlPath {tmp_path}/%C"} <= set(lines)
+    # ssh -F reads that file alone: the user's and the system's settings (a jump host, say) come after it.
+    assert lines[-2:] == ["Include ~/.ssh/config", "Include /etc/ssh/ssh_config"]
+
+
 def test_the_suite_ships_in_the_package_and_covers_what_the_issue_lists():
     source = (suite.suite_dir() / "test_host.py").read_text()
     for subject in ("docker", "daemon.json", "compose", "ufw", "sshd -T", "model"):
