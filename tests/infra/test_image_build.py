@@ -13,7 +13,7 @@ from hymt_dev import REPO_ROOT
 from hymt_dev.image_build import INPUTS_LABEL, base_images, build, copied_sources, inputs_digest, main
 
 DOCKERFILE = """# syntax=docker/dockerfile:1
-ARG BASE=debian:12
+ARG BASE=example/base:1
 FROM ${BASE} AS venv
 ARG TOOL
 COPY build/ca/ /usr/local/share/ca-certificates/
@@ -64,12 +64,12 @@ class Docker:
 
 def test_the_inputs_are_the_copied_files_the_base_images_and_the_arguments():
     assert copied_sources(DOCKERFILE) == ["build/ca/", "pyproject.toml", "README.md", "bin/serve"]
-    assert base_images(DOCKERFILE, {}) == ["debian:12", "debian:12"]
-    assert base_images(DOCKERFILE, {"BASE": "debian:12.12-slim"})[0] == "debian:12.12-slim"
+    assert base_images(DOCKERFILE, {}) == ["example/base:1", "example/base:1"]
+    assert base_images(DOCKERFILE, {"BASE": "example/base:2"})[0] == "example/base:2"
 
 
 def digest(context: Path, args=None, base="sha256:aaa") -> str:
-    return inputs_digest(context / "Dockerfile", context, args or {"TOOL": "1"}, {"debian:12": base})
+    return inputs_digest(context / "Dockerfile", context, args or {"TOOL": "1"}, {"example/base:1": base})
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_what_the_build_does_not_read_leaves_the_digest_alone(context):
 
 
 def test_an_image_of_the_same_inputs_is_not_built_again(context):
-    docker = Docker({"debian:12": "sha256:aaa"}, label=digest(context))
+    docker = Docker({"example/base:1": "sha256:aaa"}, label=digest(context))
     said = []
     assert build(context / "Dockerfile", "hymt/x:1", {"TOOL": "1"}, context, docker, said.append) == 0
     assert docker.builds == []
@@ -109,7 +109,7 @@ def test_an_image_of_the_same_inputs_is_not_built_again(context):
 
 @pytest.mark.parametrize("label", [None, "0123456789abcdef"], ids=["no image or no label", "other inputs"])
 def test_otherwise_docker_build_runs_and_labels_the_image_with_the_digest(context, label):
-    docker = Docker({"debian:12": "sha256:aaa"}, label=label)
+    docker = Docker({"example/base:1": "sha256:aaa"}, label=label)
     assert build(context / "Dockerfile", "hymt/x:1", {"TOOL": "1"}, context, docker, lambda _: None) == 0
     (command,) = docker.builds
     assert command[command.index("--label") + 1] == f"{INPUTS_LABEL}={digest(context)}"
