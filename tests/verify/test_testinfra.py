@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from hymt.verify import testinfra as suite
-from hymt.verify.host_suite.conftest import let_in_before_drop, settings_of
+from hymt.verify.host_suite import test_host as host_suite
+from hymt.verify.host_suite.conftest import let_in_before_drop, pinned_packages, settings_of, stat_listing
 from hymt.verify.result import SkipKind, Status
 from hymt.verify.shape import Shape
 from hymt.verify.ssh import Target
@@ -53,6 +54,17 @@ def test_hosts_are_reached_through_the_inventory_or_by_ssh_with_host_keys_checke
     assert by_ssh.startswith("ssh://ubuntu@203.0.113.7:2222?ssh_extra_args=")
     assert "StrictHostKeyChecking%3Dyes" in by_ssh and "UserKnownHostsFile%3D/kh" in by_ssh
     assert by_ssh.endswith("&ssh_identity_file=/keys/id")
+
+
+def test_the_suite_s_commands_share_one_ssh_connection_per_host_whatever_the_working_directory(tmp_path):
+    config = tmp_path / "ssh_config"
+    target = Target("gpu-1", "203.0.113.7", 2222, "ubuntu")
+    assert suite.testinfra_host(target, tmp_path / "inv.yml", config).endswith(f"&ssh_config={config}")
+    assert suite.testinfra_host(target, None, config).endswith(f"&ssh_config={config}")
+    lines = suite.ssh_config_text(tmp_path).splitlines()
+    assert {"ControlMaster auto", f"ControlPath {tmp_path}/%C"} <= set(lines)
+    # ssh -F reads that file alone: the user's and the system's settings (a jump host, say) come after it.
+    assert lines[-2:] == ["Include ~/.ssh/config", "Include /etc/ssh/ssh_config"]
 
 
 def test_the_suite_ships_in_the_package_and_covers_what_the_issue_lists():
@@ -162,3 +174,67 @@ def test_each_host_s_expectations_follow_its_shape(tmp_path, monkeypatch):
     assert (edge["services"], edge["absent_services"]) == (["proxy"], ["vllm", "web"])
     assert (edge["stack_dir"], edge["project"]) == ("/opt/hymt/edge", "hymt")
     assert "balance/upstreams.caddy" in edge["stack_files"]
+
+
+# `dpkg-query --show --showformat '${Package} ${Status}\n'` as dpkg prints it, written for these tests (stand-ins):
+# held and installed, installed but not held, removed with its configuration left.
+DPKG_LISTING = """containerd.io hold ok installed
+docker-ce install ok installed
+docker-ce-cli deinstall ok config-files
+"""
+
+
+def test_the_pinned_packages_installed_and_those_not_held_come_from_one_listing():
+    assert pinned_packages(DPKG_LISTING) == (["containerd.io", "docker-ce"], ["docker-ce"])
+    assert pinned_packages("docker-ce-cli deinstall ok config-files\n") == ([], [])
+
+
+class FakeHost:
+    """A stand-in for Testinfra's host: each command the suite runs gets the canned output of its first word."""
+
+    def __init__(self, outputs: dict[str, tuple[int, str]]):
+        self.outputs = outputs
+        self.commands: list[str] = []
+
+    def run(self, command: str, *args: str):
+        self.commands.append(command % args if args else command)
+        rc, stdout = self.outputs[command.split()[0]]
+        return subprocess.CompletedProcess(command, rc, stdout, "")
+
+    def file(self, path: str):
+        return type("File", (), {"exists": False})()
+
+
+def test_a_pinned_package_apt_could_upgrade_fails_the_suite_in_one_command():
+    host = FakeHost({"dpkg-query": (1, DPKG_LISTING)})
+    with pytest.raises(AssertionError, match="apt upgrade would move these pinned packages: docker-ce;"):
+        host_suite.test_the_pinned_packages_are_held(host)
+    assert len(host.commands) == 1 and all(name in host.commands[0] for name in host_suite.HELD)
+    nothing = FakeHost({"dpkg-query": (1, "")})
+    with pytest.raises(AssertionError, match="none of the pinned Docker or NVIDIA packages is installed"):
+        host_suite.test_the_pinned_packages_are_held(nothing)
+
+
+STACK = {"stack_dir": "/opt/hymt/stack/current"}
+
+
+@pytest.mark.parametrize(
+    ("listing", "said"),
+    [
+        ("", "no stack at /opt/hymt/stack/current"),
+        ("/opt/hymt/stack/current|directory|root|755\n", "compose.yaml is missing"),
+        (
+            "/opt/hymt/stack/current|directory|root|755\n/opt/hymt/stack/current/compose.yaml|regular file|root|644\n"
+            "/opt/hymt/stack/current/.env|regular file|root|644\n",
+            ".env must be root's, mode 0600",
+        ),
+    ],
+)
+def test_a_stack_directory_without_its_files_or_with_a_readable_env_fails(listing, said):
+    with pytest.raises(AssertionError, match=said):
+        host_suite.test_the_stack_directory_holds_the_compose_files(FakeHost({"stat": (1, listing)}), STACK)
+
+
+def test_stat_s_listing_gives_type_owner_and_mode():
+    found = stat_listing("/opt/a b|directory|root|755\n/opt/a b/.env|regular file|root|600\n")
+    assert found == {"/opt/a b": ("directory", "root", 0o755), "/opt/a b/.env": ("regular file", "root", 0o600)}

@@ -7,4 +7,7 @@ from hymt.provision import firewall
 
 class FilterModule:
     def filters(self):
-        return {"firewall_publicly_published_ports": firewall.publicly_published_ports}
+        return {
+            "firewall_publicly_published_ports": firewall.publicly_published_ports,
+            "firewall_ufw_state": firewall.ufw_state,
+        }

@@ -1,4 +1,5 @@
-"""The firewall role's check: which Docker-published ports bypass ufw.
+"""The firewall role's checks: which Docker-published ports bypass ufw, and what ufw has already (its switch and
+default policies), so that the role leaves alone what holds.
 
 Docker publishes ports through its own iptables chains, ahead of ufw's: a container published on a public address is
 reachable whatever ufw says. The role therefore checks that only the ports meant to be public are published there.
@@ -47,3 +48,20 @@ def publicly_published_ports(docker_ps_output: str, restricted: list[dict] | Non
                 if entry not in published and (entry["address"], port) not in allowed:
                     published.append(entry)
     return published
+
+
+# `ufw status verbose` of an enabled firewall: "Status: active", then
+# "Default: deny (incoming), allow (outgoing), deny (routed)"; of a disabled one, "Status: inactive" alone.
+UFW_DEFAULT = re.compile(r"^Default: (?P<policies>.*)$", re.MULTILINE)
+UFW_POLICY = re.compile(r"(?P<policy>[a-z-]+) \((?P<direction>incoming|outgoing|routed)\)")
+
+
+def ufw_state(status_verbose: str) -> dict:
+    """{active, incoming, outgoing, routed} from `ufw status verbose` (a policy ufw did not print is "": unknown,
+    which matches no wanted policy, so the role sets it)."""
+    found = UFW_DEFAULT.search(status_verbose)
+    policies = dict.fromkeys(("incoming", "outgoing", "routed"), "")
+    if found:
+        policies |= {m["direction"]: m["policy"] for m in UFW_POLICY.finditer(found["policies"])}
+    active = any(line.strip() == "Status: active" for line in status_verbose.splitlines())
+    return {"active": active, **policies}

@@ -25,18 +25,37 @@ def suite_dir() -> Path:
     return Path(str(resources.files("hymt.verify").joinpath("host_suite")))
 
 
-def testinfra_host(target: Target, inventory: Path | None) -> str:
+def ssh_config_text(control_dir: Path) -> str:
+    """The SSH client configuration the suite's commands run with: one connection per host, opened by the first
+    command and reused by the others, then the user's own configuration and the system's (`ssh -F` reads no other).
+    Testinfra multiplexes only when an ansible.cfg in the working directory names a control path; without one every
+    command logged in again (about 0.2 s each, some tests run several)."""
+    return "\n".join(
+        [
+            "# Written by hymt verify for its Testinfra suite (hymt.verify.testinfra).",
+            "ControlMaster auto",
+            "ControlPersist 30s",
+            f"ControlPath {control_dir}/%C",
+            "Include ~/.ssh/config",
+            "Include /etc/ssh/ssh_config",
+            "",
+        ]
+    )
+
+
+def testinfra_host(target: Target, inventory: Path | None, ssh_config: Path | None = None) -> str:
     """Testinfra's address of a target: the inventory's host (ansible backend), else plain ssh with the same key and
-    host key checking."""
+    host key checking; `ssh_config`: the SSH client configuration file to use (ssh_config_text)."""
+    config = f"&ssh_config={quote(str(ssh_config), safe='/')}" if ssh_config is not None else ""
     if inventory is not None:
-        return f"ansible://{target.name}?ansible_inventory={quote(str(inventory.resolve()), safe='/')}"
+        return f"ansible://{target.name}?ansible_inventory={quote(str(inventory.resolve()), safe='/')}{config}"
     options = ["-o BatchMode=yes", f"-o StrictHostKeyChecking={'no' if target.host_key_checking == 'off' else 'yes'}"]
     options += [f"-o UserKnownHostsFile={path}" for path in target.known_hosts]
     query = f"ssh_extra_args={quote(' '.join(options))}"
     if target.key_file:
         query += f"&ssh_identity_file={quote(target.key_file, safe='/')}"
     user = f"{target.user}@" if target.user else ""
-    return f"ssh://{user}{target.address}:{target.port}?{query}"
+    return f"ssh://{user}{target.address}:{target.port}?{query}{config}"
 
 
 def _label(test_name: str) -> tuple[str, str]:
@@ -78,11 +97,13 @@ def run_suite(
     timeout: float = SUITE_TIMEOUT,
 ) -> list[CheckResult]:
     """Run the suite against `targets`; `settings` are the suite's HYMT_VERIFY_* variables."""
-    hosts = [testinfra_host(target, inventory) for target in targets]
     names = {(target.name if inventory is not None else target.address): target.name for target in targets}
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hymt-verify-") as scratch:
         junit = Path(scratch) / "junit.xml"
+        ssh_config = Path(scratch) / "ssh_config"
+        ssh_config.write_text(ssh_config_text(Path(scratch)), encoding="utf-8")
+        hosts = [testinfra_host(target, inventory, ssh_config) for target in targets]
         command = [
             sys.executable, "-m", "pytest", str(suite_dir()),
             "-c", os.devnull, "--rootdir", str(suite_dir()), "-p", "no:cacheprovider", "-q", "--no-header",

@@ -60,6 +60,29 @@ def let_in_before_drop(rules: str, address: str, port: int) -> set[str] | None:
     return None if drop is None else {r.get("-s", "anyone") for r in mine[:drop] if r.get("-j") == "RETURN"}
 
 
+def pinned_packages(listing: str) -> tuple[list[str], list[str]]:
+    """From `dpkg-query --show --showformat '${Package} ${Status}\\n'` of the pinned packages (one command for all of
+    them), those installed and, of these, those not held: dpkg's selection "hold" (what `apt-mark hold` sets) keeps
+    apt upgrade from moving a package; "install" does not."""
+    installed, loose = [], []
+    for line in listing.splitlines():
+        name, *status = line.split()
+        if status[1:3] == ["ok", "installed"] and status[:1] in (["install"], ["hold"]):
+            installed.append(name)
+            if status[0] != "hold":
+                loose.append(name)
+    return installed, loose
+
+
+def stat_listing(listing: str) -> dict[str, tuple[str, str, int]]:
+    """Path -> (file type, owner, permission bits) from `stat --format '%n|%F|%U|%a'` (paths missing: left out)."""
+    found = {}
+    for line in listing.splitlines():
+        path, kind, user, mode = line.rsplit("|", 3)
+        found[path] = (kind, user, int(mode, 8))
+    return found
+
+
 @pytest.fixture
 def settings(host) -> dict:
     return settings_of(host)
