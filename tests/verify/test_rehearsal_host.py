@@ -170,3 +170,23 @@ def test_an_unknown_or_changed_host_key_is_refused(host, tmp_path):
         )  # fmt: skip
         login = checks_of(report)["SSH login"]
         assert code == 1 and login["status"] == "fail" and said in login["reason"], login
+
+
+def test_the_testinfra_suite_reaches_a_host_given_by_address_with_its_key_checked(host, tmp_path):
+    # No inventory: the suite's own ssh logs in with the key and the known_hosts file given on the command line (the
+    # host's key is in no file of the user's, so a login that ignored --known-hosts would be refused).
+    by_address = (
+        "--host",
+        f"debian@127.0.0.1:{host.ssh_port}",
+        "--ssh-key",
+        str(host.key_file),
+        "--profile",
+        "rehearsal",
+    )
+    code, report, err = verify(*by_address, "--known-hosts", str(host.known_hosts))
+    assert report, err
+    suite = {c["name"]: c for c in report["checks"] if c["name"].startswith("testinfra: ")}
+    for name in ("the docker engine runs and starts at boot", "sshd allows key logins only"):
+        assert suite[f"testinfra: {name}"]["status"] == "pass", suite
+    assert suite["testinfra: daemon json has the nvidia runtime"]["expected"] is True
+    assert code == 1  # the stack is not deployed on this host

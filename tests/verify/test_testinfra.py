@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import testinfra
 
 from hymt.verify import testinfra as suite
 from hymt.verify.host_suite import test_host as host_suite
@@ -47,24 +48,53 @@ def test_junit_becomes_one_check_per_test_and_host():
     assert other.skip_kind is SkipKind.NOT_JUDGED and not other.expected_by("rehearsal")
 
 
+def effective_ssh_settings(config: Path, target: Target) -> dict[str, str]:
+    """What ssh itself makes of `config` for `target` (ssh -G: the settings it would log in with, nothing connected)."""
+    command = ["ssh", "-G", "-F", str(config), "-p", str(target.port), f"{target.user}@{target.address}"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=True)
+    return dict(line.partition(" ")[::2] for line in done.stdout.splitlines())
+
+
 def test_hosts_are_reached_through_the_inventory_or_by_ssh_with_host_keys_checked(tmp_path):
     target = Target("gpu-1", "203.0.113.7", 2222, "ubuntu", "/keys/id", known_hosts=("/kh",))
-    assert suite.testinfra_host(target, tmp_path / "inv.yml") == f"ansible://gpu-1?ansible_inventory={tmp_path}/inv.yml"
-    by_ssh = suite.testinfra_host(target, None)
-    assert by_ssh.startswith("ssh://ubuntu@203.0.113.7:2222?ssh_extra_args=")
-    assert "StrictHostKeyChecking%3Dyes" in by_ssh and "UserKnownHostsFile%3D/kh" in by_ssh
-    assert by_ssh.endswith("&ssh_identity_file=/keys/id")
+    inventory = f"ansible_inventory={tmp_path}/inv.yml"
+    assert suite.testinfra_host(target, tmp_path / "inv.yml") == f"ansible://gpu-1?{inventory}"
+    config = tmp_path / "ssh_config"
+    config.write_text(suite.ssh_config_text(tmp_path, target))
+    # Testinfra's ssh:// addresses drop any ssh_extra_args: the login settings must reach ssh through the file.
+    backend = testinfra.get_host(suite.testinfra_host(target, None, config)).backend
+    assert (backend.host.name, backend.host.port, backend.host.user) == ("203.0.113.7", "2222", "ubuntu")
+    assert (backend.ssh_config, backend.ssh_identity_file) == (str(config), "/keys/id")
+    settings = effective_ssh_settings(config, target)
+    assert (settings["batchmode"], settings["stricthostkeychecking"]) == ("yes", "true")
+    home = Path.home()
+    assert settings["userknownhostsfile"].split() == [f"{home}/.ssh/known_hosts", f"{home}/.ssh/known_hosts2", "/kh"]
+
+
+@pytest.mark.parametrize(("checking", "said"), [("accept-new", "accept-new"), ("off", "false")])
+def test_a_host_key_let_in_unchecked_is_written_to_no_file_of_the_user_s(tmp_path, checking, said):
+    target = Target("gpu-1", "203.0.113.7", 22, "ubuntu", known_hosts=("/kh",), host_key_checking=checking)
+    config = tmp_path / "ssh_config"
+    config.write_text(suite.ssh_config_text(tmp_path, target))
+    settings = effective_ssh_settings(config, target)
+    assert settings["stricthostkeychecking"] == said
+    # ssh adds a new key to the first file named; the user's own files are still read, so a changed key is refused.
+    files = settings["userknownhostsfile"].split()
+    assert files[0] == "/dev/null" and f"{Path.home()}/.ssh/known_hosts" in files and "/kh" in files
 
 
 def test_the_suite_s_commands_share_one_ssh_connection_per_host_whatever_the_working_directory(tmp_path):
     config = tmp_path / "ssh_config"
     target = Target("gpu-1", "203.0.113.7", 2222, "ubuntu")
     assert suite.testinfra_host(target, tmp_path / "inv.yml", config).endswith(f"&ssh_config={config}")
-    assert suite.testinfra_host(target, None, config).endswith(f"&ssh_config={config}")
+    assert suite.testinfra_host(target, None, config).endswith(f"?ssh_config={config}")
     lines = suite.ssh_config_text(tmp_path).splitlines()
     assert {"ControlMaster auto", f"ControlPath {tmp_path}/%C"} <= set(lines)
     # ssh -F reads that file alone: the user's and the system's settings (a jump host, say) come after it.
     assert lines[-2:] == ["Include ~/.ssh/config", "Include /etc/ssh/ssh_config"]
+    config.write_text(suite.ssh_config_text(tmp_path, target))
+    settings = effective_ssh_settings(config, target)
+    assert settings["controlmaster"] == "auto" and Path(settings["controlpath"]).parent == tmp_path
 
 
 def test_the_suite_ships_in_the_package_and_covers_what_the_issue_lists():

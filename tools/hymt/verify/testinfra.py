@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from hymt.verify.result import CheckResult, SkipKind, failed, passed, skipped
-from hymt.verify.ssh import Target
+from hymt.verify.ssh import DEFAULT_KNOWN_HOSTS, Target
 
 NO_GPU_PREFIX = "no GPU: "
 SUITE_TIMEOUT = 900.0
@@ -25,14 +25,32 @@ def suite_dir() -> Path:
     return Path(str(resources.files("hymt.verify").joinpath("host_suite")))
 
 
-def ssh_config_text(control_dir: Path) -> str:
-    """The SSH client configuration the suite's commands run with: one connection per host, opened by the first
-    command and reused by the others, then the user's own configuration and the system's (`ssh -F` reads no other).
+def ssh_login_lines(target: Target) -> list[str]:
+    """How ssh logs in to a --host target, as ssh_config lines: never a prompt, and its key checked as hymt verify's
+    own SSH connection checks it (ssh.Target): against the user's known_hosts files and the target's own. Testinfra's
+    ssh:// addresses take no ssh_extra_args, so these lines are the only way they reach ssh. When a new key is let in
+    (accept-new, off), ssh writes it to /dev/null, the first file named: nothing of the user's is changed."""
+    checking = {"strict": "yes", "accept-new": "accept-new", "off": "no"}[target.host_key_checking]
+    files = [*DEFAULT_KNOWN_HOSTS, *target.known_hosts]
+    if checking != "yes":
+        files.insert(0, "/dev/null")
+    return [
+        "BatchMode yes",
+        f"StrictHostKeyChecking {checking}",
+        "UserKnownHostsFile " + " ".join(f'"{path}"' for path in files),
+    ]
+
+
+def ssh_config_text(control_dir: Path, target: Target | None = None) -> str:
+    """The SSH client configuration the suite's commands run with: for a --host `target`, how to log in to it
+    (ssh_login_lines); one connection per host, opened by the first command and reused by the others; then the
+    user's own configuration and the system's (`ssh -F` reads no other, and the first value given wins).
     Testinfra multiplexes only when an ansible.cfg in the working directory names a control path; without one every
     command logged in again (about 0.2 s each, some tests run several)."""
     return "\n".join(
         [
             "# Written by hymt verify for its Testinfra suite (hymt.verify.testinfra).",
+            *(ssh_login_lines(target) if target is not None else []),
             "ControlMaster auto",
             "ControlPersist 30s",
             f"ControlPath {control_dir}/%C",
@@ -44,18 +62,17 @@ def ssh_config_text(control_dir: Path) -> str:
 
 
 def testinfra_host(target: Target, inventory: Path | None, ssh_config: Path | None = None) -> str:
-    """Testinfra's address of a target: the inventory's host (ansible backend), else plain ssh with the same key and
-    host key checking; `ssh_config`: the SSH client configuration file to use (ssh_config_text)."""
-    config = f"&ssh_config={quote(str(ssh_config), safe='/')}" if ssh_config is not None else ""
+    """Testinfra's address of a target: the inventory's host (ansible backend, which passes on the inventory's SSH
+    arguments), else plain ssh with the target's key; `ssh_config`: the SSH client configuration file to use
+    (ssh_config_text, which carries a --host target's host key checking)."""
+    query = [f"ssh_config={quote(str(ssh_config), safe='/')}"] if ssh_config is not None else []
     if inventory is not None:
-        return f"ansible://{target.name}?ansible_inventory={quote(str(inventory.resolve()), safe='/')}{config}"
-    options = ["-o BatchMode=yes", f"-o StrictHostKeyChecking={'no' if target.host_key_checking == 'off' else 'yes'}"]
-    options += [f"-o UserKnownHostsFile={path}" for path in target.known_hosts]
-    query = f"ssh_extra_args={quote(' '.join(options))}"
+        query.insert(0, f"ansible_inventory={quote(str(inventory.resolve()), safe='/')}")
+        return f"ansible://{target.name}?{'&'.join(query)}"
     if target.key_file:
-        query += f"&ssh_identity_file={quote(target.key_file, safe='/')}"
+        query.insert(0, f"ssh_identity_file={quote(target.key_file, safe='/')}")
     user = f"{target.user}@" if target.user else ""
-    return f"ssh://{user}{target.address}:{target.port}?{query}{config}"
+    return f"ssh://{user}{target.address}:{target.port}" + (f"?{'&'.join(query)}" if query else "")
 
 
 def _label(test_name: str) -> tuple[str, str]:
@@ -101,9 +118,13 @@ def run_suite(
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hymt-verify-") as scratch:
         junit = Path(scratch) / "junit.xml"
-        ssh_config = Path(scratch) / "ssh_config"
-        ssh_config.write_text(ssh_config_text(Path(scratch)), encoding="utf-8")
-        hosts = [testinfra_host(target, inventory, ssh_config) for target in targets]
+        hosts = []
+        for number, target in enumerate(targets):
+            # One file per --host target: each carries its own host key checking.
+            ssh_config = Path(scratch) / f"ssh_config-{number}"
+            text = ssh_config_text(Path(scratch), target if inventory is None else None)
+            ssh_config.write_text(text, encoding="utf-8")
+            hosts.append(testinfra_host(target, inventory, ssh_config))
         command = [
             sys.executable, "-m", "pytest", str(suite_dir()),
             "-c", os.devnull, "--rootdir", str(suite_dir()), "-p", "no:cacheprovider", "-q", "--no-header",
