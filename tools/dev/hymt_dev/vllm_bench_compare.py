@@ -299,10 +299,11 @@ def _mean(results: list[dict]) -> dict:
     return {**mean, "failed": sum(result["failed"] for result in results)}
 
 
-def compare(stack: Stack, work: Path, args: argparse.Namespace, levels: list[int]) -> tuple[list[dict], bool]:
-    runner = Runner(stack, work)
+def compare(
+    runner: Runner, stack: Stack, work: Path, args: argparse.Namespace, levels: list[int]
+) -> tuple[list[dict], bool]:
+    """Part one: vllm bench serve and hymt bench on the same prompts, straight to vLLM."""
     write_dataset(work / "prompts.jsonl", stack.served_model, args.requests)
-    single_paragraphs(work / "paragraphs.txt")
     rows: list[dict] = []
     failed = False
     print(f"\n## vllm bench serve and hymt bench, {args.requests} requests a level, {args.max_tokens} tokens each "
@@ -336,22 +337,33 @@ def compare(stack: Stack, work: Path, args: argparse.Namespace, levels: list[int
               + f" | {ours['failed']} |")  # fmt: skip
         print(f"| {level} | difference | " + " | ".join(_pct(ours[f], theirs[f]) for f in FIGURES) + " | |",
               flush=True)  # fmt: skip
-    if args.no_paths:
-        return rows, failed
+    return rows, failed
+
+
+def three_paths(
+    runner: Runner, stack: Stack, work: Path, args: argparse.Namespace, levels: list[int]
+) -> tuple[list[dict], bool]:
+    """Part two: hymt bench alone, straight to vLLM, through the web app, through Caddy and the web app; streamed,
+    or with --no-stream each answer whole."""
+    single_paragraphs(work / "paragraphs.txt")
+    rows: list[dict] = []
+    failed = False
     paths = {
         "direct": (stack.backend, ["--url", "http://vllm:8000/v1", "--api", "openai", "--model", stack.served_model]),
         "gateway": (stack.backend, ["--url", "http://web:8000"]),
         "proxy + gateway": (stack.web_network, ["--url", "http://proxy:80"]),
     }
-    print(f"\n## three paths, hymt bench, {args.requests} requests a level, single-paragraph texts into Chinese\n")
+    streamed = "not streamed (each answer whole)" if args.no_stream else "streamed"
+    print(f"\n## three paths, hymt bench, {args.requests} requests a level, single-paragraph texts into Chinese, "
+          f"{streamed}\n")  # fmt: skip
     print("| clients | path | req/s | output tok/s | TTFT p50 (ms) | TTFT p99 (ms) | failed |", flush=True)
     print("|---|---|---|---|---|---|---|", flush=True)
     for level in levels:
         for name, (network, target) in paths.items():
             summary = runner.hymt_bench(
-                f"path-{name.replace(' + ', '-')}-c{level}", network,
+                f"path-{name.replace(' + ', '-')}-c{level}{'-plain' if args.no_stream else ''}", network,
                 [*target, "--input", "/bench/paragraphs.txt", "--to", "zh", "--concurrency", str(level),
-                 "--requests", str(args.requests)],
+                 "--requests", str(args.requests), *(["--no-stream"] if args.no_stream else [])],
             )  # fmt: skip
             failed |= bool(summary["failed"])
             rows.append({"part": "paths", "level": level, "path": name, "hymt": summary})
@@ -374,6 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--abba", action="store_true",
                         help="at each level run vllm, hymt, hymt, vllm bench and compare each tool's mean")  # fmt: skip
     parser.add_argument("--no-paths", action="store_true", help="only part one (the two tools side by side)")
+    parser.add_argument("--paths-only", action="store_true", help="only part two (the three paths, hymt bench alone)")
+    parser.add_argument("--no-stream", action="store_true",
+                        help="part two with plain requests, each answer timed whole")  # fmt: skip
     parser.add_argument("--model-dir", type=Path, default=REPO_ROOT / ".hymt/models/hymt-rehearsal",
                         help="the rehearsal model, for the stack this script starts")  # fmt: skip
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "vllm-bench",
@@ -381,6 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         levels = _levels(args.levels)
+        if args.paths_only and args.no_paths:
+            raise Missing("--paths-only and --no-paths leave nothing to run: give one of them")
         if args.requests < 1 or args.max_tokens < 1:
             raise Missing("--requests and --max-tokens must be 1 or more")
         _docker(["version", "--format", "{{.Server.Version}}"])
@@ -396,7 +413,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"stack {stack.project}: vLLM {stack.vllm_image} serving {stack.served_model}; "
                   f"web {stack.web_image}; {os.cpu_count()} cores, load average {load_before[0]:.1f} before",
                   flush=True)  # fmt: skip
-            rows, failed = compare(stack, work, args, levels)
+            runner = Runner(stack, work)
+            rows, failed = compare(runner, stack, work, args, levels) if not args.paths_only else ([], False)
+            if not args.no_paths:
+                paths, paths_failed = three_paths(runner, stack, work, args, levels)
+                rows, failed = rows + paths, failed or paths_failed
         print(f"\nload average {os.getloadavg()[0]:.1f} after ({os.cpu_count()} cores)", flush=True)
     except Missing as exc:
         print(f"vllm_bench_compare: error: {exc}", file=sys.stderr)
