@@ -51,6 +51,24 @@ def test_staging_replaces_whatever_was_staged_before(tmp_path, ca_dir):
     assert (ca_dir / "extra-ca.crt").read_bytes() == bundle.read_bytes()
 
 
+def test_builds_started_together_all_stage_the_bundle(tmp_path, ca_dir):
+    # make test runs `make rehearse` on two workers at once, and each image build stages the CA first: one run must
+    # never remove what another is about to move into place.
+    bundle = tmp_path / "corporate.pem"
+    bundle.write_bytes(self_signed("Proxy CA")[0])
+    for _ in range(10):
+        runs = [
+            subprocess.Popen([str(STAGE_CA), str(bundle)], env={"PATH": "/usr/bin:/bin", "HYMT_CA_DIR": str(ca_dir)},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for _ in range(6)
+        ]  # fmt: skip
+        failures = [err for run in runs if (err := run.communicate(timeout=30)[1]) and run.returncode != 0]
+        assert not failures, failures[0]
+        assert [p.name for p in ca_dir.iterdir()] == ["extra-ca.crt"]
+        assert (ca_dir / "extra-ca.crt").read_bytes() == bundle.read_bytes()
+        (ca_dir / "extra-ca.crt").unlink()
+
+
 @pytest.mark.parametrize("args", [(), ("",)], ids=["no argument", "empty argument"])
 def test_without_a_bundle_the_directory_exists_and_is_empty(tmp_path, ca_dir, args):
     # The Makefile passes "" when HYMT_EXTRA_CA is empty; a CA staged by an earlier build must not linger.
