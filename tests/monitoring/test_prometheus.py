@@ -70,6 +70,13 @@ def prometheus(monitored_stack) -> int:
         interval=2,
         not_yet=(OSError, KeyError),
     )
+    # The node exporter may have been scraped "up" before the file above was written: wait for a scrape that read it.
+    wait_until(
+        lambda: value(port, "hymt_tls_certificate_expiry_seconds") == EXPIRES,
+        "the node exporter's scrape of the certificate's expiry file",
+        timeout=60,
+        interval=2,
+    )
     return port
 
 
