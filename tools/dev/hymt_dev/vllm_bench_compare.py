@@ -398,6 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         levels = _levels(args.levels)
         if args.paths_only and args.no_paths:
             raise Missing("--paths-only and --no-paths leave nothing to run: give one of them")
+        if args.no_stream and args.no_paths:
+            raise Missing("--no-stream changes part two, which --no-paths leaves out: drop one of them")
         if args.requests < 1 or args.max_tokens < 1:
             raise Missing("--requests and --max-tokens must be 1 or more")
         _docker(["version", "--format", "{{.Server.Version}}"])
