@@ -59,3 +59,20 @@ def test_the_text_report_groups_by_target_and_ends_with_the_verdict():
     assert lines[-1] == "1 passed, 0 failed, 1 skipped: verified"
     strict = render_text(Report("rehearsal", True, "http://x", [OK, NO_GPU]))
     assert strict.splitlines()[-1].endswith("NOT verified") and "SKIP  nvidia-smi" in strict
+
+
+def test_what_keeps_a_run_from_being_verified_is_repeated_above_the_verdict():
+    broken = failed("translation zh->en", "HTTP 502 from the proxy", target="https://mt.example")
+    text = render_text(Report("rehearsal", False, "http://x", [broken, OK, NO_GPU, OTHER]))
+    assert text.splitlines()[-4:] == [
+        "not verified because of:",
+        "  FAIL  https://mt.example: translation zh->en: HTTP 502 from the proxy",
+        "  SKIP  host-1: model check: no 'model check' command yet",
+        "1 passed, 1 failed, 2 skipped (1 not expected by the profile): NOT verified",
+    ], text
+    # The expected skip is not a problem on its profile; with --strict it is.
+    assert "host-1: nvidia-smi" not in text.split("not verified because of:")[1]
+    strict = render_text(Report("rehearsal", True, "http://x", [OK, NO_GPU]))
+    assert "  SKIP  host-1: nvidia-smi on the host: skipped: no GPU" in strict.split("not verified because of:")[1]
+    # A verified run has no such block.
+    assert "not verified because of" not in render_text(Report("rehearsal", False, "http://x", [OK, NO_GPU]))

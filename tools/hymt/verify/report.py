@@ -25,6 +25,12 @@ def render_text(report: Report, color: bool = False) -> str:
             label = f"\033[{code}m{label}\033[0m"
         lines.append(f"  {label}  {result.name:<{width}}  {result.seconds:6.2f}s  {result.reason}")
     lines += [f"note: {note}" for note in report.notes]
+    # A report runs to a hundred lines on a fleet: what stopped verification is repeated above the verdict, where the
+    # last lines of a log (a CI job's, Ansible's) still show it.
+    problems = [r for r in report.results if r.blocks(report.profile, report.strict)]
+    if problems:
+        lines.append("not verified because of:")
+        lines += [f"  {MARKS[r.status][0]}  {r.target}: {r.name}: {r.reason}" for r in problems]
     summary = Summary.of(report.results, report.profile)
     verdict = "verified" if exit_code(report.results, report.profile, report.strict) == 0 else "NOT verified"
     lines.append(f"{summary.line()}: {verdict}")

@@ -50,6 +50,13 @@ class CheckResult:
         """Whether this skip is one the declared profile expects (False for passes and failures)."""
         return self.status is Status.SKIP and self.skip_kind in EXPECTED_SKIPS.get(profile, frozenset())
 
+    def blocks(self, profile: str, strict: bool = False) -> bool:
+        """Whether this result keeps a run from counting as verified: a failure, or a skip that `profile` does not
+        expect (any skip when strict)."""
+        if self.status is Status.FAIL:
+            return True
+        return self.status is Status.SKIP and (strict or not self.expected_by(profile))
+
     def as_dict(self, profile: str) -> dict[str, object]:
         entry: dict[str, object] = {
             "target": self.target,
@@ -124,12 +131,7 @@ def exit_code(results: Sequence[CheckResult], profile: str, strict: bool = False
     """0 only when every check passed or was skipped for a reason `profile` expects (no skip at all when strict)."""
     if not results:
         return ExitStatus.FAILURE  # nothing was checked: nothing is verified
-    for result in results:
-        if result.status is Status.FAIL:
-            return ExitStatus.FAILURE
-        if result.status is Status.SKIP and (strict or not result.expected_by(profile)):
-            return ExitStatus.FAILURE
-    return ExitStatus.OK
+    return ExitStatus.FAILURE if any(result.blocks(profile, strict) for result in results) else ExitStatus.OK
 
 
 def run_check(
