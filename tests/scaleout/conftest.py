@@ -32,6 +32,14 @@ class Fleet:
     made: subprocess.CompletedProcess
     seconds: float
     hosts: dict = field(default_factory=dict)
+    # The extra variables the fleet is deployed with (the rehearsal's ANSIBLE_ARGS, and what a test changed for good):
+    # a deploy with these gives no GPU host a new release.
+    settings: str = ""
+
+    def __post_init__(self) -> None:
+        self.settings = self.settings or next(v for v in self.variables if v.startswith("ANSIBLE_ARGS=")).removeprefix(
+            "ANSIBLE_ARGS="
+        )
 
     @property
     def output(self) -> str:
@@ -83,8 +91,10 @@ def quote(text: str) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
-def translate(url: str, text: str = "Good morning", target: str = "zh", timeout: float = 60) -> requests.Response:
-    return requests.post(f"{url}/api/translate", json={"text": text, "target": target}, timeout=timeout)
+def translate(
+    url: str, text: str = "Good morning", target: str = "zh", timeout: float = 60, auth: tuple[str, str] | None = None
+) -> requests.Response:
+    return requests.post(f"{url}/api/translate", json={"text": text, "target": target}, timeout=timeout, auth=auth)
 
 
 def leftovers(prefix: str) -> list[str]:
