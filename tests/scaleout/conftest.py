@@ -31,15 +31,10 @@ class Fleet:
     variables: list[str]
     made: subprocess.CompletedProcess
     seconds: float
-    hosts: dict = field(default_factory=dict)
     # The extra variables the fleet is deployed with (the rehearsal's ANSIBLE_ARGS, and what a test changed for good):
     # a deploy with these gives no GPU host a new release.
-    settings: str = ""
-
-    def __post_init__(self) -> None:
-        self.settings = self.settings or next(v for v in self.variables if v.startswith("ANSIBLE_ARGS=")).removeprefix(
-            "ANSIBLE_ARGS="
-        )
+    settings: str
+    hosts: dict = field(default_factory=dict)
 
     @property
     def output(self) -> str:
@@ -116,6 +111,9 @@ def fleet(docker_engine, tmp_path_factory) -> Iterator[Fleet]:
     inventory = directory / "inventory.yml"
     settings = directory / "settings.yml"
     settings.write_text(yaml.safe_dump({"stack_env": {"HYMT_CLIENT_RATE": 6000, "HYMT_CLIENT_BURST": 1000}}))
+    # The images' archives in a cache of its own: the other packages' rehearsals export theirs at the same time.
+    # Every request of the tests comes from this one address, which the per-client allowance would soon refuse.
+    ansible_args = f"-e images_control_cache={directory / 'images'} -e @{settings}"
     variables = [
         f"GPU_HOSTS={GPU_HOSTS}",
         f"REHEARSAL_FLEET={prefix}",
@@ -124,13 +122,11 @@ def fleet(docker_engine, tmp_path_factory) -> Iterator[Fleet]:
         f"REHEARSAL_HTTPS_PORT={free_port()}",
         # A subnet of its own, beside a user's fleet (10.213.0.0/24) and the single-host rehearsals.
         f"REHEARSAL_PRIVATE_SUBNET=10.214.{secrets.randbelow(250) + 1}.0/24",
-        # The images' archives in a cache of its own: the other packages' rehearsals export theirs at the same time.
-        # Every request of the tests comes from this one address, which the per-client allowance would soon refuse.
-        f"ANSIBLE_ARGS=-e images_control_cache={directory / 'images'} -e @{settings}",
+        f"ANSIBLE_ARGS={ansible_args}",
     ]
     started = time.monotonic()
     made = run_make("rehearse", *variables, timeout=3000)
-    fleet = Fleet(prefix, inventory, variables, made, time.monotonic() - started)
+    fleet = Fleet(prefix, inventory, variables, made, time.monotonic() - started, ansible_args)
     try:
         assert made.returncode == 0, f"make rehearse GPU_HOSTS={GPU_HOSTS} failed:\n{fleet.output[-8000:]}"
         print(f"\nmake rehearse GPU_HOSTS={GPU_HOSTS} from nothing: {fleet.seconds:.0f} s")

@@ -88,8 +88,9 @@ def test_a_host_whose_vllm_stops_leaves_the_rotation_and_comes_back(fleet: Fleet
 
 class SteadyLoad:
     """Clients sending translations through the edge one after another until stopped, counting every outcome. Two
-    clients pausing a second between translations keep one in flight most of the time, which is what a rolling change
-    must not fail, without keeping both CPU vLLMs busy and slowing the packages that run beside this one."""
+    clients pausing a second between translations keep one in flight about half the time (in CI: 498 translations in
+    359 s), so a rolling change meets requests throughout, without keeping both CPU vLLMs busy and slowing the packages
+    that run beside this one."""
 
     def __init__(self, url: str, clients: int = 2, pause: float = 1.0):
         self.pause = pause
