@@ -283,6 +283,17 @@ TRANSLATION_SCHEMA = {
         "target": {"type": "string"},
         "model": {"type": "string"},
         "elapsed_ms": {"type": "integer", "minimum": 0},
+        "output_tokens": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "the plain API's answer: the model's output tokens as the model server counted them "
+            "(absent when it sent no count)",
+        },
+        "pieces": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "the stream's done event: the model server's pieces streamed (vLLM: a token each)",
+        },
         "warnings": {
             "type": "array",
             "items": {"type": "string"},

@@ -298,9 +298,11 @@ async def run_bounded(works: Sequence[Callable[[], Awaitable[T]]], limit: asynci
     return [task.result() for task in tasks]
 
 
-async def _complete_all(upstream: Upstream, bodies: Sequence[dict[str, object]], limit: asyncio.Semaphore) -> list[str]:
-    """The answers to `bodies`, in order, at most `limit` at once (run_bounded)."""
-    return await run_bounded([functools.partial(upstream.complete, body) for body in bodies], limit)
+async def _complete_all(
+    upstream: Upstream, bodies: Sequence[dict[str, object]], limit: asyncio.Semaphore, counted: Callable[[int], None]
+) -> list[str]:
+    """The answers to `bodies`, in order, at most `limit` at once (run_bounded); `counted` hears their output tokens."""
+    return await run_bounded([functools.partial(upstream.complete, body, counted) for body in bodies], limit)
 
 
 async def translate(upstream: Upstream, job: Job) -> dict[str, object]:
@@ -310,19 +312,24 @@ async def translate(upstream: Upstream, job: Job) -> dict[str, object]:
     Job.fallback), so the translation keeps the text's layout."""
     settings = upstream.settings
     limit = asyncio.Semaphore(settings.chunk_concurrency)
+    output_tokens: list[int] = []  # as the model server reported them, per answer
+
     try:
         async with asyncio.timeout(settings.request_timeout):
-            answers = await _complete_all(upstream, job.bodies, limit)
+            answers = await _complete_all(upstream, job.bodies, limit, output_tokens.append)
             made = len(answers)
             for index, answer in enumerate(answers):
                 plan = job.fallback(index, answer, made)
                 if plan is not None:
                     made += len(plan.segments)
-                    lines = await _complete_all(upstream, [job.body(s) for s in plan.segments], limit)
-                    answers[index] = plan.join(lines)
+                    bodies = [job.body(s) for s in plan.segments]
+                    answers[index] = plan.join(await _complete_all(upstream, bodies, limit, output_tokens.append))
     except TimeoutError:
         raise _timed_out(settings) from None
-    return job.result(settings.served_model, answers)
+    result = job.result(settings.served_model, answers)
+    if output_tokens:  # a plain answer has no pieces to count: the model server's own count (hymt bench reads it)
+        result["output_tokens"] = sum(output_tokens)
+    return result
 
 
 class _End:
@@ -444,7 +451,10 @@ class StreamingTranslation:
             self._requests += len(plan.segments)
             try:
                 async with asyncio.timeout_at(deadline):
-                    answers = await _complete_all(self.upstream, [self.job.body(s) for s in plan.segments], self._limit)
+                    # Their tokens count as pieces: the model wrote them for this translation, as it wrote those
+                    # streamed (the model server's count of them, as the plain answer's output_tokens is).
+                    bodies = [self.job.body(s) for s in plan.segments]
+                    answers = await _complete_all(self.upstream, bodies, self._limit, self._count)
             except TimeoutError:
                 raise _timed_out(self.upstream.settings) from None
             self._answers[index] = plan.join(answers)

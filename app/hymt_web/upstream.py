@@ -120,8 +120,9 @@ class Upstream:
             return self._failed(errors.upstream_not_ready(f"the model server answered 503: {detail}"))
         return self._failed(errors.upstream_error(f"HTTP {status}: {detail}"))
 
-    async def complete(self, body: dict[str, object]) -> str:
-        """The whole answer of one chat completion."""
+    async def complete(self, body: dict[str, object], counted: Callable[[int], None] = _nothing) -> str:
+        """The whole answer of one chat completion; `counted` hears its output tokens when the model server reports
+        them (the OpenAI API's usage, which vLLM always sends)."""
         try:
             async with self.client.post("chat/completions", json={**body, "stream": False}) as response:
                 if response.status != 200:
@@ -130,10 +131,15 @@ class Upstream:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise self._transport_error(exc) from exc
         try:
-            answer = json.loads(raw)["choices"][0]["message"]["content"] or ""
+            parsed = json.loads(raw)
+            answer = parsed["choices"][0]["message"]["content"] or ""
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise self._failed(errors.upstream_error("an answer the gateway could not read")) from exc
         self._generated()
+        usage = parsed.get("usage")
+        tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
+        if isinstance(tokens, int) and not isinstance(tokens, bool):
+            counted(tokens)
         return answer
 
     async def stream(self, body: dict[str, object], counted: Callable[[int], None] = _nothing) -> AsyncIterator[str]:

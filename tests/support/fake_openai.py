@@ -66,6 +66,7 @@ class Behaviour:
     # A plain (not streamed) answer takes as long as its stream would: chunk_delay for each piece after the first, as a
     # server generating the whole answer before sending it does (off: a plain answer comes at once after the delays).
     pace_plain: bool = False
+    plain_usage: bool = True  # a plain answer carries its usage figure (vLLM's always does; some servers send none)
 
 
 @dataclass
@@ -268,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             pieces = max(1, -(-len(answer) // b.chunk_chars))  # as many as its stream would have
             if b.pace_plain:
                 time.sleep(b.chunk_delay * (pieces - 1))
-            self._send_json(200, _completion(b.model, answer, b.finish_reason, pieces))
+            self._send_json(200, _completion(b.model, answer, b.finish_reason, pieces if b.plain_usage else None))
 
     def _stream(self, answer: str) -> None:
         fake, b = self.fake, self.fake.behaviour
@@ -352,15 +353,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(200, {"ok": True})
 
 
-def _completion(model: str, answer: str, finish_reason: str, tokens: int) -> dict:
-    """A plain answer; `tokens`: its usage figure (as many as its stream's pieces: a piece is one token)."""
-    return {
+def _completion(model: str, answer: str, finish_reason: str, tokens: int | None) -> dict:
+    """A plain answer; `tokens`: its usage figure (as many as its stream's pieces: a piece is one token), None for no
+    usage."""
+    completion: dict = {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish_reason}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": 10 + tokens},
     }
+    if tokens is not None:
+        completion["usage"] = {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": 10 + tokens}
+    return completion
 
 
 def main() -> None:

@@ -375,12 +375,13 @@ def test_plain_requests_are_timed_as_whole_answers(fake):
     assert len(sent) == 4 and all(body["stream"] is False and "stream_options" not in body for body in sent)
 
 
-def test_plain_requests_through_the_gateway_get_its_plain_answer(fake, gateway):
+def test_plain_requests_through_the_gateway_get_its_plain_answer_and_the_model_servers_token_count(fake, gateway):
+    fake.behaviour.reply = lambda _prompt: "abcd" * 5  # the stand-in's usage figure: 5 tokens
     sentences = [Request(text, code, "en" if code == "zh" else "zh") for code, text in SHORT.items()]
     level = run_level(Target(url=gateway, api="web", stream=False), sentences, concurrency=2, count=4)
     # A stream (/api/translate/stream) would be "bad answer": the plain route answered with a translation.
     assert [o.error for o in level.outcomes] == [None] * 4
-    assert [o.output_tokens for o in level.outcomes] == [0] * 4  # the web API's plain answer has no token count
+    assert [o.output_tokens for o in level.outcomes] == [5] * 4  # the answer's output_tokens, the usage passed on
 
 
 @pytest.mark.parametrize(

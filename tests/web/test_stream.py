@@ -31,8 +31,10 @@ async def test_deltas_then_done_with_the_same_answer_as_translate(fake):
     deltas = "".join(data["text"] for kind, data in events if kind == "delta")
     done = events[-1][1]
     assert deltas == done["translation"] == "English translation of: Bonjour le monde"
-    # The same Translation, and how many pieces the model streamed (the stand-in: one per 4 characters).
+    # The same Translation, and how many pieces the model streamed (the stand-in: one per 4 characters); the plain
+    # answer has the model server's count of the same tokens instead.
     assert done.pop("pieces") == math.ceil(len(done["translation"]) / fake.behaviour.chunk_chars)
+    assert plain.pop("output_tokens") == math.ceil(len(plain["translation"]) / fake.behaviour.chunk_chars)
     assert set(done) == set(plain) and {k: v for k, v in done.items() if k != "elapsed_ms"} == {
         k: v for k, v in plain.items() if k != "elapsed_ms"
     }

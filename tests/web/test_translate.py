@@ -58,8 +58,9 @@ async def test_the_answer_names_the_translation_source_target_model_and_time(fak
         response = await client.post("/api/translate", json={"text": "你好，世界", "target": "en"})
     assert response.status_code == 200
     answer = response.json()
-    assert set(answer) == {"translation", "source", "target", "model", "elapsed_ms"}
+    assert set(answer) == {"translation", "source", "target", "model", "elapsed_ms", "output_tokens"}
     assert answer["translation"] == "英语 translation of: 你好，世界"
+    assert answer["output_tokens"] == 6  # the model server's usage figure: 24 characters in pieces of 4
     assert answer["source"] == "zh"  # source defaults to auto and is detected
     assert answer["target"] == "en"
     assert answer["model"] == fake.behaviour.model
@@ -115,6 +116,16 @@ async def test_long_text_is_translated_in_pieces_and_put_back_together_with_its_
     assert sent == sorted(plan.segments)
     # ... and the answers came back in place: paragraphs, blank lines, indentation and CRLF kept.
     assert response.json()["translation"] == LONG_TEXT.upper()
+    # The output tokens are the model server's figures for all the requests, added up.
+    assert response.json()["output_tokens"] == sum(-(-len(segment) // 4) for segment in plan.segments)
+
+
+async def test_an_answer_without_a_usage_figure_gets_no_output_token_count(fake):
+    fake.behaviour.plain_usage = False
+    async with gateway(settings_for(fake)) as client:
+        response = await client.post("/api/translate", json={"text": "Hello", "target": "fr", "source": "en"})
+    assert response.status_code == 200
+    assert "output_tokens" not in response.json()  # not a made-up 0: the model server did not count
 
 
 async def test_the_pieces_of_a_long_text_are_translated_concurrently_up_to_the_limit(fake):

@@ -54,7 +54,7 @@ class Target:
     max_tokens: int | None = None
     ignore_eos: bool = False
     # False: the plain APIs (web: /api/translate; openai: "stream": false), each answer timed as a whole: its time to
-    # first token is its whole latency, and the web API's answer carries no token count (output tokens 0).
+    # first token is its whole latency, and its output tokens are the count the answer carries (0 without one).
     stream: bool = True
 
     def http_request(self, request: Request) -> tuple[str, dict[str, object], dict[str, str]]:
@@ -153,20 +153,23 @@ async def _drain(response: aiohttp.ClientResponse) -> None:
 
 
 def _answer_tokens(api: str, body: bytes) -> int:
-    """The output tokens of a plain answer (the OpenAI API's usage figure; the web API's answer has none: 0), or
-    _StreamFailed when the answer is not the API's: a translation (web) or a choice's message (openai)."""
+    """The output tokens of a plain answer as the server counted them (the OpenAI API's usage; the web API's
+    output_tokens), 0 when it sent no count, or _StreamFailed when the answer is not the API's: a translation (web)
+    or a choice's message (openai)."""
     try:
         answer = json.loads(body)
         if api == "web":
             if not isinstance(answer.get("translation"), str):
                 raise ValueError
-            return 0
-        if not isinstance(answer["choices"][0]["message"]["content"], str):
-            raise ValueError
+            tokens = answer.get("output_tokens")
+        else:
+            if not isinstance(answer["choices"][0]["message"]["content"], str):
+                raise ValueError
+            usage = answer.get("usage")
+            tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
     except (ValueError, LookupError, TypeError, AttributeError):
         raise _StreamFailed("bad answer") from None
-    tokens = answer.get("usage", {}).get("completion_tokens") if isinstance(answer.get("usage"), dict) else None
-    return tokens if isinstance(tokens, int) else 0
+    return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) else 0
 
 
 class _StreamFailed(Exception):

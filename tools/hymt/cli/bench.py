@@ -32,8 +32,8 @@ out of Chinese. --input FILE sends its non-empty lines instead (--to, --from).
 Figures (--json uses vLLM bench serve's names): request_throughput (completed requests/s), output_throughput
 (output tokens/s), ttft, tpot, itl and e2el in ms (mean, median, std, p50, p90, p99), request_goodput (requests/s
 meeting every --goodput target), errors by kind. Output tokens: the OpenAI API's usage figure (stream_options); on the
-web API the model's pieces its done event counts (one token each). --no-stream: each answer timed whole (its ttft is
-its e2el, no itl); the web API's plain answer carries no token count, so its output_throughput is 0.
+web API the model's pieces its done event counts (one token each), or a plain answer's output_tokens (the model
+server's count). --no-stream: each answer timed whole (its ttft is its e2el, no itl).
 
 --api openai reads --api-key from ${ENV_API_KEY} and --model from ${ENV_MODEL} (default {DEFAULT_MODEL}).
 HTTPS: certificates are checked against certifi's bundle, or the one REQUESTS_CA_BUNDLE names, as by every hymt
