@@ -376,13 +376,48 @@ def verify_host(
     if not login.ok:
         return [failed("SSH login", f"'true' failed on the host: {login.output()}", 0.0, target.name)]
     results = [passed("SSH login", f"{runner.description}", time.monotonic() - started, target.name)]
-    for name, check in host_checks(target, plan_, connector):
-        try:
-            results += run_host_check(name, check, context)
-        except HostUnreachable as exc:
-            results.append(failed(name, f"the SSH connection broke: {exc}", 0.0, target.name))
-            break
+    lanes = check_lanes(host_checks(target, plan_, connector))
+
+    def run_lane(lane: list[tuple[str, HostCheck]]) -> tuple[list[CheckResult], bool]:
+        """The lane's results, and whether the SSH connection broke during it."""
+        found: list[CheckResult] = []
+        for name, check in lane:
+            try:
+                found += run_host_check(name, check, context)
+            except HostUnreachable as exc:
+                found.append(failed(name, f"the SSH connection broke: {exc}", 0.0, target.name))
+                return found, True
+        return found, False
+
+    # The lanes share the one SSH connection (a channel each, fewer than the 10 sessions sshd lets a connection open);
+    # their results go into the report in the checks' own order.
+    with ThreadPoolExecutor(max_workers=HOST_LANES, thread_name_prefix=f"verify-{target.name}") as pool:
+        for lane_results, broke in pool.map(run_lane, lanes):
+            results += lane_results
+            if broke:
+                break  # the lanes after it lost the same connection: one failure says it
     return results
+
+
+# Host checks run this many at once (each waits on its own command on the host: docker, nvidia-smi, a port probe).
+HOST_LANES = 4
+# Checks that read what an earlier one found (HostContext.gpus, set by the nvidia-smi check) run in its lane, in order.
+GPU_LANE = ("nvidia-smi on the host", "driver runs the vLLM image", "gpu_test", "vllm container sees its GPU")
+
+
+def check_lanes(checks: Sequence[tuple[str, HostCheck]]) -> list[list[tuple[str, HostCheck]]]:
+    """The checks in lanes that can run at the same time, in the checks' order: the GPU checks one lane, in order
+    (they build on the nvidia-smi check's findings), every other check a lane of its own."""
+    lanes: list[list[tuple[str, HostCheck]]] = []
+    gpu_lane: list[tuple[str, HostCheck]] = []
+    for name, check in checks:
+        if name in GPU_LANE:
+            if not gpu_lane:
+                lanes.append(gpu_lane)
+            gpu_lane.append((name, check))
+        else:
+            lanes.append([(name, check)])
+    return lanes
 
 
 def testinfra_settings(plan_: Plan) -> dict[str, str]:
