@@ -1,10 +1,10 @@
-"""hymt_apt_missing: which apt requests the installed packages (package_facts' list) do not satisfy. The roles skip
-their apt task when none are missing, so a wrong "satisfied" would leave a package uninstalled: every doubt must
-count as missing."""
+"""hymt_apt_missing: which apt requests the installed packages (package_facts' list, which preflight reads with
+dpkg-query) do not satisfy. The roles skip their apt task when none are missing, so a wrong "satisfied" would leave a
+package uninstalled: every doubt must count as missing."""
 
 from __future__ import annotations
 
-from hymt.hostfacts import apt_missing
+from hymt.hostfacts import apt_missing, packages_from_dpkg_query
 
 # package_facts' shape for apt (name -> one entry per installed architecture), abridged from a Debian 12 host.
 INSTALLED = {
@@ -38,3 +38,30 @@ def test_unknown_facts_make_everything_missing():
 
 def test_what_it_cannot_judge_is_left_to_apt():
     assert apt_missing(["ufw:amd64", "acl>=2.3"], INSTALLED) == ["ufw:amd64", "acl>=2.3"]
+
+
+# What preflight's dpkg-query prints for those packages (its --showformat: package, version, architecture, status), with
+# a library installed for two architectures and, as dpkg keeps them, a package removed with its configuration kept.
+DPKG_QUERY = (
+    "acl\t2.3.1-3\tamd64\tinstalled\n"
+    "pciutils\t1:3.9.0-4\tamd64\tinstalled\n"
+    "docker-compose\t2.26.1-4\tamd64\tinstalled\n"
+    "ufw\t0.36.2-1\tall\tinstalled\n"
+    "libc6\t2.36-9+deb12u13\tamd64\tinstalled\n"
+    "libc6\t2.36-9+deb12u13\ti386\tinstalled\n"
+    "docker.io\t20.10.24+dfsg1-1+deb12u1\tamd64\tconfig-files\n"
+)
+
+
+def test_dpkg_query_s_list_reads_as_package_facts_lists_installed_packages():
+    packages = packages_from_dpkg_query(DPKG_QUERY)
+    assert {name: packages[name] for name in INSTALLED} == INSTALLED
+    assert [entry["arch"] for entry in packages["libc6"]] == ["amd64", "i386"]
+    # Removed with its configuration kept: not installed, so a role asking for it still runs apt.
+    assert "docker.io" not in packages
+    assert apt_missing(["docker.io"], packages) == ["docker.io"]
+
+
+def test_an_unreadable_list_is_no_list():
+    assert packages_from_dpkg_query("") == {}
+    assert packages_from_dpkg_query("dpkg-query: error: some complaint\n") == {}

@@ -12,4 +12,5 @@ class FilterModule:
             "hymt_version_at_least": hostfacts.version_at_least,
             "hymt_apt_architecture": hostfacts.apt_architecture,
             "hymt_apt_missing": hostfacts.apt_missing,
+            "hymt_packages_from_dpkg_query": hostfacts.packages_from_dpkg_query,
         }
