@@ -43,13 +43,13 @@ def test_what_it_cannot_judge_is_left_to_apt():
 # What preflight's dpkg-query prints for those packages (its --showformat: package, version, architecture, status), with
 # a library installed for two architectures and, as dpkg keeps them, a package removed with its configuration kept.
 DPKG_QUERY = (
-    "acl\t2.3.1-3\tamd64\tinstalled\n"
-    "pciutils\t1:3.9.0-4\tamd64\tinstalled\n"
-    "docker-compose\t2.26.1-4\tamd64\tinstalled\n"
-    "ufw\t0.36.2-1\tall\tinstalled\n"
-    "libc6\t2.36-9+deb12u13\tamd64\tinstalled\n"
-    "libc6\t2.36-9+deb12u13\ti386\tinstalled\n"
-    "docker.io\t20.10.24+dfsg1-1+deb12u1\tamd64\tconfig-files\n"
+    "acl 2.3.1-3 amd64 installed\n"
+    "pciutils 1:3.9.0-4 amd64 installed\n"
+    "docker-compose 2.26.1-4 amd64 installed\n"
+    "ufw 0.36.2-1 all installed\n"
+    "libc6 2.36-9+deb12u13 amd64 installed\n"
+    "libc6 2.36-9+deb12u13 i386 installed\n"
+    "docker.io 20.10.24+dfsg1-1+deb12u1 amd64 config-files\n"
 )
 
 

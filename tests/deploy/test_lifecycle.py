@@ -106,9 +106,7 @@ def test_one_changed_setting_recreates_only_the_service_it_touches(rehearsal, ho
     translates(rehearsal.url)
 
 
-def test_a_changed_web_setting_recreates_the_web_app_and_the_deploy_ends_when_docker_counts_it_healthy(
-    rehearsal, host
-):
+def test_a_changed_web_setting_recreates_only_the_web_app_and_the_deploy_ends_when_it_is_healthy(rehearsal, host):
     before = containers(host)
     settings = {"stack_env": {"HYMT_VLLM_MAX_NUM_SEQS": 8, "HYMT_MAX_CHARS": 4000}}
     run = timed(DEPLOY, rehearsal, extra_vars=settings)

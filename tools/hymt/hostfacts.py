@@ -274,11 +274,12 @@ def engine_major_version(output: str) -> int:
 def packages_from_dpkg_query(output: str) -> dict[str, list[dict[str, str]]]:
     """The installed packages in package_facts' shape for apt (name -> [{name, version, arch, source}], one entry per
     installed architecture) from `dpkg-query --show` with the format
-    `${Package}\\t${Version}\\t${Architecture}\\t${db:Status-Status}\\n`. Packages that are only known (removed with
-    their configuration kept, half-installed) are left out, as package_facts leaves them out."""
+    `${Package} ${Version} ${Architecture} ${db:Status-Status}\\n` (none of the four holds a space). Packages that
+    are only known (removed with their configuration kept, half-installed) are left out, as package_facts leaves them
+    out."""
     packages: dict[str, list[dict[str, str]]] = {}
     for line in (output or "").splitlines():
-        fields = line.split("\t")
+        fields = line.split()
         if len(fields) != 4 or fields[3] != "installed" or not fields[0]:
             continue
         name, version, arch, _status = fields
@@ -289,9 +290,9 @@ def packages_from_dpkg_query(output: str) -> dict[str, list[dict[str, str]]]:
 def apt_missing(requests: Iterable[str], installed: Mapping | None) -> list[str]:
     """The apt package requests (NAME, NAME=VERSION or NAME=VERSION* as the apt module takes them) that the installed
     packages do not satisfy. `installed` is package_facts' `packages` (name -> [{version, ...}], or the same from
-packages_from_dpkg_query); when it is empty or
-    unknown every request is missing, so the apt task runs as it would without it. A request this cannot judge
-    (an architecture qualifier, a version relation) counts as missing too: the apt module decides those."""
+    packages_from_dpkg_query); when it is empty or unknown every request is missing, so the apt task runs as it would
+    without it. A request this cannot judge (an architecture qualifier, a version relation) counts as missing too: the
+    apt module decides those."""
     requests = [str(request) for request in requests]
     if not isinstance(installed, Mapping) or not installed:
         return requests
