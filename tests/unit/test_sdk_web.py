@@ -113,6 +113,9 @@ def test_languages_are_the_deployments(make_client):
 
 def test_stream_yields_pieces_then_the_deployments_result(fake, make_client):
     fake.behaviour.chunk_chars = 3
+    # Pieces one at a time, as a model writes them: pieces that reach the gateway together go out as one (a loaded
+    # machine read them together when the stand-in sent them back to back).
+    fake.behaviour.chunk_delay = 0.01
     session = CountingSession()
     client = make_client(session=session)
     stream = client.stream("今天天气很好", "en")
