@@ -136,9 +136,8 @@ class Upstream:
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise self._failed(errors.upstream_error("an answer the gateway could not read")) from exc
         self._generated()
-        usage = parsed.get("usage")
-        tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
-        if isinstance(tokens, int) and not isinstance(tokens, bool):
+        tokens = sse.completion_tokens(parsed)
+        if tokens is not None:
             counted(tokens)
         return answer
 

@@ -26,7 +26,7 @@ import certifi
 from hymt.bench.stats import Outcome
 from hymt.bench.workload import Request
 from hymt.core.prompts import build_prompt, chat_request, resolve_model
-from hymt.core.sse import EventReader, LineSplitter, StreamProtocolError, chat_delta
+from hymt.core.sse import EventReader, LineSplitter, StreamProtocolError, chat_delta, completion_tokens
 
 # The open loop's cap on requests under way at once: beyond it, arrivals wait for a free place (their time counted
 # from when they are sent, as vllm bench counts it under --max-concurrency).
@@ -165,8 +165,7 @@ def _answer_tokens(api: str, body: bytes) -> int:
         else:
             if not isinstance(answer["choices"][0]["message"]["content"], str):
                 raise ValueError
-            usage = answer.get("usage")
-            tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
+            tokens = completion_tokens(answer)
     except (ValueError, LookupError, TypeError, AttributeError):
         raise _StreamFailed("bad answer") from None
     return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) else 0
@@ -245,11 +244,9 @@ def _usage(data: str) -> int | None:
     if '"usage"' not in data:  # vLLM sends its usage in the last chunk only: the others need no second parse
         return None
     try:
-        usage = json.loads(data).get("usage")
-    except (ValueError, AttributeError):
+        return completion_tokens(json.loads(data))
+    except ValueError:
         return None
-    tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
-    return tokens if isinstance(tokens, int) else None
 
 
 @dataclass

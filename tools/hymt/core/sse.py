@@ -176,3 +176,11 @@ def chat_delta(data: str) -> Delta:
             content.append(piece)
         finish_reason = choice.get("finish_reason") or finish_reason
     return Delta("".join(content), finish_reason)
+
+
+def completion_tokens(answer: object) -> int | None:
+    """The output tokens an OpenAI-compatible answer (a plain one, or a stream's chunk) reports in its usage
+    (`usage.completion_tokens`), or None when it reports none."""
+    usage = answer.get("usage") if isinstance(answer, dict) else None
+    tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
+    return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) else None
