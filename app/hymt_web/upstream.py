@@ -84,9 +84,14 @@ class Upstream:
         # the readiness probe's last failed generation: (when, why).
         self._generated_at: float | None = None
         self._generation_failed: tuple[float, GatewayError] | None = None
+        # Readiness probes under way, each told when the model produces text meanwhile (_generated).
+        self._generation_waiters: set[asyncio.Future[None]] = set()
 
     def _generated(self) -> None:
         self._generated_at = time.monotonic()
+        for waiting in self._generation_waiters:
+            if not waiting.done():
+                waiting.set_result(None)
 
     def _failed(self, error: GatewayError) -> GatewayError:
         self.metrics.upstream_errors.labels(error.code).inc()
@@ -250,13 +255,31 @@ class Upstream:
             return None
         if self._generation_failed and now - self._generation_failed[0] < interval:
             return self._generation_failed[1]
-        problem = await self._generate_one_token()
+        problem = await self._generate_one_token_or_see_text()
         if problem is None:
             self._generated()
             self._generation_failed = None
         else:
             self._generation_failed = (time.monotonic(), problem)
         return problem
+
+    async def _generate_one_token_or_see_text(self) -> GatewayError | None:
+        """The one-token probe, or less: text the model produces for a translation meanwhile answers the question too.
+        A busy engine (a loaded CPU, a long queue) may hold the probe back past ready_probe_timeout while it keeps
+        generating; it is not wedged, and calling it not ready would take the last serving host out of an edge's
+        rotation or get its vLLM restarted by the watchdog."""
+        seen: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._generation_waiters.add(seen)
+        probe = asyncio.ensure_future(self._generate_one_token())
+        try:
+            await asyncio.wait({probe, seen}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._generation_waiters.discard(seen)
+            if not probe.done():
+                probe.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await probe
+        return None if seen.done() else probe.result()
 
     async def _generate_one_token(self) -> GatewayError | None:
         limit = self.settings.ready_probe_timeout

@@ -46,6 +46,9 @@ class Behaviour:
     chunk_delay: float = 0.0  # seconds between streamed pieces
     delay: float = 0.0  # seconds before any /v1 answer starts (a stall when long)
     completion_delay: float = 0.0  # seconds before a chat completion starts, /health and /v1/models answering at once
+    # Seconds more before a one-token completion (the gateway's readiness probe) starts: a busy engine whose queue
+    # holds the probe back while it keeps answering translations.
+    probe_delay: float = 0.0
     fail_status: int | None = None  # answer /v1/chat/completions with this status ...
     fail_count: int = 0  # ... this many times (then recover); -1 for always
     fail_body: dict | None = None
@@ -235,7 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized():
             return
         b = self.fake.behaviour
-        time.sleep(b.delay + b.completion_delay)
+        time.sleep(b.delay + b.completion_delay + (b.probe_delay if isinstance(body, dict) and body.get("max_tokens") == 1 else 0))
         kind, status = self.fake.take_failure()
         if kind == "drop":
             self.close_connection = True

@@ -180,6 +180,25 @@ async def test_readyz_asks_for_a_token_at_most_once_an_interval_and_turns_ready_
     assert len(fake.probes()) == 2
 
 
+async def test_readyz_is_200_when_a_busy_engine_holds_the_probe_back_but_answers_a_translation_meanwhile(fake):
+    # A loaded engine: every completion takes 1 s, and the one-token probe waits far past its 3 s timeout.
+    fake.behaviour.completion_delay, fake.behaviour.probe_delay = 1.0, 30
+    async with gateway(settings_for(fake, ready_probe_timeout=3.0)) as client:
+        ready, translated = await asyncio.gather(
+            client.get("/readyz"), client.post("/api/translate", json={"text": "hello", "target": "zh"})
+        )
+    assert translated.status_code == 200
+    assert ready.status_code == 200, ready.text  # the translation's answer showed the engine generating
+    assert len(fake.probes()) == 1
+
+
+async def test_readyz_is_503_when_a_busy_engine_holds_the_probe_back_and_nothing_else_comes(fake):
+    fake.behaviour.completion_delay, fake.behaviour.probe_delay = 1.0, 30
+    async with gateway(settings_for(fake, ready_probe_timeout=1.5)) as client:
+        ready = await client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["error"]["code"] == "upstream_not_ready"
+
+
 async def test_readyz_asks_no_token_while_translations_show_the_model_generating(fake):
     async with gateway(settings_for(fake)) as client:
         translated = await client.post("/api/translate", json={"text": "hello", "target": "zh"})
