@@ -238,7 +238,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized():
             return
         b = self.fake.behaviour
-        time.sleep(b.delay + b.completion_delay + (b.probe_delay if isinstance(body, dict) and body.get("max_tokens") == 1 else 0))
+        probe = isinstance(body, dict) and body.get("max_tokens") == 1
+        time.sleep(b.delay + b.completion_delay + (b.probe_delay if probe else 0))
         kind, status = self.fake.take_failure()
         if kind == "drop":
             self.close_connection = True
