@@ -8,10 +8,12 @@ import json
 
 import pytest
 
-from hymt.verify.host import INSPECT_FORMAT
-from hymt.verify.result import SkipKind, Status
+from hymt.verify.host import INSPECT_FORMAT, HostContext
+from hymt.verify.result import CheckFailed, SkipKind, Status
+from hymt.verify.run import host_settings
+from hymt.verify.stack import check_services
 from tests.verify import hosts
-from tests.verify.fakes import fails, ok
+from tests.verify.fakes import FakeHost, fails, ok
 
 STACK_CHECKS = (
     "stack installed",
@@ -161,3 +163,51 @@ def test_docker_missing_or_sudo_asking_for_a_password_is_said_plainly():
     host = hosts.gpu_server()
     host.on("docker", "ps", answer=fails(1, "sudo: a password is required"))
     assert "passwordless sudo" in run(host)["services running and healthy"].reason
+
+
+def starting_then(*healths: str) -> FakeHost:
+    """A GPU server whose web container's health check is starting at the first look, then each of `healths`."""
+    looks = iter(["starting", *healths])
+
+    def inspect(_argv):
+        lines = [hosts.container_line("vllm"), hosts.container_line("web", health=next(looks, healths[-1])),
+                 hosts.container_line("proxy")]  # fmt: skip
+        return ok("\n".join(lines) + "\n")
+
+    host = hosts.stack_host(hosts.gpu_server(), [])
+    host.on("docker", "ps", "--filter", answer=ok("id0\nid1\nid2\n"))
+    return host.on("docker", "inspect", "--format", INSPECT_FORMAT, answer=inspect)
+
+
+def services_check(host: FakeHost, wait: float) -> tuple[str, list[float]]:
+    """What the services check says on `host` when hymt verify runs with --wait `wait`, and the pauses it took."""
+    target, plan = hosts.plan_for("gpu", wait=wait)
+    slept: list[float] = []
+    context = HostContext(name=target.name, runner=host, settings=host_settings(target, plan), sleep=slept.append)
+    try:
+        return "PASS " + check_services(context), slept
+    except CheckFailed as failure:
+        return f"FAIL {failure}", slept
+
+
+def test_a_service_still_starting_is_waited_for_when_verify_may_wait():
+    said, slept = services_check(starting_then("starting", "healthy"), wait=30)
+    assert said == "PASS vllm healthy, web healthy, proxy healthy (after 4 s starting)"
+    assert slept == [2.0, 2.0]
+
+
+def test_a_service_starting_longer_than_the_wait_fails_saying_so():
+    said, slept = services_check(starting_then("starting"), wait=6)
+    assert said.startswith("FAIL") and "web: starting after 6 s, health check still loading" in said
+    assert slept == [2.0, 2.0, 2.0]
+
+
+def test_without_a_wait_a_service_starting_fails_at_the_first_look():
+    said, slept = services_check(starting_then("healthy"), wait=0)
+    assert said.startswith("FAIL") and "web: starting, health check still loading" in said
+    assert slept == []
+
+
+def test_a_service_turning_unhealthy_while_waited_for_fails():
+    said, _ = services_check(starting_then("unhealthy"), wait=30)
+    assert said.startswith("FAIL") and "web: unhealthy, health check failing" in said

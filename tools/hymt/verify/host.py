@@ -9,6 +9,7 @@ active release directory, with the compose files and .env) as Compose project `h
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -34,6 +35,9 @@ class HostSettings:
     model_dir: str = ""  # where the model is when no vllm container says (the inventory's hymt_model_dir)
     min_free_gb: float = 5.0
     max_restarts: int = 3
+    # Seconds a service's health check may still be "starting" before that counts against it (verify --wait): a web
+    # app that a deploy just recreated serves before Docker has run its first health check.
+    starting_wait: float = 0.0
     # The host's part in the deployment (hymt.verify.shape) and what that part means here.
     shape: Shape = Shape.SINGLE
     stack_files: tuple[str, ...] = STACK_FILES  # in stack_dir (a name with a slash: in its subdirectory)
@@ -114,6 +118,7 @@ class HostContext:
     # hymt.hostfacts.nvidia_gpus_from_nvidia_smi's, set by the nvidia-smi check (None: not run or no driver)
     gpus: list[dict] | None = None
     cuda: str = ""
+    sleep: Callable[[float], None] = time.sleep  # between looks at containers still starting
 
     @property
     def profile(self) -> str:
@@ -127,7 +132,12 @@ class HostContext:
 
     @functools.cached_property
     def containers(self) -> list[Container]:
-        """The stack's containers (all states), by its Compose project label. CheckFailed when Docker fails."""
+        """The stack's containers (all states), by its Compose project label, as first read. CheckFailed when Docker
+        fails."""
+        return self.read_containers()
+
+    def read_containers(self) -> list[Container]:
+        """The stack's containers as they are now (a fresh look, not the one the checks share)."""
         project = self.settings.compose_project
         listed = self.docker("ps", "--all", "--quiet", "--no-trunc", "--filter", f"label={PROJECT_LABEL}={project}")
         if not listed.ok:

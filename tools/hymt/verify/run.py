@@ -341,7 +341,7 @@ def host_settings(target: Target, plan_: Plan) -> HostSettings:
     shape = shape_of(target.groups)
     services, absent = services_of(shape, settings.services)
     common = {"profile": plan_.profile, "pins": plan_.pins, "min_free_gb": settings.min_free_gb, "shape": shape,
-              "services": services, "absent_services": absent}  # fmt: skip
+              "services": services, "absent_services": absent, "starting_wait": settings.wait}  # fmt: skip
     if shape is Shape.EDGE:  # the edge role's settings, where the inventory gives them
         return HostSettings(
             **common,  # type: ignore[arg-type]

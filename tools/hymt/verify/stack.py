@@ -14,7 +14,7 @@ from hymt.provision.model import tool_message, tool_summary
 from hymt.provision.preflight import mounts_from_df
 from hymt.verify import cis
 from hymt.verify.commands import CommandResult, Runner
-from hymt.verify.host import HostContext, docker_failure
+from hymt.verify.host import Container, HostContext, docker_failure
 from hymt.verify.result import CheckFailed, CheckSkipped
 from hymt.verify.shape import WEB_CONTAINER_PORT, Shape
 
@@ -72,12 +72,30 @@ WHY_ABSENT = {
 }
 
 
+# How often the services check looks again at containers whose health check is still starting.
+STARTING_POLL = 2.0
+
+
+def _settled(context: HostContext) -> tuple[list[Container], float]:
+    """The stack's containers once none of the host's services is "starting" any more, or as they are when
+    starting_wait has run out; and the seconds waited."""
+    containers, waited = context.containers, 0.0
+    while waited < context.settings.starting_wait and any(
+        c.health == "starting" and c.service in context.settings.services for c in containers
+    ):
+        context.sleep(STARTING_POLL)
+        waited += STARTING_POLL
+        containers = context.read_containers()
+    return containers, waited
+
+
 def check_services(context: HostContext) -> str:
     """Every service the host's shape runs has a running container, healthy where it has a health check; none of
-    those it must not run is running."""
+    those it must not run is running. A health check still starting is waited for, up to starting_wait seconds."""
     problems, fine = [], []
+    everything, waited = _settled(context)
     for service in context.settings.services:
-        containers = [c for c in context.containers if c.service == service]
+        containers = [c for c in everything if c.service == service]
         if not containers:
             problems.append(f"{service}: no container")
             continue
@@ -89,11 +107,13 @@ def check_services(context: HostContext) -> str:
         container = running[0]
         if container.health and container.health != "healthy":
             advice = "still loading (the model load takes minutes)" if container.health == "starting" else "failing"
-            problems.append(f"{service}: {container.health}, health check {advice} (docker logs {container.name})")
+            after = f" after {waited:g} s" if waited and container.health == "starting" else ""
+            logs = f"docker logs {container.name}"
+            problems.append(f"{service}: {container.health}{after}, health check {advice} ({logs})")
         else:
             fine.append(f"{service} {container.health or 'running (no health check)'}")
     for service in context.settings.absent_services:
-        for container in context.containers:
+        for container in everything:
             if container.service == service and container.state in ("running", "restarting"):
                 problems.append(f"{service}: {container.name} runs, but {WHY_ABSENT[context.settings.shape]}")
     if problems:
@@ -102,7 +122,7 @@ def check_services(context: HostContext) -> str:
             + "; ".join(problems)
             + ("; fine: " + ", ".join(fine) if fine else "")
         )
-    return ", ".join(fine)
+    return ", ".join(fine) + (f" (after {waited:g} s starting)" if waited else "")
 
 
 def check_restarts(context: HostContext) -> str:
