@@ -78,6 +78,26 @@ def test_the_single_server_keeps_today_s_expectations():
     assert failures(hosts.check_host(hosts.gpu_server())[1]) == {}
 
 
+def test_the_slowest_checks_start_first_and_the_report_keeps_the_checks_order():
+    target, plan = hosts.plan_for()
+    checks = host_checks(target, plan)
+    lanes = run.check_lanes(checks)
+    started = [lanes[index][0][0] for index in run.start_order(lanes)]
+    assert started[:4] == [
+        "ports from outside",
+        "nvidia-smi on the host",  # the GPU lane: nvidia-smi, the driver's fit and gpu_test, in that order
+        "model directory passes hymt model check",
+        "vllm container sees its GPU",
+    ]
+    rest = [name for name, _ in checks if name not in run.SLOW_CHECKS]
+    assert started[4:] == rest
+    results, _ = hosts.check_host(hosts.gpu_server())
+    names = [name for name, _ in checks]
+    # gpu_test reports under names of its own ("gpu_test runs in <image>", "gpu_test: ..."), in its place.
+    assert [r.name for r in results if r.name in names] == [name for name in names if name != "gpu_test"]
+    assert results[0].name == "SSH login" and results[4].name.startswith("gpu_test")
+
+
 # -- a GPU host behind an edge -----------------------------------------------------------------------------------------
 def test_a_gpu_host_behind_an_edge_passes_without_a_proxy():
     checks = hosts.check_in_fleet("gpu-1", hosts.gpu_behind_edge())

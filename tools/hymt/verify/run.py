@@ -389,10 +389,13 @@ def verify_host(
                 return found, True
         return found, False
 
-    # The lanes share the one SSH connection (a channel each, fewer than the 10 sessions sshd lets a connection open);
-    # their results go into the report in the checks' own order.
+    # The lanes share the one SSH connection (a channel each, fewer than the 10 sessions sshd lets a connection open).
+    # The slowest start first, so that the host takes about its longest check; the results go into the report in the
+    # checks' own order.
     with ThreadPoolExecutor(max_workers=HOST_LANES, thread_name_prefix=f"verify-{target.name}") as pool:
-        for lane_results, broke in pool.map(run_lane, lanes):
+        futures = {index: pool.submit(run_lane, lanes[index]) for index in start_order(lanes)}
+        for index in range(len(lanes)):
+            lane_results, broke = futures[index].result()
             results += lane_results
             if broke:
                 break  # the lanes after it lost the same connection: one failure says it
@@ -402,7 +405,29 @@ def verify_host(
 # Host checks run this many at once (each waits on its own command on the host: docker, nvidia-smi, a port probe).
 HOST_LANES = 4
 # Checks that read what an earlier one found (HostContext.gpus, set by the nvidia-smi check) run in its lane, in order.
-GPU_LANE = ("nvidia-smi on the host", "driver runs the vLLM image", "gpu_test", "vllm container sees its GPU")
+# (The look inside the running vllm container reads nothing of theirs: it runs beside them.)
+GPU_LANE = ("nvidia-smi on the host", "driver runs the vLLM image", "gpu_test")
+
+
+# The checks that take longest, started before the others (measured on the rehearsal host: the port probe waits out
+# the timeout of a port the firewall drops; gpu_test starts a container of the vLLM image and imports PyTorch; the
+# model check starts a container and hashes the weights; the look inside vllm imports PyTorch there).
+SLOW_CHECKS = (
+    "ports from outside",
+    *GPU_LANE,
+    "model directory passes hymt model check",
+    "vllm container sees its GPU",
+)
+
+
+def start_order(lanes: Sequence[list[tuple[str, HostCheck]]]) -> list[int]:
+    """The lanes' indexes, those holding a slow check first (in SLOW_CHECKS' order), the rest in their own order."""
+
+    def rank(index: int) -> int:
+        names = [name for name, _ in lanes[index]]
+        return min((SLOW_CHECKS.index(name) for name in names if name in SLOW_CHECKS), default=len(SLOW_CHECKS))
+
+    return sorted(range(len(lanes)), key=rank)
 
 
 def check_lanes(checks: Sequence[tuple[str, HostCheck]]) -> list[list[tuple[str, HostCheck]]]:
