@@ -60,7 +60,9 @@ HYMT_TORCH_CPU_VERSION := $(call pin,hymt_torch_cpu_version)
 # torch's CPU wheel is not on PyPI. When pip's find-links directories (PIP_FIND_LINKS or pip's configuration, as on CI)
 # hold the pinned wheel for the image's Python 3.11, it is staged into build/wheels/ and installed from there;
 # otherwise it comes from PyTorch's CPU index.
-PIP_FIND_LINKS_DIRS = $(PIP_FIND_LINKS) $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
+# Asking pip takes 0.6 s: asked once, on first use (the variable replaces itself), not by targets that do not need it.
+PIP_FIND_LINKS_DIRS = $(eval PIP_FIND_LINKS_DIRS := $(PIP_FIND_LINKS) \
+  $$(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null))$(PIP_FIND_LINKS_DIRS)
 TORCH_CPU_WHEEL = $(firstword $(wildcard $(addsuffix /torch-$(HYMT_TORCH_CPU_VERSION)-cp311-cp311-*.whl,$(PIP_FIND_LINKS_DIRS))))
 HYMT_TORCH_SOURCE ?= $(if $(TORCH_CPU_WHEEL),build/wheels,https://download.pytorch.org/whl/cpu)
 # A PyPI mirror for the image build (e.g. https://mirrors.ustc.edu.cn/pypi/simple); empty for PyPI itself.
