@@ -4,13 +4,24 @@ Docker: `docker` is a stand-in that answers the inspections and records the buil
 
 from __future__ import annotations
 
+import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from hymt_dev import REPO_ROOT
-from hymt_dev.image_build import INPUTS_LABEL, base_images, build, copied_sources, inputs_digest, main
+from hymt_dev.image_build import (
+    INPUTS_LABEL,
+    KeptDigests,
+    base_images,
+    build,
+    copied_sources,
+    file_sha256,
+    inputs_digest,
+    main,
+)
 
 DOCKERFILE = """# syntax=docker/dockerfile:1
 ARG BASE=example/base:1
@@ -138,3 +149,57 @@ def test_a_build_argument_without_a_value_is_refused(context, capsys):
         main(["--file", str(context / "Dockerfile"), "--tag", "x", "--build-arg", "TOOL", str(context)])
     assert exit_info.value.code == 2
     assert "give NAME=VALUE" in capsys.readouterr().err
+
+
+class CountingDigest:
+    """file_sha256, counting the files it reads."""
+
+    def __init__(self):
+        self.read: list[Path] = []
+
+    def __call__(self, path: Path) -> str:
+        self.read.append(path)
+        return file_sha256(path)
+
+
+def test_a_kept_digest_spares_reading_the_file_again_until_the_file_is_written(context, tmp_path):
+    store, readme = tmp_path / "kept" / "digests.json", context / "README.md"
+    first = CountingDigest()
+    kept = KeptDigests(store, first, settle_ns=0)
+    expected = digest(context)
+    assert inputs_digest(context / "Dockerfile", context, {"TOOL": "1"}, {"example/base:1": "sha256:aaa"}, kept) == (
+        expected
+    )
+    kept.save()
+    assert len(first.read) == 4  # the certificate, pyproject.toml, README.md, bin/serve
+    again = CountingDigest()
+    assert KeptDigests(store, again, settle_ns=0)(readme) == file_sha256(readme) and again.read == []
+    time.sleep(0.05)  # past the file system's timestamp granularity
+    readme.write_text("readme")  # the same content written again: read again, same digest
+    rewritten = CountingDigest()
+    assert KeptDigests(store, rewritten, settle_ns=0)(readme) == file_sha256(readme) and rewritten.read == [readme]
+    before = file_sha256(readme)
+    readme.write_text("a new readme")
+    assert KeptDigests(store, CountingDigest())(readme) == file_sha256(readme) != before
+
+
+def test_a_file_written_just_now_is_read_every_time(context, tmp_path):
+    # Another write within the same timestamp tick would leave size and times as they were: such a file is not kept.
+    counting = CountingDigest()
+    kept = KeptDigests(tmp_path / "digests.json", counting)
+    kept(context / "README.md")
+    kept(context / "README.md")
+    assert counting.read == [context / "README.md"] * 2
+
+
+def test_a_damaged_store_of_digests_only_means_reading_the_files(context, tmp_path):
+    store = tmp_path / "digests.json"
+    for damage in ("{not json", "[1, 2]", '{"/x": "not an entry"}'):
+        store.write_text(damage)
+        counting = CountingDigest()
+        kept = KeptDigests(store, counting, settle_ns=0)
+        assert kept(context / "README.md") == file_sha256(context / "README.md") and counting.read
+        kept.save()
+        assert json.loads(store.read_text())[str((context / "README.md").resolve())]["sha256"] == file_sha256(
+            context / "README.md"
+        )
