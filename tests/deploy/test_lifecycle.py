@@ -93,6 +93,15 @@ def test_a_second_run_changes_nothing(rehearsal):
     assert run.changed_count(rehearsal.name) == 0, run.explain(rehearsal.name)
 
 
+def test_a_run_with_mitogens_strategy_changes_nothing_and_verifies(rehearsal):
+    # The faster way to re-run (ANSIBLE_STRATEGY=mitogen_linear, docs/performance.md): the same site.yml, hymt verify
+    # included, converges with nothing to change. A strategy Ansible cannot load fails the run.
+    run = timed(SITE, rehearsal, strategy="mitogen_linear")
+    assert run.succeeded(rehearsal.name), run.explain()
+    assert run.changed_count(rehearsal.name) == 0, run.explain(rehearsal.name)
+    assert "strategy plugins not included in ansible.builtin" in run.stderr, "the run did not use Mitogen's strategy"
+
+
 def test_one_changed_setting_recreates_only_the_service_it_touches(rehearsal, host):
     before, key, old_release = containers(host), key_digest(host), release(host)
     run = timed(DEPLOY, rehearsal, extra_vars={"stack_env": {"HYMT_VLLM_MAX_NUM_SEQS": 8}})

@@ -122,6 +122,7 @@ def run_playbook(
     diff: bool = False,
     limit: str | None = None,
     forks: int | None = None,
+    strategy: str | None = None,
     timeout: float = 900,
 ) -> PlaybookRun:
     command = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(playbook)]
@@ -137,6 +138,8 @@ def run_playbook(
         command += ["--forks", str(forks)]
     # Facts stay in memory: test runs leave the repository's fact cache (.hymt/facts) alone.
     env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_CACHE_PLUGIN="memory")
+    if strategy:
+        env["ANSIBLE_STRATEGY"] = strategy
     completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     run = PlaybookRun(command, completed.returncode, completed.stdout, completed.stderr)
     try:
