@@ -25,6 +25,10 @@ CASES = {
     "good-gpu-server": Case(groups=GPU_SERVER_GROUPS, facts={"preflight_nvidia_gpus": [A10]}),
     # The same, but with this machine's real disks (the tiny rehearsal model fits anywhere).
     "good-host-real-disks": Case(alone=True, real_disks=True),
+    # A host that holds every image it runs is not asked for room to pull them (a re-run on a full disk).
+    "nothing-to-pull": Case(
+        host_vars={"preflight_docker_min_free_gb": 1_000_000, "preflight_images": []}, alone=True, real_disks=True
+    ),
     "unknown-profile": Case(host_vars={"hymt_profile": "staging"}),
     "host-in-no-group": Case(groups=()),
     "no-gpu-hosts": Case(groups=("edge",), alone=True),
@@ -34,10 +38,11 @@ CASES = {
     "unsupported-architecture": Case(facts={"preflight_architecture": "aarch64"}),
     "no-systemd": Case(facts={"preflight_service_manager": "sysvinit"}),
     "too-little-ram": Case(facts={"preflight_memory_mb": 2048}),
-    # Docker and the model on one file system: their needs add up.
+    # Docker and the model on one file system: their needs add up (an image this machine never holds: a pull).
     "too-little-disk": Case(
         host_vars={
             "preflight_docker_min_free_gb": 1_000_000,
+            "preflight_images": ["hymt/never-built:0"],
             "docker_daemon_data_root": "/tmp/hymt-preflight/docker",
             "hymt_model_dir": "/tmp/hymt-preflight/models",
         },
@@ -84,7 +89,7 @@ EXPECTED_FAILURES = {
     "too-little-ram": ["2048 MB of RAM", "hymt-rehearsal needs at least 4000 MB", "more memory, or a smaller model"],
     "too-little-disk": [
         "Not enough free disk space on /",
-        "1000001.0 GB needed for Docker images (/tmp/hymt-preflight/docker)",
+        "1000001.0 GB needed for the images hymt/never-built:0 (/tmp/hymt-preflight/docker)",
         "and the model hymt-rehearsal (/tmp/hymt-preflight/models)",
         "docker_daemon_data_root",
     ],
@@ -104,7 +109,7 @@ EXPECTED_FAILURES = {
 }
 
 
-GOOD = ["good-rehearsal-host", "good-gpu-server", "good-host-real-disks", "two-t4s-pooled"]
+GOOD = ["good-rehearsal-host", "good-gpu-server", "good-host-real-disks", "nothing-to-pull", "two-t4s-pooled"]
 
 
 @pytest.mark.parametrize("name", GOOD)

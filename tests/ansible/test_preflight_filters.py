@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from hymt import hostfacts
 from hymt.provision import preflight
+from hymt.provision.preflight import GIB
 from tests.ansible.filters import data
+from tests.support.repo import PINS
 
 
 def test_lspci_finds_the_datacenter_gpu_of_a_cloud_vm_and_not_its_display_adapter():
@@ -99,6 +101,63 @@ def test_a_separate_data_disk_is_checked_on_its_own():
     root, data_disk = preflight.disk_report(needs, mounts)
     assert (root["mount"], root["free_gb"], root["ok"]) == ("/", 20.0, False)
     assert (data_disk["mount"], data_disk["free_gb"], data_disk["ok"]) == ("/data", 900.0, True)
+
+
+DOCKER = {"path": "/var/lib/docker", "gb": 30}
+MODEL = {"path": "/srv/hymt/models/tencent/Hunyuan-MT-7B", "gb": 17, "name": "tencent/Hunyuan-MT-7B"}
+VLLM = PINS["hymt_vllm_image"]
+IMAGES = [VLLM, PINS["hymt_web_image"], "docker.io/library/" + PINS["hymt_caddy_image"]]
+
+
+def test_images_docker_lists_are_held_whatever_registry_prefix_the_pin_spells():
+    older_vllm = VLLM.rpartition(":")[0] + ":an-older-tag"
+    listed = f"{PINS['hymt_web_image']}\n{PINS['hymt_caddy_image']}\n{older_vllm}\n<none>:<none>\n"
+    assert preflight.images_missing(IMAGES, listed) == [VLLM]
+    assert preflight.images_missing(IMAGES, listed + VLLM + "\n") == []
+
+
+def test_without_an_answer_from_docker_every_image_is_missing():
+    assert preflight.images_missing(IMAGES, None) == IMAGES
+
+
+def test_du_without_output_holds_nothing():
+    assert preflight.held_bytes("18253611008\t/srv/hymt/models/tencent/Hunyuan-MT-7B\n") == 18253611008
+    assert preflight.held_bytes("") == 0
+
+
+def test_a_bare_host_needs_room_for_the_images_and_the_whole_model():
+    needs = preflight.disk_needs(DOCKER, IMAGES, MODEL, 0)
+    assert needs == [
+        {"path": "/var/lib/docker", "gb": 30.0, "purpose": "the images " + ", ".join(IMAGES)},
+        {"path": MODEL["path"], "gb": 17.0, "purpose": "the model tencent/Hunyuan-MT-7B"},
+    ]
+
+
+def test_a_host_holding_the_images_and_the_model_needs_no_room_for_them_again():
+    # 9.8 GB free on a host that holds everything (a re-run) is enough: nothing is pulled or fetched.
+    needs = preflight.disk_needs(DOCKER, [], MODEL, 18 * GIB)
+    assert needs == []
+    mounts = [{"mount": "/", "size_available": int(9.8 * GIB)}]
+    assert preflight.disk_report(needs, mounts) == []
+
+
+def test_half_a_model_needs_room_for_the_rest_and_one_new_image_for_a_pull():
+    needs = preflight.disk_needs(DOCKER, [VLLM], MODEL, 7 * GIB)
+    assert [need["gb"] for need in needs] == [30.0, 10.0]
+    assert needs[1]["purpose"] == "the rest of the model tencent/Hunyuan-MT-7B"
+    (report,) = preflight.disk_report(needs, [{"mount": "/", "size_available": 35 * GIB}])
+    assert (report["need_gb"], report["ok"]) == (40.0, False)
+    assert report["purposes"] == [
+        f"the images {VLLM} (/var/lib/docker)",
+        f"the rest of the model tencent/Hunyuan-MT-7B ({MODEL['path']})",
+    ]
+
+
+def test_an_edge_host_needs_no_room_for_a_model():
+    caddy = PINS["hymt_caddy_image"]
+    assert preflight.disk_needs(DOCKER, [caddy], None) == [
+        {"path": "/var/lib/docker", "gb": 30.0, "purpose": f"the images {caddy}"}
+    ]
 
 
 def test_a_mount_point_is_not_a_prefix_of_a_sibling_directory():

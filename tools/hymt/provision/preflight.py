@@ -40,6 +40,53 @@ def mounts_from_df(output: str) -> list[dict]:
     return mounts
 
 
+def _short_reference(reference: str) -> str:
+    """An image reference as `docker image ls` names it: Docker Hub's registry and its library/ namespace left out."""
+    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        if reference.startswith(prefix):
+            reference = reference[len(prefix) :]
+            break
+    return reference.removeprefix("library/")
+
+
+def images_missing(required: list[str], listed: str | None) -> list[str]:
+    """The required image references the host's Docker does not hold, from `docker image ls --format
+    '{{.Repository}}:{{.Tag}}'`; every one of them when Docker could not be asked (listed is None)."""
+    if listed is None:
+        return list(required or [])
+    held = {_short_reference(line.strip()) for line in listed.splitlines() if line.strip()}
+    return [reference for reference in required or [] if _short_reference(reference) not in held]
+
+
+def held_bytes(du_output: str | None) -> int:
+    """The bytes `du -s -B1 PATH` counts under PATH; 0 when it printed nothing (PATH does not exist yet)."""
+    first = (du_output or "").split()
+    return int(first[0]) if first and first[0].isdigit() else 0
+
+
+def disk_needs(
+    docker: dict, images_missing: list[str], model: dict | None = None, model_held_bytes: int = 0
+) -> list[dict]:
+    """What still needs room on the host, for disk_report: what is already there takes none again.
+
+    docker: {"path": data root, "gb": free space a pull needs}: needed only while an image is missing (a re-run on a
+    host holding every image pulls nothing). model: {"path", "gb", "name"} (None off the GPU hosts): the model's
+    size less what its directory already holds.
+    """
+    needs = []
+    if images_missing:
+        needs.append(
+            {"path": docker["path"], "gb": float(docker["gb"]), "purpose": "the images " + ", ".join(images_missing)}
+        )
+    if model:
+        held_gb = model_held_bytes / GIB
+        rest = round(max(float(model["gb"]) - held_gb, 0.0), 1)
+        if rest > 0:
+            what = f"the rest of the model {model['name']}" if held_gb >= 0.05 else f"the model {model['name']}"
+            needs.append({"path": model["path"], "gb": rest, "purpose": what})
+    return needs
+
+
 def mount_of(path: str, mounts: list[dict]) -> dict | None:
     """The mount holding `path` (which need not exist yet): the mount point that is its longest prefix."""
     best = None
@@ -54,7 +101,7 @@ def mount_of(path: str, mounts: list[dict]) -> dict | None:
 def disk_report(needs: list[dict], mounts: list[dict]) -> list[dict]:
     """Free space against need, per mount: needs that land on the same file system add up.
 
-    needs: [{"path": "/var/lib/docker", "gb": 30, "purpose": "Docker images"}, ...]
+    needs: [{"path": "/var/lib/docker", "gb": 30, "purpose": "the images ..."}, ...] (disk_needs)
     mounts: [{"mount": "/", "size_available": bytes}, ...] (preflight_mounts_from_df).
     """
     report: dict[str, dict] = {}
@@ -67,7 +114,7 @@ def disk_report(needs: list[dict], mounts: list[dict]) -> list[dict]:
             key = mount["mount"]
             free = round(float(mount.get("size_available", 0)) / GIB, 1)
             entry = report.setdefault(key, {"mount": key, "free_gb": free, "need_gb": 0, "purposes": []})
-        entry["need_gb"] += float(need["gb"])
+        entry["need_gb"] = round(entry["need_gb"] + float(need["gb"]), 1)
         entry["purposes"].append(f"{need['purpose']} ({need['path']})")
     for entry in report.values():
         entry["ok"] = entry["free_gb"] is not None and entry["free_gb"] >= entry["need_gb"]
