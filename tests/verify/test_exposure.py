@@ -86,3 +86,33 @@ def test_a_redirect_is_judged_by_where_it_leads():
         target.status = 200
         with pytest.raises(CheckFailed, match="after a redirect"):
             check_not_exposed(probe(door.url))
+
+
+class FlakySession(requests.Session):
+    """Times out the first `failures` requests to each path, then answers 404 (a busy host, not an exposed route)."""
+
+    def __init__(self, failures: int):
+        super().__init__()
+        self.failures, self.tries = failures, {}
+
+    def send(self, request, **kwargs):
+        key = (request.method, request.url)
+        self.tries[key] = self.tries.get(key, 0) + 1
+        if self.tries[key] <= self.failures:
+            raise requests.ReadTimeout("timed out")
+        response = requests.Response()
+        response.status_code, response.url, response.request = 404, request.url, request
+        return response
+
+
+def test_one_timeout_on_a_busy_host_is_tried_again_and_not_called_exposed():
+    session = FlakySession(failures=1)
+    assert "all answered 404" in check_not_exposed(Probe(base_url="http://door.test", session=session, timeout=1))
+    assert set(session.tries.values()) == {2}
+
+
+def test_a_route_that_never_answers_cleanly_counts_as_exposed():
+    session = FlakySession(failures=2)
+    with pytest.raises(CheckFailed) as failure:
+        check_not_exposed(Probe(base_url="http://door.test", session=session, timeout=1))
+    assert "GET /v1/models -> no clean answer (ReadTimeout)" in str(failure.value)

@@ -45,10 +45,19 @@ ENCODED_ROUTES = (
     "/v1%2fmodels",
 )
 METHODS = ("GET", "POST")
+NO_CLEAN_ANSWER = "no clean answer"
 
 
 def _probe_one(probe: Probe, method: str, path: str) -> tuple[str, str, str] | None:
-    """(method, path, what answered) when the route answered other than 404, else None."""
+    """(method, path, what answered) when the route answered other than 404, else None. A request that got no
+    answer at all is tried once more: one timeout on a busy host says nothing about the route."""
+    answer = _ask_once(probe, method, path)
+    if answer is not None and answer[2].startswith(NO_CLEAN_ANSWER):
+        answer = _ask_once(probe, method, path)
+    return answer
+
+
+def _ask_once(probe: Probe, method: str, path: str) -> tuple[str, str, str] | None:
     # A prepared request keeps the path as written (requests would merge the slashes or decode the escapes).
     request = requests.Request(method, probe.base_url.rstrip("/"), json={} if method == "POST" else None)
     prepared = probe.session.prepare_request(request)
@@ -63,7 +72,7 @@ def _probe_one(probe: Probe, method: str, path: str) -> tuple[str, str, str] | N
             )
             status, where = followed.status_code, f" after a redirect to {followed.url}"
     except requests.RequestException as exc:
-        return method, path, f"no clean answer ({type(exc).__name__})"
+        return method, path, f"{NO_CLEAN_ANSWER} ({type(exc).__name__})"
     return None if status == 404 else (method, path, f"{status}{where}")
 
 
