@@ -95,7 +95,7 @@ def test_the_host_half_s_stack_checks_pass_on_the_running_stack_without_showing_
     assert inside == "/health 200; /v1/models lists hymt-rehearsal (API key set)" and api_key not in inside
     # The GPU test in the running CPU vLLM container: it runs, sees no GPU, and says so.
     with pytest.raises(CheckSkipped) as no_gpu:
-        gpu.check_vllm_sees_gpu(context)
+        gpu.look_inside_vllm(context)
     assert no_gpu.value.kind is SkipKind.NO_GPU and "sees no CUDA device" in str(no_gpu.value)
 
 

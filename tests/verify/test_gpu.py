@@ -135,10 +135,24 @@ def test_the_rehearsal_host_skips_every_gpu_finding_as_expected_and_runs_the_gpu
         assert checks[name].reason.startswith("skipped: no GPU")
     (command,) = [argv for argv, _ in host.commands if argv[:2] == ["docker", "run"] and "python3" in argv]
     assert "--gpus" not in command and PINS.vllm_cpu_image in command
+    # No GPU on the host: PyTorch in the running vllm container is not asked (seconds of importing it on a CPU).
+    assert not [argv for argv, _ in host.commands if argv[:2] == ["docker", "exec"] and "--quick" in argv]
+    assert "the host lists none (nvidia-smi)" in checks["vllm container sees its GPU"].reason
     gpu_results = [r for r in results if r.name in GPU_CHECKS]
     assert exit_code(gpu_results, "rehearsal") == ExitStatus.OK
     assert exit_code(gpu_results, "rehearsal", strict=True) == ExitStatus.FAILURE
     assert exit_code(gpu_results, "gpu") == ExitStatus.FAILURE
+
+
+def test_a_rehearsal_host_with_a_gpu_looks_inside_the_vllm_container():
+    host = hosts.rehearsal_host()  # an NVIDIA laptop, say: the driver answers, the rehearsal's CPU image sees no GPU
+    host.on("nvidia-smi", answer=ok(hosts.H100_HEADER))
+    host.on("nvidia-smi", "--format=csv,noheader,nounits", answer=ok(hosts.H100_QUERY))
+    _, checks = run(host, profile="rehearsal")
+    assert checks["nvidia-smi on the host"].status is Status.PASS, checks["nvidia-smi on the host"]
+    assert [argv for argv, _ in host.commands if argv[:2] == ["docker", "exec"] and "--quick" in argv]
+    seen = checks["vllm container sees its GPU"]
+    assert seen.status is Status.SKIP and "PyTorch 2.13.0+cpu in hymt-vllm-1 sees no CUDA device" in seen.reason
 
 
 def test_an_unreachable_host_is_one_failure_that_says_why():

@@ -78,3 +78,45 @@ def test_tcp_accepts_tells_a_listener_from_a_closed_port():
         port = listener.getsockname()[1]
         assert tcp_accepts("127.0.0.1", port, 2)
     assert not tcp_accepts("127.0.0.1", port, 2)
+
+
+class Recorder:
+    """A connector that takes `ssh_seconds` (on a fake clock) to reach SSH, and records each port's timeout."""
+
+    def __init__(self, ssh_seconds: float, open_ports: tuple[int, ...] = (22, 80)):
+        self.now = 100.0
+        self.ssh_seconds = ssh_seconds
+        self.open_ports = open_ports
+        self.timeouts: dict[int, float] = {}
+
+    def clock(self) -> float:
+        return self.now
+
+    def __call__(self, address: str, port: int, timeout: float) -> bool:
+        self.timeouts[port] = timeout
+        if port == 22:
+            self.now += self.ssh_seconds
+        return port in self.open_ports
+
+
+@pytest.mark.parametrize(
+    ("ssh_seconds", "timeout"),
+    [
+        (0.0005, 1.5),  # the rehearsal host, or a server in the same region: the floor
+        (0.3, 1.9),  # a server across an ocean: a SYN resent after 1 s still arrives in time
+        (1.2, 3.0),  # SSH itself slow to accept: the longest wait
+    ],
+)
+def test_the_other_ports_wait_as_long_as_the_host_s_distance_needs(ssh_seconds, timeout):
+    recorder = Recorder(ssh_seconds)
+    check_ports(context(host_serving(80)), PortPlan("203.0.113.7"), recorder, clock=recorder.clock)
+    assert recorder.timeouts.pop(22) == 3.0
+    assert list(recorder.timeouts.values()) == pytest.approx([timeout] * len(recorder.timeouts))
+    assert set(recorder.timeouts) == {80, 443, 2375, 2376, 3000, 8000, 8080, 9090}
+
+
+def test_without_ssh_the_other_ports_get_the_longest_wait():
+    recorder = Recorder(0.0005, open_ports=(80,))
+    with pytest.raises(CheckFailed, match="SSH port 22 does not accept connections"):
+        check_ports(context(host_serving(80)), PortPlan("203.0.113.7"), recorder, clock=recorder.clock)
+    assert set(recorder.timeouts.values()) == {3.0}

@@ -214,12 +214,31 @@ def judge_gpu_test(context: HostContext, report: dict, image: str) -> list[Check
 
 def check_vllm_sees_gpu(context: HostContext) -> str:
     """Inside the running vllm container, PyTorch sees its GPU (a tensor only: vLLM holds the GPU's memory)."""
+    vllm = running_vllm(context)
+    # A rehearsal host without a GPU: the container has none to see, and asking PyTorch there takes seconds.
+    if context.profile == "rehearsal" and not host_lists_gpus(context):
+        raise no_gpu_skip(context, f"the host lists none (nvidia-smi), so {vllm.name} has none to see")
+    return look_inside_vllm(context)
+
+
+def host_lists_gpus(context: HostContext) -> bool:
+    query = context.run(nvidia_smi_query())
+    return query.ok and bool(nvidia_gpus_from_nvidia_smi(query.stdout))
+
+
+def running_vllm(context: HostContext):
     vllm = context.service("vllm")
     if vllm is None:
         raise CheckFailed(
             f"no running vllm container in Compose project {context.settings.compose_project!r}: the stack is not up "
             "('make deploy'; on the host: docker compose ps)."
         )
+    return vllm
+
+
+def look_inside_vllm(context: HostContext) -> str:
+    """PyTorch in the running vllm container moves a tensor to each GPU it sees and back."""
+    vllm = running_vllm(context)
     result = context.docker("exec", vllm.name, "python3", "-c", probe_source(), "--quick", timeout=300)
     if not result.ok and MARK not in result.stdout:
         raise CheckFailed(docker_failure(result))

@@ -8,6 +8,7 @@ security group — and the check says how to open it.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +33,18 @@ SECURITY_GROUP_HINT = (
 )
 
 Connector = Callable[[str, int, float], bool]
+
+# A port the firewall drops never answers: the probe waits out its timeout, and that wait is most of the check's time.
+# SSH, which must answer, shows how far the host is. Linux sends an unanswered SYN again after 1 s, so a timeout of
+# 1 s plus a few round trips still sees an open port whose first SYN was lost; never below 1.5 s, never above the
+# 3 s a far host (or a slow answer from SSH) gets.
+PROBE_TIMEOUT_MIN = 1.5
+PROBE_TIMEOUT_MAX = 3.0
+
+
+def probe_timeout(ssh_seconds: float) -> float:
+    """How long the other ports get to answer, from the seconds SSH's port took to accept."""
+    return min(PROBE_TIMEOUT_MAX, max(PROBE_TIMEOUT_MIN, 1.0 + 3 * ssh_seconds))
 
 
 def tcp_accepts(address: str, port: int, timeout: float = 3.0) -> bool:
@@ -80,7 +93,9 @@ def ufw_allows(context: HostContext, port: int) -> bool | None:
     return any(line.split()[0] in (f"{port}", f"{port}/tcp") for line in status.stdout.splitlines()[1:] if line.split())
 
 
-def check_ports(context: HostContext, plan: PortPlan, connect: Connector = tcp_accepts) -> str:
+def check_ports(
+    context: HostContext, plan: PortPlan, connect: Connector = tcp_accepts, clock: Callable[[], float] = time.monotonic
+) -> str:
     required = {plan.ssh_port: "SSH"}
     forbidden = dict(FORBIDDEN)
     if plan.serves_web:
@@ -93,8 +108,12 @@ def check_ports(context: HostContext, plan: PortPlan, connect: Connector = tcp_a
         allowed = set(required)
     forbidden = {port: what for port, what in forbidden.items() if port not in allowed}
     ports = sorted(allowed | set(forbidden))
-    with ThreadPoolExecutor(max_workers=len(ports)) as pool:
-        accepts = dict(zip(ports, pool.map(lambda port: connect(plan.address, port, 3.0), ports), strict=True))
+    started = clock()
+    accepts = {plan.ssh_port: connect(plan.address, plan.ssh_port, PROBE_TIMEOUT_MAX)}
+    timeout = probe_timeout(clock() - started) if accepts[plan.ssh_port] else PROBE_TIMEOUT_MAX
+    others = [port for port in ports if port != plan.ssh_port]
+    with ThreadPoolExecutor(max_workers=len(others)) as pool:
+        accepts |= dict(zip(others, pool.map(lambda port: connect(plan.address, port, timeout), others), strict=True))
     problems = []
     for port, what in forbidden.items():
         if accepts[port]:
