@@ -110,3 +110,11 @@ def test_the_state_alone_reads_nothing_else(probe, monkeypatch):
 def test_the_whole_look_needs_the_nvidia_smi_command(probe, monkeypatch):
     result = run_module(probe, monkeypatch)
     assert result.get("failed") and "nvidia_smi_query" in result["msg"]
+
+
+def test_a_host_without_package_indexes_is_told_apart(probe, monkeypatch, tmp_path: Path):
+    monkeypatch.setattr(probe, "APT_PACKAGE_INDEXES", str(tmp_path / "*_Packages*"))
+    query = ["nvidia-smi", "-L"]
+    assert run_module(probe, monkeypatch, nvidia_smi_query=query)["apt_package_indexes"] is False
+    (tmp_path / "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4").write_bytes(b"")
+    assert run_module(probe, monkeypatch, nvidia_smi_query=query)["apt_package_indexes"] is True

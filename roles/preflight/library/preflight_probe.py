@@ -11,6 +11,7 @@ them unchanged.
 from __future__ import annotations
 
 import base64
+import glob
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -22,7 +23,7 @@ description:
   - Reads dpkg's status file and the kernel's boot id (the host's state, which a later preflight pass compares).
   - With I(scope=all), also /proc/version, the NVIDIA GPUs (nvidia-smi, else lspci, else /sys), free space (df),
     the images Docker holds, what the model's directory holds (du), Secure Boot, a snap-installed Docker, the
-    engine's version and the installed packages (dpkg-query).
+    engine's version, the installed packages (dpkg-query) and whether apt has package indexes.
   - Changes nothing; runs in check mode.
 options:
   scope:
@@ -65,6 +66,7 @@ BOOT_ID = "/proc/sys/kernel/random/boot_id"
 LSPCI = "/usr/bin/lspci"
 PCI_DEVICES = "/sys/bus/pci/devices"
 SNAP_DOCKER = "/snap/bin/docker"
+APT_PACKAGE_INDEXES = "/var/lib/apt/lists/*_Packages*"
 DOCKER_IMAGE_FORMAT = "{{.Repository}}:{{.Tag}}"
 DPKG_QUERY_FORMAT = "${Package} ${Version} ${Architecture} ${db:Status-Status}\n"
 
@@ -141,6 +143,8 @@ def probe_all(module: AnsibleModule) -> dict:
     found["snap_docker"] = os.path.exists(SNAP_DOCKER)
     found["dockerd"] = run(module, ["dockerd", "--version"])
     found["dpkg_query"] = run(module, ["dpkg-query", "--show", f"--showformat={DPKG_QUERY_FORMAT}"])
+    # A fresh image may have no package index at all, however recent (the base role then fetches one).
+    found["apt_package_indexes"] = bool(glob.glob(APT_PACKAGE_INDEXES))
     return found
 
 
