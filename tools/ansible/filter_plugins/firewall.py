@@ -10,4 +10,5 @@ class FilterModule:
         return {
             "firewall_publicly_published_ports": firewall.publicly_published_ports,
             "firewall_ufw_state": firewall.ufw_state,
+            "firewall_ufw_rules_missing": firewall.ufw_rules_missing,
         }
