@@ -7,15 +7,12 @@ prove it through Ansible."""
 
 from __future__ import annotations
 
-import importlib.util
-import json
 from pathlib import Path
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
 from hymt import hostfacts
+from tests.ansible.modules import load_module, run_module
 from tests.support.repo import ROOT
 
 MODULE_PATH = ROOT / "roles/preflight/library/preflight_probe.py"
@@ -23,33 +20,7 @@ MODULE_PATH = ROOT / "roles/preflight/library/preflight_probe.py"
 
 @pytest.fixture
 def probe():
-    spec = importlib.util.spec_from_file_location("preflight_probe", MODULE_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class Exited(Exception):
-    def __init__(self, result: dict):
-        self.result = result
-
-
-def run_module(probe, monkeypatch, **params) -> dict:
-    """The module's result for these parameters, as its JSON would reach Ansible."""
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": params})))
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
-
-    def exit_json(self, **result):
-        raise Exited(result)
-
-    def fail_json(self, **result):
-        raise Exited(result | {"failed": True})
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    with pytest.raises(Exited) as exited:
-        probe.main()
-    return exited.value.result
+    return load_module(MODULE_PATH)
 
 
 def test_the_sysfs_listing_reads_as_grep_printed_it(probe, monkeypatch, tmp_path: Path):

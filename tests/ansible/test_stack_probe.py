@@ -9,16 +9,14 @@ stand-in `docker` command; the rehearsal (tests/deploy/test_lifecycle.py) runs t
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 from pathlib import Path
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
 from hymt.provision.stack_release import differs
+from tests.ansible.modules import load_module, run_module
 from tests.support.repo import ROOT
 
 LIBRARY = ROOT / "roles/stack/library"
@@ -26,33 +24,7 @@ ME = {"uid": os.getuid(), "gid": os.getgid()}
 
 
 def load(name: str):
-    spec = importlib.util.spec_from_file_location(name, LIBRARY / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class Exited(Exception):
-    def __init__(self, result: dict):
-        self.result = result
-
-
-def run_module(module, monkeypatch, **params) -> dict:
-    """The module's result for these parameters, as its JSON would reach Ansible."""
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": params})))
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
-
-    def exit_json(self, **result):
-        raise Exited(result)
-
-    def fail_json(self, **result):
-        raise Exited(result | {"failed": True})
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    with pytest.raises(Exited) as exited:
-        module.main()
-    return exited.value.result
+    return load_module(LIBRARY / f"{name}.py")
 
 
 @pytest.fixture

@@ -15,14 +15,22 @@ import posixpath
 from collections.abc import Iterable, Mapping
 
 
-def _mode_matches(wanted, found) -> bool:
-    # An octal string ("0644", as the roles write it) or the number YAML makes of an unquoted 0644; anything else
-    # (a symbolic mode such as u=rw) cannot be compared here.
+def octal_mode(value) -> int | None:
+    """A mode as the roles write it and the modules report it ("0644", "644", or the number YAML makes of an unquoted
+    0644), as a number; None for anything else (a symbolic mode such as u=rw cannot be compared here)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
     try:
-        wanted_bits = wanted if isinstance(wanted, int) and not isinstance(wanted, bool) else int(str(wanted), 8)
-        return wanted_bits == int(str(found), 8)
+        return int(str(value), 8)
     except ValueError:
-        return False
+        return None
+
+
+def _mode_matches(wanted, found) -> bool:
+    wanted_bits = octal_mode(wanted)
+    return wanted_bits is not None and wanted_bits == octal_mode(str(found))
 
 
 def _owner_matches(wanted, name, number) -> bool:

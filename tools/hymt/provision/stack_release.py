@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
+from hymt.provision.host_state import octal_mode
+
 STATES = ("directory", "file", "link")
 
 
@@ -24,18 +26,6 @@ def checksum_of_bytes(data: bytes) -> str:
 def checksum_of_file(path: str) -> str:
     with open(path, "rb") as handle:
         return checksum_of_bytes(handle.read())
-
-
-def _mode(value) -> int | None:
-    """A mode as the file modules take it ("0644", "644", 0o644), as a number; None when it is not one."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value), 8)
-    except ValueError:
-        return None
 
 
 def differs(
@@ -60,8 +50,8 @@ def differs(
     if found.get("uid") != uid or found.get("gid") != gid:
         return True
     if mode is not None:
-        wanted = _mode(mode)
-        if wanted is None or _mode(found.get("mode")) != wanted:
+        wanted = octal_mode(mode)
+        if wanted is None or octal_mode(found.get("mode")) != wanted:
             return True
     if state == "file":
         if src is not None:
